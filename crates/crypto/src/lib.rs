@@ -1,0 +1,16 @@
+//! The age envelope of Redress (see DESIGN.md, "Keys and what each can open").
+//!
+//! Everything this crate produces is standard age ciphertext to X25519 recipients, so any
+//! stored object can be opened with the stock `age` CLI given the right identity. Secret
+//! material lives only in zeroizing newtypes without `Display` or `Serialize` and with a
+//! redacted `Debug`. This crate must never log, print or persist a secret itself.
+
+mod envelope;
+mod error;
+mod keys;
+mod receipt;
+
+pub use envelope::{SealingWriter, open, open_reader, seal, seal_writer, unwrap_identity, wrap_identity};
+pub use error::CryptoError;
+pub use keys::{PublicKey, SecretIdentity};
+pub use receipt::{KdfParams, RECEIPT_WORDS, Receipt, ReceiptKeys, derive_receipt_keys};

@@ -1,0 +1,11 @@
+//! Pure domain types of Redress: identifiers, the questionnaire and its validated answers,
+//! case states and limits. Values are validated when constructed; nothing here does I/O,
+//! reads the clock or knows about storage, HTTP or cryptography.
+
+mod answers;
+mod case;
+mod questionnaire;
+
+pub use answers::{Answers, FieldError, Ongoing, RawAnswers, TargetGroup, ValidationErrors};
+pub use case::{CaseId, CaseRef, CaseState, ObjectId, ObjectKind};
+pub use questionnaire::{FieldKind, FieldSpec, Questionnaire, QuestionnaireError};

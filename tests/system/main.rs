@@ -1,0 +1,1 @@
+//! System tests: placeholder until the harness lands.
