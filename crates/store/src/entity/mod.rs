@@ -1,0 +1,8 @@
+//! sea-orm entities. Ids are canonical UUID strings and times are Unix seconds, so the
+//! same schema means the same thing on SQLite and PostgreSQL.
+
+pub mod case;
+pub mod case_object;
+pub mod key_wrap;
+pub mod receipt;
+pub mod setting;
