@@ -1,1 +1,33 @@
-//! placeholder
+//! Pieces shared by Redress's web doors: the security-headers middleware, CSRF tokens that
+//! work without JavaScript, one-time sealed cookies, the message catalogue, the error
+//! responses (HTML page or JSON) and the stylesheet.
+//!
+//! Nothing here may log or store a client address, a user agent or a forwarded-for value.
+
+mod assets;
+mod csrf;
+mod errors;
+mod flash;
+mod headers;
+mod i18n;
+
+pub use assets::{stylesheet, STYLESHEET_PATH};
+pub use csrf::{CsrfKeys, CsrfToken, CSRF_COOKIE, CSRF_FIELD};
+pub use errors::{ApiError, PageError};
+pub use flash::{FlashSealer, FlashError};
+pub use headers::{security_headers, SECURITY_HEADERS};
+pub use i18n::{Messages, MessagesError};
+
+/// Derives a purpose-bound 32-byte key from the installation's web secret, so that one
+/// stored secret serves CSRF and sealed cookies without one use weakening the other.
+pub fn derive_key(web_secret: &[u8], purpose: &str) -> [u8; 32] {
+    use hmac::{Hmac, Mac};
+    let mut mac = match <Hmac<sha2::Sha256> as Mac>::new_from_slice(web_secret) {
+        Ok(m) => m,
+        // HMAC accepts keys of any length; this arm cannot be reached.
+        Err(_) => return [0; 32],
+    };
+    mac.update(b"redress/web/");
+    mac.update(purpose.as_bytes());
+    mac.finalize().into_bytes().into()
+}

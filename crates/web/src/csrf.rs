@@ -1,0 +1,125 @@
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+/// Name of the cookie holding the browser's random CSRF nonce.
+pub const CSRF_COOKIE: &str = "redress_csrf";
+/// Name of the hidden form field holding the signed token.
+pub const CSRF_FIELD: &str = "csrf_token";
+
+/// Signed double-submit CSRF protection that needs no JavaScript and no server state:
+/// the cookie holds a random nonce, the form holds `time ‖ HMAC(key, nonce ‖ time)`. A
+/// cross-site page can neither read the cookie nor forge the HMAC. Verification accepts
+/// the current and the previous key, so rotating the key breaks no open form.
+#[derive(Clone)]
+pub struct CsrfKeys {
+    current: [u8; 32],
+    previous: Option<[u8; 32]>,
+}
+
+impl std::fmt::Debug for CsrfKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CsrfKeys(<redacted>)")
+    }
+}
+
+/// A freshly issued pair: set `cookie` as the cookie value, put `field` in the form.
+#[derive(Debug)]
+pub struct CsrfToken {
+    pub cookie: String,
+    pub field: String,
+}
+
+impl CsrfKeys {
+    pub fn new(current: [u8; 32], previous: Option<[u8; 32]>) -> Self {
+        Self { current, previous }
+    }
+
+    /// Makes a token for `cookie` (reusing the browser's nonce if it already has a valid
+    /// one, so two open tabs both keep working).
+    pub fn issue(&self, existing_cookie: Option<&str>, now: i64) -> CsrfToken {
+        let cookie = existing_cookie.filter(|c| valid_nonce(c)).map_or_else(new_nonce, str::to_owned);
+        let field = sign(&self.current, &cookie, now);
+        CsrfToken { cookie, field }
+    }
+
+    /// True if `field` was issued for `cookie` by the current or previous key no more
+    /// than `max_age_secs` ago.
+    pub fn verify(&self, cookie: Option<&str>, field: Option<&str>, now: i64, max_age_secs: i64) -> bool {
+        let (Some(cookie), Some(field)) = (cookie, field) else { return false };
+        if !valid_nonce(cookie) {
+            return false;
+        }
+        let Some(issued) = issued_at(field) else { return false };
+        if issued > now + 60 || now - issued > max_age_secs {
+            return false;
+        }
+        std::iter::once(&self.current).chain(self.previous.as_ref()).any(|key| {
+            let expected = sign(key, cookie, issued);
+            bool::from(expected.as_bytes().ct_eq(field.as_bytes()))
+        })
+    }
+}
+
+fn new_nonce() -> String {
+    let mut nonce = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut nonce);
+    B64.encode(nonce)
+}
+
+fn valid_nonce(c: &str) -> bool {
+    B64.decode(c).is_ok_and(|b| b.len() == 16)
+}
+
+fn sign(key: &[u8; 32], cookie: &str, time: i64) -> String {
+    let mut mac = match <Hmac<Sha256> as Mac>::new_from_slice(key) {
+        Ok(m) => m,
+        Err(_) => return String::new(),
+    };
+    mac.update(cookie.as_bytes());
+    mac.update(&time.to_be_bytes());
+    let mut out = time.to_be_bytes().to_vec();
+    out.extend_from_slice(&mac.finalize().into_bytes());
+    B64.encode(out)
+}
+
+fn issued_at(field: &str) -> Option<i64> {
+    let raw = B64.decode(field).ok()?;
+    let time: [u8; 8] = raw.get(..8)?.try_into().ok()?;
+    Some(i64::from_be_bytes(time))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_verifies_only_with_its_cookie_key_and_age() {
+        let keys = CsrfKeys::new([1; 32], None);
+        let t = keys.issue(None, 1000);
+        assert!(keys.verify(Some(&t.cookie), Some(&t.field), 1001, 3600));
+        assert!(!keys.verify(Some(&t.cookie), Some(&t.field), 1000 + 3601, 3600), "expired");
+        let other = keys.issue(None, 1000);
+        assert!(!keys.verify(Some(&other.cookie), Some(&t.field), 1001, 3600), "wrong cookie");
+        assert!(!keys.verify(None, Some(&t.field), 1001, 3600));
+        assert!(!keys.verify(Some(&t.cookie), None, 1001, 3600));
+        assert!(!keys.verify(Some(&t.cookie), Some("garbage"), 1001, 3600));
+        let mut tampered = t.field.clone().into_bytes();
+        let last = tampered.len() - 2;
+        tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
+        assert!(!keys.verify(Some(&t.cookie), Some(&String::from_utf8(tampered).unwrap()), 1001, 3600));
+        assert!(!CsrfKeys::new([2; 32], None).verify(Some(&t.cookie), Some(&t.field), 1001, 3600));
+    }
+
+    #[test]
+    fn previous_key_still_verifies_after_rotation() {
+        let old = CsrfKeys::new([1; 32], None);
+        let t = old.issue(None, 1000);
+        let rotated = CsrfKeys::new([2; 32], Some([1; 32]));
+        assert!(rotated.verify(Some(&t.cookie), Some(&t.field), 1001, 3600));
+        assert_eq!(rotated.issue(Some(&t.cookie), 1002).cookie, t.cookie, "nonce is reused");
+    }
+}

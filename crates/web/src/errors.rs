@@ -1,0 +1,109 @@
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use askama::Template;
+use serde::Serialize;
+
+/// An error of the JSON API: `{"error": {"code", "message", "field"}}` with a 4xx (or,
+/// for overload, 503) status.
+#[derive(Debug, Serialize)]
+pub struct ApiError {
+    #[serde(skip)]
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<String>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into(), field: None }
+    }
+
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        #[derive(Serialize)]
+        struct Body<'a> {
+            error: &'a ApiError,
+        }
+        let mut res = HttpResponse::build(self.status);
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            res.insert_header(("retry-after", "120"));
+        }
+        res.json(Body { error: self })
+    }
+}
+
+/// An error shown as a plain page in the site's layout.
+#[derive(Debug, Template)]
+#[template(path = "error.html")]
+pub struct PageError {
+    #[template(skip)]
+    status: StatusCode,
+    pub lang: String,
+    pub service_name: String,
+    pub title: String,
+    pub message: String,
+    pub back_href: Option<String>,
+    pub back_label: String,
+}
+
+impl PageError {
+    pub fn new(
+        status: StatusCode,
+        t: &crate::Messages,
+        service_name: &str,
+        title: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            status,
+            lang: t.lang().to_owned(),
+            service_name: service_name.to_owned(),
+            title: title.into(),
+            message: message.into(),
+            back_href: None,
+            back_label: t.get("error.back").into_owned(),
+        }
+    }
+
+    pub fn with_back(mut self, href: &str) -> Self {
+        self.back_href = Some(href.to_owned());
+        self
+    }
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let body = self.render().unwrap_or_else(|_| self.message.clone());
+        let mut res = HttpResponse::build(self.status);
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            res.insert_header(("retry-after", "120"));
+        }
+        res.content_type("text/html; charset=utf-8").body(body)
+    }
+}
