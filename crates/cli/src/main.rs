@@ -1,1 +1,98 @@
-fn main() {}
+//! The `redress` binary.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use redress_cli::config::Config;
+
+#[derive(Parser)]
+#[command(
+    name = "redress",
+    version,
+    about = "Misuse-report intake: anonymous reports, encrypted at rest"
+)]
+struct Cli {
+    /// Configuration file (default: config/redress.toml if present).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Everything in one process on the embedded default (SQLite + blob folder).
+    Serve,
+    /// The public door only (report form and intake API). Holds public keys only.
+    Intake,
+    /// Create or upgrade the database schema.
+    Migrate,
+    /// Report every problem with the configuration and key files.
+    CheckConfig,
+}
+
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log.level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    if config.log.format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(&config);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve => redress_cli::serve(config).await.map(|()| ExitCode::SUCCESS),
+            Command::Intake => redress_cli::intake(config).await.map(|()| ExitCode::SUCCESS),
+            Command::Migrate => {
+                let store = redress_cli::connect(&config).await?;
+                store.migrate().await?;
+                println!("Database is up to date.");
+                Ok(ExitCode::SUCCESS)
+            }
+            Command::CheckConfig => {
+                let problems = redress_cli::check::problems(&config, true).await;
+                if problems.is_empty() {
+                    println!("Configuration OK.");
+                    Ok(ExitCode::SUCCESS)
+                } else {
+                    for p in &problems {
+                        println!("problem: {p}");
+                    }
+                    println!("{} problem(s) found.", problems.len());
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

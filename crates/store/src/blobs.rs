@@ -37,8 +37,17 @@ impl BlobStore {
     pub fn begin(&self) -> io::Result<PendingBlob> {
         let id = ObjectId::random();
         let tmp_path = self.root.join(TMP_DIR).join(format!("{id}{PART_SUFFIX}"));
-        let file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp_path)?;
-        Ok(PendingBlob { id, file: Some(file), tmp_path, final_path: self.path_of(id) })
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp_path)?;
+        Ok(PendingBlob {
+            id,
+            file: Some(file),
+            tmp_path,
+            final_path: self.path_of(id),
+        })
     }
 
     pub fn path_of(&self, id: ObjectId) -> PathBuf {
@@ -110,11 +119,17 @@ impl PendingBlob {
     /// Flushes the file to disk, renames it into place and syncs the folder, so the blob
     /// survives a power cut once this returns. Returns its size.
     pub fn commit(mut self) -> io::Result<u64> {
-        let file = self.file.take().ok_or_else(|| io::Error::other("blob already committed"))?;
+        let file = self
+            .file
+            .take()
+            .ok_or_else(|| io::Error::other("blob already committed"))?;
         file.sync_all()?;
         let size = file.metadata()?.len();
         drop(file);
-        let dir = self.final_path.parent().ok_or_else(|| io::Error::other("blob path has no folder"))?;
+        let dir = self
+            .final_path
+            .parent()
+            .ok_or_else(|| io::Error::other("blob path has no folder"))?;
         fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
         fs::rename(&self.tmp_path, &self.final_path)?;
         File::open(dir)?.sync_all()?;
@@ -124,7 +139,10 @@ impl PendingBlob {
 
 impl Write for PendingBlob {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.file.as_mut().ok_or_else(|| io::Error::other("blob already committed"))?.write(buf)
+        self.file
+            .as_mut()
+            .ok_or_else(|| io::Error::other("blob already committed"))?
+            .write(buf)
     }
 
     fn flush(&mut self) -> io::Result<()> {

@@ -5,9 +5,9 @@ use sea_orm::{
 };
 use sea_orm_migration::MigratorTrait;
 
+use crate::StoreError;
 use crate::entity::{case, case_object, key_wrap, receipt, setting};
 use crate::migration::Migrator;
-use crate::StoreError;
 
 /// Which of a case's two secrets a wrap holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -161,18 +161,27 @@ impl Store {
 
     /// Returns the setting `key`, creating it with `init()` if absent. Concurrent callers
     /// all end up with the first value written.
-    pub async fn setting_or_init(&self, key: &str, init: impl FnOnce() -> Vec<u8>) -> Result<Vec<u8>, StoreError> {
+    pub async fn setting_or_init(
+        &self,
+        key: &str,
+        init: impl FnOnce() -> Vec<u8>,
+    ) -> Result<Vec<u8>, StoreError> {
         if let Some(s) = setting::Entity::find_by_id(key.to_owned()).one(&self.db).await? {
             return Ok(s.value);
         }
-        let row = setting::ActiveModel { key: Set(key.to_owned()), value: Set(init()) };
+        let row = setting::ActiveModel {
+            key: Set(key.to_owned()),
+            value: Set(init()),
+        };
         match row.insert(&self.db).await {
             Ok(m) => Ok(m.value),
-            Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => setting::Entity::find_by_id(key.to_owned())
-                .one(&self.db)
-                .await?
-                .map(|s| s.value)
-                .ok_or(StoreError::Corrupt("setting vanished")),
+            Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+                setting::Entity::find_by_id(key.to_owned())
+                    .one(&self.db)
+                    .await?
+                    .map(|s| s.value)
+                    .ok_or(StoreError::Corrupt("setting vanished"))
+            }
             Err(e) => Err(e.into()),
         }
     }
@@ -196,7 +205,9 @@ impl Store {
             }
             match self.insert_case_once(new, &case_ref).await {
                 Ok(()) => return Ok(case_ref),
-                Err(StoreError::Db(e)) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+                Err(StoreError::Db(e))
+                    if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) =>
+                {
                     continue;
                 }
                 Err(e) => return Err(e),
@@ -238,7 +249,9 @@ impl Store {
                 case_id: Set(case_id.clone()),
                 kind: Set(o.kind.as_str().to_owned()),
                 sealed_to: Set(o.sealed_to.as_str().to_owned()),
-                ciphertext_bytes: Set(i64::try_from(o.ciphertext_bytes).map_err(|_| StoreError::Corrupt("size"))?),
+                ciphertext_bytes: Set(
+                    i64::try_from(o.ciphertext_bytes).map_err(|_| StoreError::Corrupt("size"))?
+                ),
             }
             .insert(&txn)
             .await?;
@@ -263,7 +276,12 @@ impl Store {
     }
 
     pub async fn cases(&self) -> Result<Vec<StoredCase>, StoreError> {
-        case::Entity::find().all(&self.db).await?.into_iter().map(stored_case).collect()
+        case::Entity::find()
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(stored_case)
+            .collect()
     }
 
     pub async fn case_by_ref(&self, case_ref: &CaseRef) -> Result<Option<StoredCase>, StoreError> {
@@ -309,12 +327,17 @@ impl Store {
     }
 
     pub async fn object_exists(&self, id: ObjectId) -> Result<bool, StoreError> {
-        Ok(case_object::Entity::find_by_id(id.to_string()).count(&self.db).await? > 0)
+        Ok(case_object::Entity::find_by_id(id.to_string())
+            .count(&self.db)
+            .await?
+            > 0)
     }
 
     /// Finds the receipt row for a lookup value.
     pub async fn receipt(&self, lookup: &[u8; 32]) -> Result<Option<receipt::Model>, StoreError> {
-        Ok(receipt::Entity::find_by_id(hex::encode(lookup)).one(&self.db).await?)
+        Ok(receipt::Entity::find_by_id(hex::encode(lookup))
+            .one(&self.db)
+            .await?)
     }
 
     /// Checks that the database answers.
@@ -334,7 +357,8 @@ fn stored_case(m: case::Model) -> Result<StoredCase, StoreError> {
         case_ref: CaseRef::parse(&m.case_ref).ok_or(StoreError::Corrupt("case ref"))?,
         state: CaseState::parse(&m.state).ok_or(StoreError::Corrupt("case state"))?,
         received_at: m.received_at,
-        questionnaire_version: u32::try_from(m.questionnaire_version).map_err(|_| StoreError::Corrupt("version"))?,
+        questionnaire_version: u32::try_from(m.questionnaire_version)
+            .map_err(|_| StoreError::Corrupt("version"))?,
         case_recipient: m.case_recipient,
         thread_recipient: m.thread_recipient,
     })

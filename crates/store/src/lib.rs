@@ -14,10 +14,8 @@ mod sweep;
 pub mod test_support;
 
 pub use blobs::{BlobStore, PendingBlob};
-pub use db::{
-    HolderKind, KeyKind, NewCase, NewObject, NewReceipt, NewWrap, SealedTo, Store, StoredCase,
-};
+pub use db::{HolderKind, KeyKind, NewCase, NewObject, NewReceipt, NewWrap, SealedTo, Store, StoredCase};
 pub use error::StoreError;
-pub use sweep::{sweep_orphans, SweepReport};
+pub use sweep::{SweepReport, sweep_orphans};
 #[cfg(test)]
 mod tests;

@@ -41,7 +41,11 @@ pub async fn sweep_orphans(
         }
     }
     if report != SweepReport::default() {
-        tracing::info!(orphan_blobs = report.orphan_blobs, stale_temps = report.stale_temps, "blob sweep");
+        tracing::info!(
+            orphan_blobs = report.orphan_blobs,
+            stale_temps = report.stale_temps,
+            "blob sweep"
+        );
     }
     Ok(report)
 }

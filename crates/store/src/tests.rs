@@ -22,7 +22,13 @@ fn new_case(objects: Vec<NewObject>) -> NewCase {
             ciphertext: vec![1, 2, 3],
         }],
         objects,
-        receipt: NewReceipt { lookup: rand::random(), kdf_salt: vec![9; 16], kdf_m_kib: 8, kdf_t: 1, kdf_p: 1 },
+        receipt: NewReceipt {
+            lookup: rand::random(),
+            kdf_salt: vec![9; 16],
+            kdf_m_kib: 8,
+            kdf_t: 1,
+            kdf_p: 1,
+        },
     }
 }
 
@@ -46,12 +52,31 @@ async fn a_case_is_written_whole_and_found_again() {
         sealed_to: SealedTo::Thread,
         ciphertext_bytes: 42,
     }]);
-    let r = store.insert_case(&new, || CaseRef::from_random(rand::random())).await.unwrap();
+    let r = store
+        .insert_case(&new, || CaseRef::from_random(rand::random()))
+        .await
+        .unwrap();
     let found = store.case_by_ref(&r).await.unwrap().unwrap();
     assert_eq!(found.id, new.id);
-    assert_eq!(store.objects(new.id).await.unwrap(), [(obj, ObjectKind::Submission)]);
-    assert_eq!(store.wraps(new.id, KeyKind::Case, HolderKind::Recovery).await.unwrap().len(), 1);
-    assert!(store.wraps(new.id, KeyKind::Case, HolderKind::Triage).await.unwrap().is_empty());
+    assert_eq!(
+        store.objects(new.id).await.unwrap(),
+        [(obj, ObjectKind::Submission)]
+    );
+    assert_eq!(
+        store
+            .wraps(new.id, KeyKind::Case, HolderKind::Recovery)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        store
+            .wraps(new.id, KeyKind::Case, HolderKind::Triage)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(store.receipt(&new.receipt.lookup).await.unwrap().is_some());
 }
 
@@ -59,10 +84,20 @@ async fn a_case_is_written_whole_and_found_again() {
 async fn a_failing_insert_leaves_nothing_behind() {
     let (_dir, _db, store, _blobs) = setup().await;
     let obj = ObjectId::random();
-    let object = |id| NewObject { id, kind: ObjectKind::Evidence, sealed_to: SealedTo::Thread, ciphertext_bytes: 1 };
+    let object = |id| NewObject {
+        id,
+        kind: ObjectKind::Evidence,
+        sealed_to: SealedTo::Thread,
+        ciphertext_bytes: 1,
+    };
     // The same object id twice violates the primary key half-way through the transaction.
     let new = new_case(vec![object(obj), object(obj)]);
-    assert!(store.insert_case(&new, || CaseRef::from_random(rand::random())).await.is_err());
+    assert!(
+        store
+            .insert_case(&new, || CaseRef::from_random(rand::random()))
+            .await
+            .is_err()
+    );
     assert_eq!(store.case_count().await.unwrap(), 0);
     assert_eq!(store.object_count().await.unwrap(), 0);
     assert!(store.receipt(&new.receipt.lookup).await.unwrap().is_none());
@@ -72,9 +107,15 @@ async fn a_failing_insert_leaves_nothing_behind() {
 async fn a_colliding_reference_is_drawn_again() {
     let (_dir, _db, store, _blobs) = setup().await;
     let fixed = CaseRef::from_random([1; 5]);
-    store.insert_case(&new_case(vec![]), || fixed.clone()).await.unwrap();
+    store
+        .insert_case(&new_case(vec![]), || fixed.clone())
+        .await
+        .unwrap();
     let mut draws = vec![CaseRef::from_random([2; 5]), fixed.clone()];
-    let second = store.insert_case(&new_case(vec![]), || draws.pop().unwrap()).await.unwrap();
+    let second = store
+        .insert_case(&new_case(vec![]), || draws.pop().unwrap())
+        .await
+        .unwrap();
     assert_eq!(second, CaseRef::from_random([2; 5]));
     assert_eq!(store.case_count().await.unwrap(), 2);
 }
@@ -101,7 +142,10 @@ async fn sweep_removes_orphans_and_stale_temps_but_keeps_referenced_and_fresh_fi
     let orphan = commit(b"orphan");
     let mut live = blobs.begin().unwrap();
     std::io::Write::write_all(&mut live, b"still uploading").unwrap();
-    let stale_tmp = blobs.root().join("tmp").join(format!("{}.part", ObjectId::random()));
+    let stale_tmp = blobs
+        .root()
+        .join("tmp")
+        .join(format!("{}.part", ObjectId::random()));
     std::fs::write(&stale_tmp, b"crashed upload").unwrap();
     store
         .insert_case(
@@ -118,14 +162,24 @@ async fn sweep_removes_orphans_and_stale_temps_but_keeps_referenced_and_fresh_fi
 
     // Within the grace period nothing is touched.
     let now = SystemTime::now();
-    let r = sweep_orphans(&store, &blobs, Duration::from_secs(3600), now).await.unwrap();
+    let r = sweep_orphans(&store, &blobs, Duration::from_secs(3600), now)
+        .await
+        .unwrap();
     assert_eq!(r, SweepReport::default());
     assert!(blobs.path_of(orphan).exists());
 
     // An hour later the orphan and the stale temp go; the referenced blob stays.
     let later = now + Duration::from_secs(7200);
-    let r = sweep_orphans(&store, &blobs, Duration::from_secs(3600), later).await.unwrap();
-    assert_eq!(r, SweepReport { orphan_blobs: 1, stale_temps: 2 });
+    let r = sweep_orphans(&store, &blobs, Duration::from_secs(3600), later)
+        .await
+        .unwrap();
+    assert_eq!(
+        r,
+        SweepReport {
+            orphan_blobs: 1,
+            stale_temps: 2
+        }
+    );
     assert!(blobs.path_of(kept).exists());
     assert!(!blobs.path_of(orphan).exists());
     assert!(!stale_tmp.exists());

@@ -1,4 +1,4 @@
-use actix_web::{http::header::ContentType, HttpResponse};
+use actix_web::{HttpResponse, http::header::ContentType};
 
 /// Where the one stylesheet is served. Same origin, so `style-src 'self'` allows it.
 pub const STYLESHEET_PATH: &str = "/static/style.css";
@@ -7,7 +7,9 @@ const STYLE_CSS: &str = include_str!("../static/style.css");
 
 /// Serves the stylesheet. No validators (see the headers middleware); it is small.
 pub async fn stylesheet() -> HttpResponse {
-    HttpResponse::Ok().content_type(ContentType(mime_css())).body(STYLE_CSS)
+    HttpResponse::Ok()
+        .content_type(ContentType(mime_css()))
+        .body(STYLE_CSS)
 }
 
 fn mime_css() -> actix_web::mime::Mime {

@@ -1,5 +1,5 @@
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::Sha256;
@@ -41,7 +41,9 @@ impl CsrfKeys {
     /// Makes a token for `cookie` (reusing the browser's nonce if it already has a valid
     /// one, so two open tabs both keep working).
     pub fn issue(&self, existing_cookie: Option<&str>, now: i64) -> CsrfToken {
-        let cookie = existing_cookie.filter(|c| valid_nonce(c)).map_or_else(new_nonce, str::to_owned);
+        let cookie = existing_cookie
+            .filter(|c| valid_nonce(c))
+            .map_or_else(new_nonce, str::to_owned);
         let field = sign(&self.current, &cookie, now);
         CsrfToken { cookie, field }
     }
@@ -49,18 +51,24 @@ impl CsrfKeys {
     /// True if `field` was issued for `cookie` by the current or previous key no more
     /// than `max_age_secs` ago.
     pub fn verify(&self, cookie: Option<&str>, field: Option<&str>, now: i64, max_age_secs: i64) -> bool {
-        let (Some(cookie), Some(field)) = (cookie, field) else { return false };
+        let (Some(cookie), Some(field)) = (cookie, field) else {
+            return false;
+        };
         if !valid_nonce(cookie) {
             return false;
         }
-        let Some(issued) = issued_at(field) else { return false };
+        let Some(issued) = issued_at(field) else {
+            return false;
+        };
         if issued > now + 60 || now - issued > max_age_secs {
             return false;
         }
-        std::iter::once(&self.current).chain(self.previous.as_ref()).any(|key| {
-            let expected = sign(key, cookie, issued);
-            bool::from(expected.as_bytes().ct_eq(field.as_bytes()))
-        })
+        std::iter::once(&self.current)
+            .chain(self.previous.as_ref())
+            .any(|key| {
+                let expected = sign(key, cookie, issued);
+                bool::from(expected.as_bytes().ct_eq(field.as_bytes()))
+            })
     }
 }
 
@@ -101,16 +109,27 @@ mod tests {
         let keys = CsrfKeys::new([1; 32], None);
         let t = keys.issue(None, 1000);
         assert!(keys.verify(Some(&t.cookie), Some(&t.field), 1001, 3600));
-        assert!(!keys.verify(Some(&t.cookie), Some(&t.field), 1000 + 3601, 3600), "expired");
+        assert!(
+            !keys.verify(Some(&t.cookie), Some(&t.field), 1000 + 3601, 3600),
+            "expired"
+        );
         let other = keys.issue(None, 1000);
-        assert!(!keys.verify(Some(&other.cookie), Some(&t.field), 1001, 3600), "wrong cookie");
+        assert!(
+            !keys.verify(Some(&other.cookie), Some(&t.field), 1001, 3600),
+            "wrong cookie"
+        );
         assert!(!keys.verify(None, Some(&t.field), 1001, 3600));
         assert!(!keys.verify(Some(&t.cookie), None, 1001, 3600));
         assert!(!keys.verify(Some(&t.cookie), Some("garbage"), 1001, 3600));
         let mut tampered = t.field.clone().into_bytes();
         let last = tampered.len() - 2;
         tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
-        assert!(!keys.verify(Some(&t.cookie), Some(&String::from_utf8(tampered).unwrap()), 1001, 3600));
+        assert!(!keys.verify(
+            Some(&t.cookie),
+            Some(&String::from_utf8(tampered).unwrap()),
+            1001,
+            3600
+        ));
         assert!(!CsrfKeys::new([2; 32], None).verify(Some(&t.cookie), Some(&t.field), 1001, 3600));
     }
 
@@ -120,6 +139,10 @@ mod tests {
         let t = old.issue(None, 1000);
         let rotated = CsrfKeys::new([2; 32], Some([1; 32]));
         assert!(rotated.verify(Some(&t.cookie), Some(&t.field), 1001, 3600));
-        assert_eq!(rotated.issue(Some(&t.cookie), 1002).cookie, t.cookie, "nonce is reused");
+        assert_eq!(
+            rotated.issue(Some(&t.cookie), 1002).cookie,
+            t.cookie,
+            "nonce is reused"
+        );
     }
 }

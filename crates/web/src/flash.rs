@@ -1,5 +1,5 @@
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use rand::RngCore;
@@ -30,7 +30,9 @@ pub enum FlashError {
 
 impl FlashSealer {
     pub fn new(key: [u8; 32]) -> Self {
-        Self { cipher: XChaCha20Poly1305::new(&key.into()) }
+        Self {
+            cipher: XChaCha20Poly1305::new(&key.into()),
+        }
     }
 
     /// Seals `value` for `purpose` until `expires_at` (Unix seconds).
@@ -41,7 +43,13 @@ impl FlashSealer {
         msg.extend_from_slice(value);
         let sealed = self
             .cipher
-            .encrypt(XNonce::from_slice(&nonce), Payload { msg: &msg, aad: purpose.as_bytes() })
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: &msg,
+                    aad: purpose.as_bytes(),
+                },
+            )
             .unwrap_or_default();
         let mut out = nonce.to_vec();
         out.extend_from_slice(&sealed);
@@ -56,7 +64,13 @@ impl FlashSealer {
         let (nonce, ct) = raw.split_at(24);
         let plain = Zeroizing::new(
             self.cipher
-                .decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad: purpose.as_bytes() })
+                .decrypt(
+                    XNonce::from_slice(nonce),
+                    Payload {
+                        msg: ct,
+                        aad: purpose.as_bytes(),
+                    },
+                )
                 .map_err(|_| FlashError::Invalid)?,
         );
         let expires = i64::from_be_bytes(plain[..8].try_into().map_err(|_| FlashError::Invalid)?);
@@ -79,9 +93,15 @@ mod tests {
         assert_eq!(s.open("receipt", &c, 99).unwrap().as_slice(), b"secret words");
         assert!(matches!(s.open("receipt", &c, 101), Err(FlashError::Expired)));
         assert!(matches!(s.open("other", &c, 99), Err(FlashError::Invalid)));
-        assert!(matches!(FlashSealer::new([4; 32]).open("receipt", &c, 99), Err(FlashError::Invalid)));
+        assert!(matches!(
+            FlashSealer::new([4; 32]).open("receipt", &c, 99),
+            Err(FlashError::Invalid)
+        ));
         let mut raw = B64.decode(&c).unwrap();
         raw[30] ^= 1;
-        assert!(matches!(s.open("receipt", &B64.encode(raw), 99), Err(FlashError::Invalid)));
+        assert!(matches!(
+            s.open("receipt", &B64.encode(raw), 99),
+            Err(FlashError::Invalid)
+        ));
     }
 }

@@ -1,8 +1,8 @@
+use actix_web::Error;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue, ETAG, LAST_MODIFIED, SERVER};
+use actix_web::http::header::{ETAG, HeaderName, HeaderValue, LAST_MODIFIED, SERVER};
 use actix_web::middleware::Next;
-use actix_web::Error;
 
 /// The headers every response of a Redress door carries, errors and static files
 /// included (DESIGN.md, "Tor-friendly rules for the public door").

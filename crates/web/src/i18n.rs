@@ -1,11 +1,12 @@
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// The message catalogue: every string a visitor reads comes from here, keyed by a dotted
-/// name, so another language is one more file in `locales/`.
+/// name, so another language is one more file in `locales/`. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Messages {
-    lang: String,
-    strings: HashMap<String, String>,
+    lang: Arc<str>,
+    strings: Arc<HashMap<String, String>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -33,7 +34,10 @@ impl Messages {
         let table: toml::Table = toml::from_str(text).map_err(|e| MessagesError::Parse(e.to_string()))?;
         let mut strings = HashMap::new();
         flatten("", &table, &mut strings)?;
-        Ok(Self { lang: lang.to_owned(), strings })
+        Ok(Self {
+            lang: lang.into(),
+            strings: Arc::new(strings),
+        })
     }
 
     pub fn lang(&self) -> &str {
@@ -62,9 +66,17 @@ impl Messages {
     }
 }
 
-fn flatten(prefix: &str, table: &toml::Table, out: &mut HashMap<String, String>) -> Result<(), MessagesError> {
+fn flatten(
+    prefix: &str,
+    table: &toml::Table,
+    out: &mut HashMap<String, String>,
+) -> Result<(), MessagesError> {
     for (k, v) in table {
-        let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+        let key = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
         match v {
             toml::Value::String(s) => {
                 out.insert(key, s.clone());

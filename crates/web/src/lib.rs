@@ -11,11 +11,11 @@ mod flash;
 mod headers;
 mod i18n;
 
-pub use assets::{stylesheet, STYLESHEET_PATH};
-pub use csrf::{CsrfKeys, CsrfToken, CSRF_COOKIE, CSRF_FIELD};
+pub use assets::{STYLESHEET_PATH, stylesheet};
+pub use csrf::{CSRF_COOKIE, CSRF_FIELD, CsrfKeys, CsrfToken};
 pub use errors::{ApiError, PageError};
-pub use flash::{FlashSealer, FlashError};
-pub use headers::{security_headers, SECURITY_HEADERS};
+pub use flash::{FlashError, FlashSealer};
+pub use headers::{SECURITY_HEADERS, security_headers};
 pub use i18n::{Messages, MessagesError};
 
 /// Derives a purpose-bound 32-byte key from the installation's web secret, so that one

@@ -106,7 +106,11 @@ impl MigrationTrait for Migration {
             .await?;
         manager
             .create_index(
-                Index::create().name("key_wraps_case").table(KeyWraps::Table).col(KeyWraps::CaseId).to_owned(),
+                Index::create()
+                    .name("key_wraps_case")
+                    .table(KeyWraps::Table)
+                    .col(KeyWraps::CaseId)
+                    .to_owned(),
             )
             .await?;
         manager

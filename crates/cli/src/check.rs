@@ -1,0 +1,52 @@
+//! `redress check-config`: finds every problem at once instead of the first.
+
+use crate::config::Config;
+use crate::keys;
+
+/// All problems with the configuration and the key files, in a readable form.
+pub async fn problems(config: &Config, needs_triage_identity: bool) -> Vec<String> {
+    let mut problems = Vec::new();
+    if let Err(e) = config.intake_addr() {
+        problems.push(e);
+    }
+    if let Err(e) = config.portal_addr() {
+        problems.push(e);
+    }
+    let url = config.database_url();
+    if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        problems.push(format!(
+            "database.url must start with sqlite:// or postgres:// (got {:?})",
+            scheme_only(&url)
+        ));
+    } else if let Err(e) = redress_store::Store::connect(&url).await {
+        problems.push(format!("database.url: cannot connect: {e}"));
+    }
+    if let Err(e) = keys::intake_keys(config) {
+        problems.push(e);
+    }
+    if needs_triage_identity {
+        keys::check_triage_identity(config, &mut problems);
+    }
+    if let Err(e) = config.receipt_kdf.check(false) {
+        problems.push(format!("receipt_kdf: {e}"));
+    }
+    if let Err(e) = crate::questionnaire(config) {
+        problems.push(format!("questionnaire: {e:#}"));
+    }
+    if config.limits.max_files == 0 || config.limits.max_file_mib == 0 || config.limits.max_report_mib == 0 {
+        problems.push("limits must be greater than zero".into());
+    }
+    if !["text", "json"].contains(&config.log.format.as_str()) {
+        problems.push(format!(
+            "log.format must be \"text\" or \"json\" (got {:?})",
+            config.log.format
+        ));
+    }
+    problems
+}
+
+/// A URL's scheme, so a password in a bad URL is not echoed.
+fn scheme_only(url: &str) -> String {
+    url.split_once(':')
+        .map_or_else(|| "<no scheme>".to_owned(), |(s, _)| format!("{s}:…"))
+}

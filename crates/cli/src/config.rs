@@ -1,0 +1,213 @@
+//! Typed, layered configuration: built-in defaults → `config/redress.toml` (or
+//! `--config FILE`) → `REDRESS_*` environment variables. Unknown keys are an error.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use redress_crypto::KdfParams;
+use serde::{Deserialize, Serialize};
+
+/// The file read when `--config` is not given (if it exists).
+pub const DEFAULT_CONFIG_FILE: &str = "config/redress.toml";
+
+/// `REDRESS_*` variables that belong to the test harness, not to the configuration.
+const NOT_CONFIG_ENV: [&str; 3] = ["TEST_DATABASE_URL", "REQUIRE_ALL", "CONFIG"];
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub service_name: String,
+    pub database: DatabaseConfig,
+    pub intake: IntakeConfig,
+    pub portal: PortalConfig,
+    pub limits: LimitsConfig,
+    pub keys: KeysConfig,
+    pub receipt_kdf: KdfParams,
+    pub questionnaire: QuestionnaireConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    pub url: String,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IntakeConfig {
+    pub listen: String,
+    pub secure_cookies: bool,
+    pub max_concurrent_uploads: usize,
+    pub min_free_disk_mib: u64,
+    pub upload_idle_timeout_secs: u64,
+    pub min_upload_rate_bytes_per_sec: u64,
+    pub min_upload_rate_grace_secs: u64,
+    pub form_max_age_secs: i64,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PortalConfig {
+    pub listen: String,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    pub max_file_mib: u64,
+    pub max_report_mib: u64,
+    pub max_files: usize,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeysConfig {
+    pub triage_recipient: String,
+    pub recovery_recipient: String,
+    pub triage_identity_file: String,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QuestionnaireConfig {
+    pub file: String,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    pub format: String,
+    pub level: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("./data"),
+            service_name: "Redress".into(),
+            database: DatabaseConfig::default(),
+            intake: IntakeConfig::default(),
+            portal: PortalConfig::default(),
+            limits: LimitsConfig::default(),
+            keys: KeysConfig::default(),
+            receipt_kdf: KdfParams::default(),
+            questionnaire: QuestionnaireConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+impl Default for IntakeConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            secure_cookies: false,
+            max_concurrent_uploads: 8,
+            min_free_disk_mib: 1024,
+            upload_idle_timeout_secs: 120,
+            min_upload_rate_bytes_per_sec: 512,
+            min_upload_rate_grace_secs: 120,
+            form_max_age_secs: 86_400,
+        }
+    }
+}
+
+impl Default for PortalConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8081".into(),
+        }
+    }
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            max_file_mib: 512,
+            max_report_mib: 2048,
+            max_files: 100,
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: "text".into(),
+            level: "info".into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration file {0} does not exist")]
+    MissingFile(PathBuf),
+    #[error("configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Loads the configuration from `file` (or the default file, if present) and the
+    /// environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(f) if !f.exists() => return Err(ConfigError::MissingFile(f.to_owned())),
+            Some(f) => fig = fig.merge(Toml::file_exact(f)),
+            None if Path::new(DEFAULT_CONFIG_FILE).exists() => {
+                fig = fig.merge(Toml::file_exact(DEFAULT_CONFIG_FILE))
+            }
+            None => {}
+        }
+        fig = fig.merge(Env::prefixed("REDRESS_").ignore(&NOT_CONFIG_ENV).split("__"));
+        fig.extract().map_err(|e| {
+            let messages: Vec<String> = e.into_iter().map(|e| e.to_string()).collect();
+            ConfigError::Invalid(messages.join("; "))
+        })
+    }
+
+    pub fn database_url(&self) -> String {
+        if self.database.url.trim().is_empty() {
+            format!("sqlite://{}?mode=rwc", self.data_dir.join("redress.db").display())
+        } else {
+            self.database.url.trim().to_owned()
+        }
+    }
+
+    pub fn blob_dir(&self) -> PathBuf {
+        self.data_dir.join("blobs")
+    }
+
+    pub fn keys_dir(&self) -> PathBuf {
+        self.data_dir.join("keys")
+    }
+
+    pub fn triage_identity_path(&self) -> PathBuf {
+        non_empty(&self.keys.triage_identity_file)
+            .map_or_else(|| self.keys_dir().join("triage.key"), PathBuf::from)
+    }
+
+    pub fn intake_addr(&self) -> Result<SocketAddr, String> {
+        parse_listen("intake.listen", &self.intake.listen)
+    }
+
+    pub fn portal_addr(&self) -> Result<SocketAddr, String> {
+        parse_listen("portal.listen", &self.portal.listen)
+    }
+}
+
+pub fn non_empty(s: &str) -> Option<&str> {
+    let s = s.trim();
+    (!s.is_empty()).then_some(s)
+}
+
+fn parse_listen(key: &str, value: &str) -> Result<SocketAddr, String> {
+    value
+        .parse()
+        .map_err(|_| format!("{key} = {value:?} is not host:port (e.g. 127.0.0.1:8080)"))
+}

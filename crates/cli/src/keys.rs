@@ -1,0 +1,145 @@
+//! Key files on the host: creating them on first run, loading public halves for the
+//! intake, checking permissions.
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use redress_crypto::{PublicKey, SecretIdentity};
+use redress_intake::IntakeKeys;
+
+use crate::config::{Config, non_empty};
+
+/// The file the first run writes the recovery identity to. Its name is the instruction.
+pub const RECOVERY_FILE: &str = "RECOVERY-IDENTITY-MOVE-OFFLINE.txt";
+
+/// What the first run created.
+#[derive(Debug, Default)]
+pub struct Bootstrap {
+    pub triage_created: Option<PathBuf>,
+    pub recovery_written: Option<PathBuf>,
+}
+
+fn triage_pub_path(config: &Config) -> PathBuf {
+    config.keys_dir().join("triage.pub")
+}
+
+fn recovery_pub_path(config: &Config) -> PathBuf {
+    config.keys_dir().join("recovery.pub")
+}
+
+fn write_new(path: &Path, contents: &str, mode: u32) -> std::io::Result<()> {
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(path)?;
+    f.write_all(contents.as_bytes())?;
+    f.sync_all()
+}
+
+/// Creates the data folder and, where neither configuration nor an earlier run provides
+/// them, the triage identity (0600) and the recovery identity (written once, to be moved
+/// offline; only its public half stays).
+pub fn bootstrap(config: &Config) -> anyhow::Result<Bootstrap> {
+    let mut done = Bootstrap::default();
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&config.data_dir)?;
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(config.keys_dir())?;
+
+    let triage_path = config.triage_identity_path();
+    if non_empty(&config.keys.triage_recipient).is_none() && !triage_path.exists() {
+        let id = SecretIdentity::generate();
+        let file = format!(
+            "# Redress triage identity. Only the worker may read this file.\n{}",
+            id.to_identity_file().as_str()
+        );
+        write_new(&triage_path, &file, 0o600)?;
+        fs::write(triage_pub_path(config), format!("{}\n", id.public()))?;
+        done.triage_created = Some(triage_path);
+    }
+
+    if non_empty(&config.keys.recovery_recipient).is_none() && !recovery_pub_path(config).exists() {
+        let id = SecretIdentity::generate();
+        let path = config.data_dir.join(RECOVERY_FILE);
+        let file = format!(
+            "# Redress RECOVERY identity: it opens EVERY case.\n\
+             # Copy it to offline storage (paper or an encrypted offline drive), then delete\n\
+             # this file from the server. Redress only needs the public key:\n\
+             # {}\n{}",
+            id.public(),
+            id.to_identity_file().as_str()
+        );
+        write_new(&path, &file, 0o600)?;
+        fs::write(recovery_pub_path(config), format!("{}\n", id.public()))?;
+        done.recovery_written = Some(path);
+    }
+    Ok(done)
+}
+
+fn recipient(configured: &str, file: &Path, what: &str) -> Result<PublicKey, String> {
+    let text = match non_empty(configured) {
+        Some(v) => v.to_owned(),
+        None => fs::read_to_string(file).map_err(|_| {
+            format!(
+                "{what} public key missing: set keys.{what}_recipient or create {}",
+                file.display()
+            )
+        })?,
+    };
+    PublicKey::parse(&text).map_err(|_| format!("{what} public key is not an age1… recipient"))
+}
+
+/// The public keys the intake seals to. Never reads an identity file.
+pub fn intake_keys(config: &Config) -> Result<IntakeKeys, String> {
+    Ok(IntakeKeys {
+        triage: recipient(&config.keys.triage_recipient, &triage_pub_path(config), "triage")?,
+        recovery: recipient(
+            &config.keys.recovery_recipient,
+            &recovery_pub_path(config),
+            "recovery",
+        )?,
+    })
+}
+
+/// Problems with the triage identity file: missing, unreadable, loose permissions, or not
+/// matching the configured public key.
+pub fn check_triage_identity(config: &Config, problems: &mut Vec<String>) {
+    let path = config.triage_identity_path();
+    let meta = match fs::metadata(&path) {
+        Ok(m) => m,
+        Err(_) => {
+            problems.push(format!(
+                "triage identity missing: {} (keys.triage_identity_file)",
+                path.display()
+            ));
+            return;
+        }
+    };
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        problems.push(format!(
+            "triage identity {} has loose permissions {mode:04o}: run chmod 600 on it",
+            path.display()
+        ));
+    }
+    match fs::read_to_string(&path)
+        .map_err(|e| e.to_string())
+        .and_then(|t| SecretIdentity::parse(&t).map_err(|e| e.to_string()))
+    {
+        Err(e) => problems.push(format!("triage identity {} cannot be used: {e}", path.display())),
+        Ok(id) => {
+            if let Ok(keys) = intake_keys(config) {
+                if keys.triage != id.public() {
+                    problems.push("triage identity does not match the triage public key".into());
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! Wiring for the `redress` binary: configuration, key files, and starting each door.
+//! No business logic lives here.
+
+pub mod check;
+pub mod config;
+pub mod keys;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use rand::RngCore;
+use redress_crypto::KdfParams;
+use redress_domain::Questionnaire;
+use redress_intake::{IntakeLimits, IntakeState};
+use redress_store::{BlobStore, Store};
+use redress_web::{CsrfKeys, FlashSealer, Messages};
+
+use crate::config::{Config, non_empty};
+
+const BUILTIN_QUESTIONNAIRE: &str = include_str!("../../../config/questionnaire.toml");
+const MIB: u64 = 1024 * 1024;
+/// Files untouched for this long and referenced by no case are removed by the sweep.
+pub const SWEEP_GRACE: Duration = Duration::from_secs(3600);
+const SWEEP_EVERY: Duration = Duration::from_secs(600);
+
+/// Hooks for tests. Production passes `Overrides::default()`.
+#[derive(Clone, Default)]
+pub struct Overrides {
+    /// Receipt KDF parameters below the production floor (tests only).
+    pub danger_kdf: Option<KdfParams>,
+    /// A clock to use instead of the system clock.
+    pub clock: Option<Arc<dyn Fn() -> i64 + Send + Sync>>,
+}
+
+impl std::fmt::Debug for Overrides {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Overrides")
+            .field("danger_kdf", &self.danger_kdf)
+            .finish_non_exhaustive()
+    }
+}
+
+pub fn system_clock() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// Loads the questionnaire named in the configuration, or the built-in one.
+pub fn questionnaire(config: &Config) -> anyhow::Result<Questionnaire> {
+    let text = match non_empty(&config.questionnaire.file) {
+        Some(path) => {
+            std::fs::read_to_string(path).with_context(|| format!("reading questionnaire {path}"))?
+        }
+        None => BUILTIN_QUESTIONNAIRE.to_owned(),
+    };
+    Ok(Questionnaire::from_toml(&text)?)
+}
+
+/// Connects to the configured database.
+pub async fn connect(config: &Config) -> anyhow::Result<Store> {
+    Store::connect(&config.database_url())
+        .await
+        .context("connecting to the database")
+}
+
+fn random_bytes(n: usize) -> Vec<u8> {
+    let mut v = vec![0u8; n];
+    rand::rngs::OsRng.fill_bytes(&mut v);
+    v
+}
+
+/// Builds everything the intake door needs. Reads public keys only.
+pub async fn intake_state(
+    config: &Config,
+    store: Store,
+    overrides: &Overrides,
+) -> anyhow::Result<IntakeState> {
+    let keys = keys::intake_keys(config).map_err(anyhow::Error::msg)?;
+    let kdf = match overrides.danger_kdf {
+        Some(weak) => weak,
+        None => {
+            config.receipt_kdf.check(false).context("receipt_kdf")?;
+            config.receipt_kdf
+        }
+    };
+    let blobs = BlobStore::open(config.blob_dir()).context("opening the blob folder")?;
+    let receipt_salt = store.setting_or_init("receipt_salt", || random_bytes(16)).await?;
+    let web_secret = store.setting_or_init("web_secret", || random_bytes(32)).await?;
+    let i = &config.intake;
+    let l = &config.limits;
+    Ok(IntakeState {
+        service_name: config.service_name.clone(),
+        store,
+        blobs,
+        keys,
+        questionnaire: questionnaire(config)?,
+        messages: Messages::builtin("en")?,
+        csrf: CsrfKeys::new(redress_web::derive_key(&web_secret, "csrf"), None),
+        flash: FlashSealer::new(redress_web::derive_key(&web_secret, "flash")),
+        receipt_salt,
+        kdf,
+        limits: IntakeLimits {
+            max_file_bytes: l.max_file_mib * MIB,
+            max_report_bytes: l.max_report_mib * MIB,
+            max_files: l.max_files,
+            max_text_part_bytes: 256 * 1024,
+            max_concurrent_uploads: i.max_concurrent_uploads,
+            min_free_bytes: i.min_free_disk_mib * MIB,
+            idle_timeout: Duration::from_secs(i.upload_idle_timeout_secs),
+            min_rate_bytes_per_sec: i.min_upload_rate_bytes_per_sec,
+            min_rate_grace: Duration::from_secs(i.min_upload_rate_grace_secs),
+            form_max_age_secs: i.form_max_age_secs,
+        },
+        secure_cookies: i.secure_cookies,
+        uploads: Arc::new(tokio::sync::Semaphore::new(i.max_concurrent_uploads)),
+        clock: overrides.clock.clone().unwrap_or_else(|| Arc::new(system_clock)),
+    })
+}
+
+/// A running intake listener.
+#[allow(missing_debug_implementations)]
+pub struct RunningIntake {
+    pub addr: SocketAddr,
+    pub state: web::Data<IntakeState>,
+    pub server: actix_web::dev::Server,
+}
+
+/// Binds the intake door: intake routes only, every response through the headers
+/// middleware.
+pub fn start_intake(addr: SocketAddr, state: IntakeState, workers: usize) -> anyhow::Result<RunningIntake> {
+    let state = web::Data::new(state);
+    let data = state.clone();
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(from_fn(redress_web::security_headers))
+            .app_data(data.clone())
+            .configure(redress_intake::routes)
+            .default_service(web::to(redress_intake::not_found))
+    })
+    .workers(workers)
+    // Tor circuits are slow to deliver the first bytes of a request.
+    .client_request_timeout(Duration::from_secs(60))
+    .bind(addr)
+    .with_context(|| format!("binding the intake to {addr}"))?;
+    let addr = server
+        .addrs()
+        .first()
+        .copied()
+        .context("intake bound to no address")?;
+    Ok(RunningIntake {
+        addr,
+        state,
+        server: server.run(),
+    })
+}
+
+/// Runs the orphan-blob sweep now and then every few minutes.
+pub fn spawn_sweeper(store: Store, blobs: BlobStore) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(SWEEP_EVERY);
+        loop {
+            tick.tick().await;
+            if let Err(e) =
+                redress_store::sweep_orphans(&store, &blobs, SWEEP_GRACE, std::time::SystemTime::now()).await
+            {
+                tracing::warn!(error = %e, "blob sweep failed");
+            }
+        }
+    });
+}
+
+/// `redress serve`: everything in one process on the embedded default.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let boot = keys::bootstrap(&config)?;
+    announce(&config, &boot);
+    let store = connect(&config).await?;
+    store.migrate().await.context("migrating the database")?;
+    run_intake(&config, store).await
+}
+
+/// `redress intake`: the public door alone. Needs migrated storage and the two public keys.
+pub async fn intake(config: Config) -> anyhow::Result<()> {
+    let store = connect(&config).await?;
+    run_intake(&config, store).await
+}
+
+async fn run_intake(config: &Config, store: Store) -> anyhow::Result<()> {
+    let addr = config.intake_addr().map_err(anyhow::Error::msg)?;
+    let state = intake_state(config, store.clone(), &Overrides::default()).await?;
+    let blobs = state.blobs.clone();
+    let running = start_intake(addr, state, default_workers())?;
+    spawn_sweeper(store, blobs);
+    println!("Intake listening on http://{}/", running.addr);
+    running.server.await?;
+    Ok(())
+}
+
+fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8))
+}
+
+fn announce(config: &Config, boot: &keys::Bootstrap) {
+    println!("Data folder: {}", config.data_dir.display());
+    if let Some(p) = &boot.triage_created {
+        println!("Created the triage identity: {}", p.display());
+    }
+    if let Some(p) = &boot.recovery_written {
+        let line = "!".repeat(78);
+        println!("{line}");
+        println!("!! The RECOVERY identity was written to:");
+        println!("!!   {}", p.display());
+        println!("!! It opens every report. Copy it to offline storage NOW (paper, or an");
+        println!("!! encrypted drive kept offline), then delete it from this machine.");
+        println!("!! Without it, reports cannot be recovered if investigators lose access.");
+        println!("{line}");
+    }
+}

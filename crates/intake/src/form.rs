@@ -1,0 +1,311 @@
+//! The HTML form door: works with JavaScript off (Tor Browser "Safest").
+
+use actix_multipart::Multipart;
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use redress_domain::{FieldKind, RawAnswers, ValidationErrors};
+use redress_web::{CSRF_COOKIE, Messages, PageError};
+use serde::{Deserialize, Serialize};
+
+use crate::IntakeState;
+use crate::submission::{self, Mode, SubmitError};
+
+const RECEIPT_COOKIE: &str = "redress_receipt";
+const RECEIPT_PATH: &str = "/receipt";
+const RECEIPT_PURPOSE: &str = "receipt";
+/// The receipt page can be reached for this long after submitting.
+const RECEIPT_TTL_SECS: i64 = 600;
+
+pub struct ChoiceView {
+    value: String,
+    label: String,
+    selected: bool,
+}
+
+pub struct FieldView {
+    name: &'static str,
+    kind: &'static str,
+    label: String,
+    hint: String,
+    required: bool,
+    max_chars: Option<usize>,
+    value: String,
+    error: Option<String>,
+    choices: Vec<ChoiceView>,
+}
+
+#[derive(Template)]
+#[template(path = "report.html")]
+pub struct ReportPage {
+    lang: String,
+    service_name: String,
+    title: String,
+    t: Messages,
+    csrf: String,
+    fields: Vec<FieldView>,
+    summary: Vec<(&'static str, String)>,
+    files_not_kept: bool,
+}
+
+#[derive(Template)]
+#[template(path = "receipt.html")]
+pub struct ReceiptPage {
+    lang: String,
+    service_name: String,
+    title: String,
+    t: Messages,
+    receipt: String,
+    case_ref: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ReceiptFlash {
+    receipt: String,
+    case_ref: String,
+}
+
+fn kind_name(kind: FieldKind) -> &'static str {
+    match kind {
+        FieldKind::Select => "select",
+        FieldKind::Text => "text",
+        FieldKind::Textarea => "textarea",
+        FieldKind::MultiChoice => "multi_choice",
+        FieldKind::SingleChoice => "single_choice",
+        FieldKind::Files => "files",
+    }
+}
+
+/// Builds the form, filled with `raw` and annotated with `errors` when re-shown.
+fn report_page(
+    state: &IntakeState,
+    csrf: String,
+    raw: &RawAnswers,
+    errors: &ValidationErrors,
+    files_not_kept: bool,
+) -> ReportPage {
+    let t = state.messages.clone();
+    let q = &state.questionnaire;
+    let l = &state.limits;
+    let mib = |b: u64| (b / (1024 * 1024)).to_string();
+    let fields = q
+        .fields()
+        .into_iter()
+        .map(|spec| {
+            let name = spec.name;
+            let value = match name {
+                "suspected_customer" => raw.suspected_customer.clone(),
+                "country" => raw.country.clone(),
+                "what_happened" => raw.what_happened.clone(),
+                "when" => raw.when.clone(),
+                "contact" => raw.contact.clone(),
+                _ => None,
+            }
+            .unwrap_or_default();
+            let is_selected = |v: &str| match name {
+                "product" => raw.product.as_deref() == Some(v),
+                "ongoing" => raw.ongoing.as_deref() == Some(v),
+                "targeted" => raw.targeted.iter().any(|x| x == v),
+                _ => false,
+            };
+            let choices = spec
+                .choices
+                .iter()
+                .map(|c| ChoiceView {
+                    label: if name == "product" {
+                        q.product_label(c, t.lang()).unwrap_or(c).to_owned()
+                    } else {
+                        t.get(&format!("choice.{name}.{c}")).into_owned()
+                    },
+                    selected: is_selected(c),
+                    value: c.clone(),
+                })
+                .collect();
+            let hint = if name == "evidence" {
+                t.fill(
+                    "field.evidence.hint",
+                    &[
+                        ("max_files", &l.max_files.to_string()),
+                        ("max_file_mib", &mib(l.max_file_bytes)),
+                        ("max_report_mib", &mib(l.max_report_bytes)),
+                    ],
+                )
+            } else {
+                t.get(&format!("field.{name}.hint")).into_owned()
+            };
+            FieldView {
+                name,
+                kind: kind_name(spec.kind),
+                label: t.get(&format!("field.{name}.label")).into_owned(),
+                hint,
+                required: spec.required,
+                max_chars: spec.max_chars,
+                value,
+                error: errors
+                    .for_field(name)
+                    .map(|e| submission::field_message(state, e)),
+                choices,
+            }
+        })
+        .collect::<Vec<_>>();
+    let summary = errors
+        .0
+        .iter()
+        .map(|e| (e.field, submission::field_message(state, e)))
+        .collect();
+    ReportPage {
+        lang: t.lang().to_owned(),
+        service_name: state.service_name.clone(),
+        title: t.get("report.title").into_owned(),
+        t,
+        csrf,
+        fields,
+        summary,
+        files_not_kept,
+    }
+}
+
+fn cookie<'c>(state: &IntakeState, name: &'c str, value: String, path: &'c str) -> Cookie<'c> {
+    Cookie::build(name, value)
+        .path(path)
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(state.secure_cookies)
+        .finish()
+}
+
+fn html(status: StatusCode, page: &impl Template) -> HttpResponse {
+    match page.render() {
+        Ok(body) => HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .body(body),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed to render");
+            HttpResponse::InternalServerError().finish()
+        }
+    }
+}
+
+/// Renders the form with a fresh CSRF token (reusing the browser's nonce cookie).
+fn form_response(
+    state: &IntakeState,
+    req: &HttpRequest,
+    status: StatusCode,
+    raw: &RawAnswers,
+    errors: &ValidationErrors,
+    files_not_kept: bool,
+) -> HttpResponse {
+    let existing = req.cookie(CSRF_COOKIE);
+    let token = state
+        .csrf
+        .issue(existing.as_ref().map(|c| c.value()), state.now());
+    let page = report_page(state, token.field, raw, errors, files_not_kept);
+    let mut res = html(status, &page);
+    let _ = res.add_cookie(&cookie(state, CSRF_COOKIE, token.cookie, "/"));
+    res
+}
+
+/// `GET /report`.
+pub async fn show(req: HttpRequest, state: web::Data<IntakeState>) -> HttpResponse {
+    form_response(
+        &state,
+        &req,
+        StatusCode::OK,
+        &RawAnswers::default(),
+        &ValidationErrors::default(),
+        false,
+    )
+}
+
+/// `POST /report`: store, then 303 to the receipt page; or show what needs fixing.
+pub async fn submit(req: HttpRequest, multipart: Multipart, state: web::Data<IntakeState>) -> HttpResponse {
+    let csrf_cookie = req.cookie(CSRF_COOKIE);
+    match submission::receive(
+        &state,
+        multipart,
+        Mode::Form,
+        csrf_cookie.as_ref().map(|c| c.value()),
+    )
+    .await
+    {
+        Ok(received) => {
+            let flash = ReceiptFlash {
+                receipt: received.receipt.expose().to_owned(),
+                case_ref: received.case_ref.to_string(),
+            };
+            let json = zeroize::Zeroizing::new(serde_json::to_vec(&flash).unwrap_or_default());
+            let sealed = state
+                .flash
+                .seal(RECEIPT_PURPOSE, &json, state.now() + RECEIPT_TTL_SECS);
+            let mut c = cookie(&state, RECEIPT_COOKIE, sealed, RECEIPT_PATH);
+            c.set_max_age(actix_web::cookie::time::Duration::seconds(RECEIPT_TTL_SECS));
+            HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, RECEIPT_PATH))
+                .cookie(c)
+                .finish()
+        }
+        Err(SubmitError::Invalid {
+            errors,
+            raw,
+            had_files,
+        }) => form_response(
+            &state,
+            &req,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &raw,
+            &errors,
+            had_files,
+        ),
+        Err(e) => error_page(&state, &e),
+    }
+}
+
+fn error_page(state: &IntakeState, e: &SubmitError) -> HttpResponse {
+    use actix_web::ResponseError;
+    if let SubmitError::Internal(cause) = e {
+        tracing::error!(error = %cause, source = ?std::error::Error::source(cause.as_ref()), "could not store a report");
+    }
+    let (title, message) = e.describe(state);
+    let t = &state.messages;
+    PageError::new(e.status(), t, &state.service_name, t.get(title), message)
+        .with_back("/report")
+        .error_response()
+}
+
+/// `GET /receipt`: shows the receipt once, then forgets it.
+pub async fn receipt(req: HttpRequest, state: web::Data<IntakeState>) -> HttpResponse {
+    let t = state.messages.clone();
+    let flash = req
+        .cookie(RECEIPT_COOKIE)
+        .and_then(|c| state.flash.open(RECEIPT_PURPOSE, c.value(), state.now()).ok())
+        .and_then(|plain| serde_json::from_slice::<ReceiptFlash>(&plain).ok());
+    let mut clear = cookie(&state, RECEIPT_COOKIE, String::new(), RECEIPT_PATH);
+    clear.make_removal();
+    let mut res = match flash {
+        Some(f) => html(
+            StatusCode::OK,
+            &ReceiptPage {
+                lang: t.lang().to_owned(),
+                service_name: state.service_name.clone(),
+                title: t.get("receipt.title").into_owned(),
+                receipt: f.receipt,
+                case_ref: f.case_ref,
+                t,
+            },
+        ),
+        None => {
+            use actix_web::ResponseError;
+            PageError::new(
+                StatusCode::GONE,
+                &t,
+                &state.service_name,
+                t.get("receipt.gone_title"),
+                t.get("receipt.gone"),
+            )
+            .error_response()
+        }
+    };
+    let _ = res.add_cookie(&clear);
+    res
+}

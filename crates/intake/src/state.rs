@@ -1,0 +1,70 @@
+use std::sync::Arc;
+
+use redress_crypto::{KdfParams, PublicKey};
+use redress_domain::Questionnaire;
+use redress_store::{BlobStore, Store};
+use redress_web::{CsrfKeys, FlashSealer, Messages};
+use tokio::sync::Semaphore;
+
+/// The only keys the public door holds: public halves. A type with no room for an
+/// identity is how "intake cannot open what it stores" is kept true.
+#[derive(Clone, Debug)]
+pub struct IntakeKeys {
+    pub triage: PublicKey,
+    pub recovery: PublicKey,
+}
+
+/// Bounds enforced while a submission streams in.
+#[derive(Clone, Debug)]
+pub struct IntakeLimits {
+    pub max_file_bytes: u64,
+    pub max_report_bytes: u64,
+    pub max_files: usize,
+    /// Hard cap on any one text part, in bytes, checked before character counts.
+    pub max_text_part_bytes: usize,
+    pub max_concurrent_uploads: usize,
+    /// Below this many free bytes on the blob folder's file system, refuse new reports.
+    pub min_free_bytes: u64,
+    /// An upload that sends nothing for this long is dropped.
+    pub idle_timeout: std::time::Duration,
+    /// After `min_rate_grace`, an upload must average at least this many bytes a second.
+    pub min_rate_bytes_per_sec: u64,
+    pub min_rate_grace: std::time::Duration,
+    /// How long a report form stays usable.
+    pub form_max_age_secs: i64,
+}
+
+/// Shared state of the intake door.
+pub struct IntakeState {
+    pub service_name: String,
+    pub store: Store,
+    pub blobs: BlobStore,
+    pub keys: IntakeKeys,
+    pub questionnaire: Questionnaire,
+    pub messages: Messages,
+    pub csrf: CsrfKeys,
+    pub flash: FlashSealer,
+    pub receipt_salt: Vec<u8>,
+    pub kdf: KdfParams,
+    pub limits: IntakeLimits,
+    /// Mark cookies `Secure` (the site is served over HTTPS).
+    pub secure_cookies: bool,
+    pub uploads: Arc<Semaphore>,
+    /// Unix seconds. A parameter so tests can move time.
+    pub clock: Arc<dyn Fn() -> i64 + Send + Sync>,
+}
+
+impl IntakeState {
+    pub fn now(&self) -> i64 {
+        (self.clock)()
+    }
+}
+
+impl std::fmt::Debug for IntakeState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IntakeState")
+            .field("keys", &self.keys)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
