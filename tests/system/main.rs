@@ -1,1 +1,15 @@
-//! System tests: placeholder until the harness lands.
+//! System tests: the real server over HTTP on port 0, with a real database (SQLite, or
+//! PostgreSQL when `REDRESS_TEST_DATABASE_URL` is set) and a real blob folder.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    missing_debug_implementations
+)]
+
+mod helpers;
+
+mod bad_input;
+mod hardening;
+mod secrecy;
+mod submit;

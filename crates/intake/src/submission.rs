@@ -342,11 +342,7 @@ async fn read_parts(
             if !csrf_ok {
                 return Err(SubmitError::Csrf);
             }
-            let file_name = field
-                .content_disposition()
-                .and_then(|cd| cd.get_filename())
-                .unwrap_or_default()
-                .to_owned();
+            let file_name = declared_file_name(&field)?;
             let content_type = field.content_type().map(ToString::to_string).unwrap_or_default();
             let Some(received) = receive_file(
                 state,
@@ -494,6 +490,17 @@ async fn receive_file(
         file_name,
         content_type,
     }))
+}
+
+/// The file name as the client declared it, preferring the RFC 5987 `filename*` form.
+fn declared_file_name(field: &Field) -> Result<String, SubmitError> {
+    let Some(cd) = field.content_disposition() else {
+        return Ok(String::new());
+    };
+    if let Some(ext) = cd.get_filename_ext() {
+        return String::from_utf8(ext.value.clone()).map_err(|_| SubmitError::BadFileName);
+    }
+    Ok(cd.get_filename().unwrap_or_default().to_owned())
 }
 
 /// Accepts a plain file name only: no folders, no control characters, no `..`.

@@ -1,0 +1,430 @@
+//! `TestApp`: one intake door per test, set up like an intake host: the secret
+//! identities are moved out of the data folder before the server starts.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use actix_web::web;
+use redress_cli::config::Config;
+use redress_cli::{Overrides, keys};
+use redress_crypto::{KdfParams, Receipt, SecretIdentity, derive_receipt_keys, open, unwrap_identity};
+use redress_domain::{CaseRef, ObjectKind};
+use redress_intake::IntakeState;
+use redress_store::test_support::TestDatabase;
+use redress_store::{BlobStore, HolderKind, KeyKind, Store, StoredCase};
+use reqwest::multipart::{Form, Part};
+use serde_json::Value;
+use tempfile::TempDir;
+
+pub const REQUIRE_ALL: &str = "REDRESS_REQUIRE_ALL";
+
+/// True if `tool` is on PATH. If not: a printed skip locally, a failure when
+/// `REDRESS_REQUIRE_ALL=1` (CI).
+pub fn have_tool(tool: &str, why: &str) -> bool {
+    let found = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
+        .unwrap_or(false);
+    if !found {
+        if std::env::var(REQUIRE_ALL).as_deref() == Ok("1") {
+            panic!("{tool} is required ({why}) and {REQUIRE_ALL}=1, but it is not installed");
+        }
+        eprintln!("SKIPPED: {tool} is not installed; {why}");
+    }
+    found
+}
+
+pub struct TestApp {
+    pub config: Config,
+    pub base: String,
+    pub state: web::Data<IntakeState>,
+    pub store: Store,
+    pub blobs: BlobStore,
+    pub triage: SecretIdentity,
+    pub recovery: SecretIdentity,
+    /// Where the secret identities were moved to (outside the data folder).
+    pub offline_dir: PathBuf,
+    pub client: reqwest::Client,
+    handle: actix_web::dev::ServerHandle,
+    _db: TestDatabase,
+    pub dir: TempDir,
+}
+
+/// A ready-made answer set that passes validation.
+pub fn good_answers(what_happened: &str) -> Value {
+    serde_json::json!({
+        "product": "mobile-implant",
+        "suspected_customer": "Ministry of Example",
+        "country": "Exampleland",
+        "targeted": ["journalist", "lawyer"],
+        "what_happened": what_happened,
+        "when": "March 2026",
+        "ongoing": "yes",
+        "contact": null
+    })
+}
+
+/// The same answers as HTML form fields.
+pub fn good_form_fields(what_happened: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("product", "mobile-implant".into()),
+        ("suspected_customer", "Ministry of Example".into()),
+        ("country", "Exampleland".into()),
+        ("targeted", "journalist".into()),
+        ("targeted", "lawyer".into()),
+        ("what_happened", what_happened.into()),
+        ("when", "March 2026".into()),
+        ("ongoing", "yes".into()),
+        ("contact", String::new()),
+        ("website", String::new()),
+    ]
+}
+
+pub fn random_marker(label: &str) -> String {
+    format!("{label}-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// What a holder sees after opening a case.
+#[derive(Debug)]
+pub struct OpenedCase {
+    pub document: Value,
+    /// (file name as sent, bytes)
+    pub files: Vec<(String, Vec<u8>)>,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    pub async fn spawn_with(edit: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let db = TestDatabase::create(dir.path()).await;
+        let mut config = Config::default();
+        config.data_dir = dir.path().join("data");
+        config.database.url = db.url().to_owned();
+        config.intake.listen = "127.0.0.1:0".into();
+        config.intake.min_free_disk_mib = 1;
+        config.limits.max_file_mib = 1;
+        config.limits.max_report_mib = 3;
+        edit(&mut config);
+
+        keys::bootstrap(&config).unwrap();
+        let offline_dir = dir.path().join("offline");
+        std::fs::create_dir(&offline_dir).unwrap();
+        let triage_file = offline_dir.join("triage.key");
+        let recovery_file = offline_dir.join("recovery.txt");
+        std::fs::rename(config.triage_identity_path(), &triage_file).unwrap();
+        std::fs::rename(config.data_dir.join(keys::RECOVERY_FILE), &recovery_file).unwrap();
+        let triage = SecretIdentity::parse(&std::fs::read_to_string(&triage_file).unwrap()).unwrap();
+        let recovery = SecretIdentity::parse(&std::fs::read_to_string(&recovery_file).unwrap()).unwrap();
+
+        let store = redress_cli::connect(&config).await.unwrap();
+        store.migrate().await.unwrap();
+        let overrides = Overrides {
+            danger_kdf: Some(KdfParams::danger_test_minimum()),
+            clock: None,
+        };
+        let state = redress_cli::intake_state(&config, store.clone(), &overrides)
+            .await
+            .unwrap();
+        let blobs = state.blobs.clone();
+        let addr = config.intake_addr().unwrap();
+        let running = redress_cli::start_intake(addr, state, 2).unwrap();
+        let handle = running.server.handle();
+        tokio::spawn(running.server);
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Self {
+            base: format!("http://{}", running.addr),
+            state: running.state,
+            config,
+            store,
+            blobs,
+            triage,
+            recovery,
+            offline_dir,
+            client,
+            handle,
+            _db: db,
+            dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    /// `POST /api/v1/reports` with a JSON report part and evidence files.
+    pub async fn api_submit(&self, report: &Value, files: &[(&str, &[u8])]) -> reqwest::Response {
+        let mut form = Form::new().part(
+            "report",
+            Part::text(report.to_string())
+                .mime_str("application/json")
+                .unwrap(),
+        );
+        for (name, bytes) in files {
+            form = form.part(
+                "evidence",
+                Part::bytes(bytes.to_vec()).file_name(name.to_string()),
+            );
+        }
+        self.api_submit_form(form).await
+    }
+
+    pub async fn api_submit_form(&self, form: Form) -> reqwest::Response {
+        self.client
+            .post(self.url("/api/v1/reports"))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `GET /report`: returns (Cookie header value, CSRF token from the form).
+    pub async fn form_get(&self) -> (String, String) {
+        let res = self.get("/report").await;
+        assert_eq!(res.status(), 200);
+        let cookie = set_cookie(&res, redress_web::CSRF_COOKIE).expect("csrf cookie");
+        let html = res.text().await.unwrap();
+        let token = hidden_value(&html, redress_web::CSRF_FIELD).expect("csrf field");
+        (cookie, token)
+    }
+
+    /// Builds the multipart body a browser sends: the CSRF token first, then the fields,
+    /// then the files.
+    pub fn form_body(token: Option<&str>, fields: &[(&str, String)], files: &[(&str, &[u8])]) -> Form {
+        let mut form = Form::new();
+        if let Some(t) = token {
+            form = form.text(redress_web::CSRF_FIELD, t.to_owned());
+        }
+        for (name, value) in fields {
+            form = form.text(name.to_string(), value.clone());
+        }
+        for (name, bytes) in files {
+            form = form.part(
+                "evidence",
+                Part::bytes(bytes.to_vec()).file_name(name.to_string()),
+            );
+        }
+        form
+    }
+
+    pub async fn form_post(&self, cookie: Option<&str>, form: Form) -> reqwest::Response {
+        let mut req = self.client.post(self.url("/report")).multipart(form);
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        req.send().await.unwrap()
+    }
+
+    /// Fills in and sends the form like a browser; returns the POST response.
+    pub async fn form_submit(&self, fields: &[(&str, String)], files: &[(&str, &[u8])]) -> reqwest::Response {
+        let (cookie, token) = self.form_get().await;
+        self.form_post(Some(&cookie), Self::form_body(Some(&token), fields, files))
+            .await
+    }
+
+    /// Follows the 303 of a successful form POST; returns (receipt, case ref, page html).
+    pub async fn follow_to_receipt(&self, post: reqwest::Response) -> (String, String, String) {
+        assert_eq!(post.status(), 303, "{}", post.text().await.unwrap());
+        assert_eq!(post.headers()["location"], "/receipt");
+        let cookie = set_cookie(&post, "redress_receipt").expect("receipt cookie");
+        let page = self
+            .client
+            .get(self.url("/receipt"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), 200);
+        let html = page.text().await.unwrap();
+        let receipt = element_text(&html, "receipt").expect("receipt on the page");
+        let case_ref = element_text(&html, "case-ref").expect("case ref on the page");
+        (receipt, case_ref, html)
+    }
+
+    pub async fn case(&self, case_ref: &str) -> StoredCase {
+        self.store
+            .case_by_ref(&CaseRef::parse(case_ref).unwrap())
+            .await
+            .unwrap()
+            .expect("case exists")
+    }
+
+    /// Opens a case the way a case-key holder does: its wrap → case key → thread key →
+    /// objects.
+    pub async fn open_as(
+        &self,
+        case_ref: &str,
+        holder: HolderKind,
+        identity: &SecretIdentity,
+    ) -> Result<OpenedCase, String> {
+        let case = self.case(case_ref).await;
+        let wraps = self.store.wraps(case.id, KeyKind::Case, holder).await.unwrap();
+        let wrap = wraps.first().ok_or("no wrap for this holder")?;
+        let case_key = unwrap_identity(&wrap.ciphertext, identity).map_err(|e| e.to_string())?;
+        let thread_wrap = self
+            .store
+            .wraps(case.id, KeyKind::Thread, HolderKind::CaseKey)
+            .await
+            .unwrap();
+        let thread = unwrap_identity(&thread_wrap[0].ciphertext, &case_key).map_err(|e| e.to_string())?;
+        self.read_objects(&case, &thread).await
+    }
+
+    /// Opens the thread the way the reporter does, from the receipt alone.
+    pub async fn open_with_receipt(&self, case_ref: &str, receipt: &str) -> Result<OpenedCase, String> {
+        let case = self.case(case_ref).await;
+        let receipt = Receipt::parse(receipt).ok_or("not a receipt")?;
+        let salt = self.state.receipt_salt.clone();
+        let keys = derive_receipt_keys(&receipt, &salt, &self.state.kdf).unwrap();
+        let row = self
+            .store
+            .receipt(&keys.lookup)
+            .await
+            .unwrap()
+            .ok_or("receipt lookup found nothing")?;
+        assert_eq!(row.case_id, case.id.to_string());
+        let wrap = self
+            .store
+            .wraps(case.id, KeyKind::Thread, HolderKind::Reporter)
+            .await
+            .unwrap();
+        let thread = unwrap_identity(&wrap[0].ciphertext, &keys.identity).map_err(|e| e.to_string())?;
+        self.read_objects(&case, &thread).await
+    }
+
+    async fn read_objects(&self, case: &StoredCase, thread: &SecretIdentity) -> Result<OpenedCase, String> {
+        let objects = self.store.objects(case.id).await.unwrap();
+        let mut document = None;
+        let mut evidence = Vec::new();
+        for (id, kind) in objects {
+            let ct = std::fs::read(self.blobs.path_of(id)).unwrap();
+            let plain = open(thread, &ct).map_err(|e| e.to_string())?;
+            match kind {
+                ObjectKind::Submission => document = Some(serde_json::from_slice::<Value>(&plain).unwrap()),
+                ObjectKind::Evidence => evidence.push((id.to_string(), plain.to_vec())),
+            }
+        }
+        let document = document.ok_or("no submission document")?;
+        let mut files = Vec::new();
+        for entry in document["evidence"].as_array().unwrap() {
+            let (_, bytes) = evidence
+                .iter()
+                .find(|(id, _)| id == entry["object_id"].as_str().unwrap())
+                .ok_or("evidence object missing")?;
+            assert_eq!(entry["size"].as_u64().unwrap(), bytes.len() as u64);
+            assert_eq!(
+                entry["sha256"].as_str().unwrap(),
+                sha256_hex(bytes),
+                "manifest hash"
+            );
+            files.push((entry["file_name"].as_str().unwrap().to_owned(), bytes.clone()));
+        }
+        assert_eq!(
+            files.len(),
+            evidence.len(),
+            "every evidence object is in the manifest"
+        );
+        Ok(OpenedCase { document, files })
+    }
+
+    /// Every file under the blob folder (committed and temporary).
+    pub fn blob_files(&self) -> Vec<PathBuf> {
+        files_under(self.blobs.root())
+    }
+
+    /// Asserts that no case, object or blob exists — waiting briefly for writer threads
+    /// of an aborted upload to clean up their temporary files.
+    pub async fn assert_nothing_stored(&self) {
+        for _ in 0..100 {
+            if self.store.case_count().await.unwrap() == 0
+                && self.store.object_count().await.unwrap() == 0
+                && self.blob_files().is_empty()
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "something was stored: {} cases, {} objects, blob files {:?}",
+            self.store.case_count().await.unwrap(),
+            self.store.object_count().await.unwrap(),
+            self.blob_files()
+        );
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        drop(self.handle.stop(false));
+    }
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// `name=value` of the first Set-Cookie for `name`, ready for a Cookie header.
+pub fn set_cookie(res: &reqwest::Response, name: &str) -> Option<String> {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .and_then(|v| v.split(';').next())
+        .map(str::to_owned)
+}
+
+/// The full Set-Cookie header for `name`.
+pub fn set_cookie_header(res: &reqwest::Response, name: &str) -> Option<String> {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(str::to_owned)
+}
+
+/// The value attribute of `<input … name="NAME" value="…">`.
+pub fn hidden_value(html: &str, name: &str) -> Option<String> {
+    let at = html.find(&format!("name=\"{name}\""))?;
+    let rest = &html[at..];
+    let v = rest.find("value=\"")? + 7;
+    let end = rest[v..].find('"')?;
+    Some(rest[v..v + end].to_owned())
+}
+
+/// Text content of the element with `id`, assuming it holds text only.
+pub fn element_text(html: &str, id: &str) -> Option<String> {
+    let at = html.find(&format!("id=\"{id}\""))?;
+    let start = at + html[at..].find('>')? + 1;
+    let end = start + html[start..].find('<')?;
+    Some(html[start..end].trim().to_owned())
+}

@@ -1,0 +1,1 @@
+//! Bad input: a clear 4xx and nothing left behind.

@@ -1,0 +1,205 @@
+//! Submitting through the form and the API, and who can open what was stored.
+
+use redress_crypto::SecretIdentity;
+use redress_store::HolderKind;
+use serde_json::Value;
+
+use crate::helpers::*;
+
+fn evidence_bytes() -> Vec<u8> {
+    // Not text, not compressible, larger than one age chunk (64 KiB).
+    (0..300_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn form_submission_shows_the_receipt_once_and_every_holder_opens_the_exact_bytes() {
+    let app = TestApp::spawn().await;
+    let binary = evidence_bytes();
+    let text = b"forensic log: process bh was seen\n".to_vec();
+    let fields = good_form_fields("My phone was infected while I reported on the ministry.");
+    let post = app
+        .form_submit(&fields, &[("mvt-report.bin", &binary), ("notes.txt", &text)])
+        .await;
+    let (receipt, case_ref, html) = app.follow_to_receipt(post).await;
+
+    assert_eq!(receipt.split_whitespace().count(), 8, "eight words: {receipt}");
+    assert!(html.contains("Write it down"), "advice to write it down");
+    // Shown once: the cookie is cleared and a second visit shows nothing.
+    let again = app.get("/receipt").await;
+    assert_eq!(again.status(), 410);
+    assert!(!again.text().await.unwrap().contains(&receipt));
+
+    for (holder, identity) in [
+        (HolderKind::Triage, &app.triage),
+        (HolderKind::Recovery, &app.recovery),
+    ] {
+        let opened = app.open_as(&case_ref, holder, identity).await.unwrap();
+        assert_eq!(opened.document["answers"]["what_happened"], fields[5].1.as_str());
+        assert_eq!(
+            opened.document["answers"]["targeted"],
+            serde_json::json!(["journalist", "lawyer"])
+        );
+        assert_eq!(
+            opened.files,
+            [
+                ("mvt-report.bin".to_owned(), binary.clone()),
+                ("notes.txt".to_owned(), text.clone())
+            ]
+        );
+    }
+    let by_receipt = app.open_with_receipt(&case_ref, &receipt).await.unwrap();
+    assert_eq!(by_receipt.files.len(), 2);
+
+    let stranger = SecretIdentity::generate();
+    assert!(
+        app.open_as(&case_ref, HolderKind::Triage, &stranger)
+            .await
+            .is_err()
+    );
+    assert!(
+        app.open_as(&case_ref, HolderKind::Recovery, &app.triage)
+            .await
+            .is_err(),
+        "keys are not interchangeable"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn api_submission_returns_201_and_the_case_opens() {
+    let app = TestApp::spawn().await;
+    let binary = evidence_bytes();
+    let res = app
+        .api_submit(
+            &good_answers("Our newsroom's phones were compromised."),
+            &[("a.bin", &binary)],
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    assert_eq!(res.headers()["content-type"], "application/json");
+    let body: Value = res.json().await.unwrap();
+    let receipt = body["receipt"].as_str().unwrap();
+    let case_ref = body["case_ref"].as_str().unwrap();
+    assert!(redress_domain::CaseRef::parse(case_ref).is_some(), "{case_ref}");
+    assert_eq!(body.as_object().unwrap().len(), 2);
+
+    let opened = app
+        .open_as(case_ref, HolderKind::Recovery, &app.recovery)
+        .await
+        .unwrap();
+    assert_eq!(opened.files, [("a.bin".to_owned(), binary)]);
+    assert_eq!(opened.document["answers"]["product"], "mobile-implant");
+    assert_eq!(opened.document["questionnaire_version"], 1);
+    app.open_with_receipt(case_ref, receipt).await.unwrap();
+    // The receipt also works when typed back sloppily.
+    let sloppy: Vec<String> = receipt.split(' ').map(|w| w[..4].to_uppercase()).collect();
+    app.open_with_receipt(case_ref, &sloppy.join("-")).await.unwrap();
+
+    // A report without files is fine too.
+    let res = app
+        .api_submit(&good_answers("No files, but I saw it happen."), &[])
+        .await;
+    assert_eq!(res.status(), 201);
+    assert_eq!(app.store.case_count().await.unwrap(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn invalid_form_is_shown_again_with_messages_next_to_fields_and_values_kept() {
+    let app = TestApp::spawn().await;
+    let mut fields = good_form_fields("");
+    fields.retain(|(name, _)| *name != "targeted");
+    fields
+        .iter_mut()
+        .find(|(n, _)| *n == "suspected_customer")
+        .unwrap()
+        .1 = "Agency <b>&amp; \"friends\"".into();
+    let (cookie, token) = app.form_get().await;
+    let res = app
+        .form_post(
+            Some(&cookie),
+            TestApp::form_body(Some(&token), &fields, &[("x.txt", b"file")]),
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let html = res.text().await.unwrap();
+    // The messages sit next to their fields.
+    let what = html
+        .find("id=\"what_happened-error\"")
+        .expect("error next to what_happened");
+    assert!(html[what..].starts_with("id=\"what_happened-error\">This field is required."));
+    let targeted = html.find("<fieldset id=\"targeted\">").unwrap();
+    assert!(html[targeted..].find("This field is required.").unwrap() < 400);
+    // Typed values are kept (and escaped).
+    assert!(
+        html.contains("value=\"Agency &#60;b&#62;&#38;amp; &#34;friends&#34;\""),
+        "escaped value kept"
+    );
+    assert!(html.contains("<option value=\"mobile-implant\" selected>"));
+    assert!(html.contains("files you attached were not kept"));
+    assert!(!html.contains('⟦'), "every message is in the catalogue");
+    app.assert_nothing_stored().await;
+
+    // The re-shown form carries a fresh token that works with the same cookie.
+    let fresh = hidden_value(&html, redress_web::CSRF_FIELD).unwrap();
+    let fixed = good_form_fields("Now with a proper description.");
+    let ok = app
+        .form_post(Some(&cookie), TestApp::form_body(Some(&fresh), &fixed, &[]))
+        .await;
+    assert_eq!(ok.status(), 303);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn questionnaire_and_openapi_describe_the_api() {
+    let app = TestApp::spawn().await;
+    let q: Value = app.get("/api/v1/questionnaire").await.json().await.unwrap();
+    let names: Vec<&str> = q["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "product",
+            "suspected_customer",
+            "country",
+            "targeted",
+            "what_happened",
+            "when",
+            "ongoing",
+            "evidence",
+            "contact"
+        ]
+    );
+    assert_eq!(q["version"], 1);
+    assert_eq!(q["limits"]["max_files"], 100);
+    let product = &q["fields"][0];
+    assert_eq!(product["required"], true);
+    assert!(
+        product["choices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["value"] == "other-unknown")
+    );
+    assert!(!q.to_string().contains('⟦'), "every label is in the catalogue");
+
+    let doc: Value = app.get("/api/v1/openapi.json").await.json().await.unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    for path in ["/api/v1/reports", "/api/v1/questionnaire", "/api/v1/openapi.json"] {
+        assert!(doc["paths"].get(path).is_some(), "{path} documented");
+    }
+    // The documented answer fields are exactly the questionnaire's text/choice fields.
+    let mut documented: Vec<&str> = doc["components"]["schemas"]["Answers"]["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let mut expected: Vec<&str> = names.into_iter().filter(|n| *n != "evidence").collect();
+    documented.sort_unstable();
+    expected.sort_unstable();
+    assert_eq!(documented, expected);
+}
