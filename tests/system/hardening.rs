@@ -1,1 +1,246 @@
-//! Bad input: a clear 4xx and nothing left behind.
+//! The public door's hardening: exact headers everywhere, no scripts, cookie flags,
+//! only intake routes, and abuse controls that do not key on IP.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, SystemTime};
+
+use crate::helpers::*;
+
+/// DESIGN.md's header list, written out here so the test does not trust the code.
+const EXPECTED_HEADERS: [(&str, &str); 7] = [
+    (
+        "content-security-policy",
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    ),
+    ("referrer-policy", "no-referrer"),
+    ("x-content-type-options", "nosniff"),
+    ("cache-control", "no-store"),
+    ("cross-origin-opener-policy", "same-origin"),
+    (
+        "permissions-policy",
+        "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), usb=(), interest-cohort=()",
+    ),
+    ("x-frame-options", "DENY"),
+];
+
+fn check_headers(what: &str, res: &reqwest::Response) {
+    let h = res.headers();
+    for (name, value) in EXPECTED_HEADERS {
+        let got: Vec<_> = h.get_all(name).iter().collect();
+        assert_eq!(got.len(), 1, "{what}: exactly one {name}");
+        assert_eq!(got[0], value, "{what}: {name}");
+    }
+    for absent in ["etag", "last-modified", "server", "x-powered-by"] {
+        assert!(h.get(absent).is_none(), "{what}: {absent} must not be sent");
+    }
+}
+
+fn check_html(what: &str, html: &str) {
+    let lower = html.to_lowercase();
+    assert!(!lower.contains("<script"), "{what}: no script");
+    assert!(!lower.contains("javascript:"), "{what}: no javascript: URLs");
+    assert!(!lower.contains(" on") || !lower.contains("onclick="), "{what}: no inline handlers");
+    for attr in ["src=\"http", "href=\"http", "src=\"//", "href=\"//", "@import", "url("] {
+        assert!(!lower.contains(attr), "{what}: no remote resource ({attr})");
+    }
+    assert!(!html.contains('⟦'), "{what}: every message is in the catalogue");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_response_carries_exactly_the_security_headers() {
+    let app = TestApp::spawn().await;
+    let c = &app.client;
+    let u = |p: &str| app.url(p);
+    let ok_report = {
+        let form = reqwest::multipart::Form::new().part(
+            "report",
+            reqwest::multipart::Part::text(good_answers("A long enough description.").to_string())
+                .mime_str("application/json")
+                .unwrap(),
+        );
+        c.post(u("/api/v1/reports")).multipart(form)
+    };
+    let requests = vec![
+        ("index", c.get(u("/")), 200, true),
+        ("form", c.get(u("/report")), 200, true),
+        ("stylesheet", c.get(u("/static/style.css")), 200, false),
+        ("not found", c.get(u("/no/such/page")), 404, true),
+        ("wrong method", c.delete(u("/report")), 405, true),
+        ("receipt gone", c.get(u("/receipt")), 410, true),
+        ("csrf refusal", c.post(u("/report")).multipart(reqwest::multipart::Form::new().text("product", "y")), 403, true),
+        ("api not found", c.get(u("/api/v1/nothing")), 404, false),
+        ("api error", c.post(u("/api/v1/reports")).body("x"), 400, false),
+        ("questionnaire", c.get(u("/api/v1/questionnaire")), 200, false),
+        ("openapi", c.get(u("/api/v1/openapi.json")), 200, false),
+        ("api created", ok_report, 201, false),
+        ("conditional", c.get(u("/static/style.css")).header("if-none-match", "*"), 200, false),
+    ];
+    for (what, req, status, is_html) in requests {
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), status, "{what}");
+        check_headers(what, &res);
+        if is_html {
+            assert_eq!(res.headers()["content-type"], "text/html; charset=utf-8", "{what}");
+            check_html(what, &res.text().await.unwrap());
+        }
+    }
+    let css = app.get("/static/style.css").await;
+    assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
+    assert!(!css.text().await.unwrap().contains("url("), "no fonts or remote images");
+
+    // The receipt page and a re-shown form too.
+    let post = app.form_submit(&good_form_fields("A long enough description."), &[]).await;
+    check_headers("303", &post);
+    let (_, _, html) = app.follow_to_receipt(post).await;
+    check_html("receipt", &html);
+    let invalid = app.form_submit(&good_form_fields(""), &[]).await;
+    check_headers("422", &invalid);
+    check_html("422", &invalid.text().await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cookies_are_http_only_and_strict_and_secure_when_configured() {
+    let app = TestApp::spawn().await;
+    let res = app.get("/report").await;
+    let csrf = set_cookie_header(&res, redress_web::CSRF_COOKIE).unwrap();
+    for part in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(csrf.contains(part), "{csrf}");
+    }
+    assert!(!csrf.contains("Secure"), "plain HTTP (onion) by default: {csrf}");
+    let post = app.form_submit(&good_form_fields("A long enough description."), &[]).await;
+    let receipt = set_cookie_header(&post, "redress_receipt").unwrap();
+    for part in ["HttpOnly", "SameSite=Strict", "Path=/receipt", "Max-Age=600"] {
+        assert!(receipt.contains(part), "{receipt}");
+    }
+
+    let https = TestApp::spawn_with(|c| c.intake.secure_cookies = true).await;
+    let res = https.get("/report").await;
+    let csrf = set_cookie_header(&res, redress_web::CSRF_COOKIE).unwrap();
+    assert!(csrf.contains("Secure") && csrf.contains("HttpOnly") && csrf.contains("SameSite=Strict"), "{csrf}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_intake_routes_are_served() {
+    let app = TestApp::spawn().await;
+    for path in ["/portal", "/admin", "/login", "/api/v1/cases", "/setup", "/static/../Cargo.toml"] {
+        assert_eq!(app.get(path).await.status(), 404, "{path}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn honeypot_filled_in_is_refused() {
+    let app = TestApp::spawn().await;
+    let mut fields = good_form_fields("A long enough description.");
+    fields.iter_mut().find(|(n, _)| *n == "website").unwrap().1 = "http://spam.example".into();
+    let res = app.form_submit(&fields, &[("e.txt", b"x")]).await;
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("must stay empty"));
+    app.assert_nothing_stored().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn low_disk_space_refuses_new_reports_with_a_clear_page() {
+    let app = TestApp::spawn_with(|c| c.intake.min_free_disk_mib = 1 << 40).await;
+    let res = app.api_submit(&good_answers("A long enough description."), &[("e.txt", b"x")]).await;
+    assert_eq!(res.status(), 503);
+    assert_eq!(res.headers()["retry-after"], "120");
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "storage_low");
+    let page = app.form_submit(&good_form_fields("A long enough description."), &[]).await;
+    assert_eq!(page.status(), 503);
+    assert!(page.text().await.unwrap().contains("cannot safely store new reports"));
+    app.assert_nothing_stored().await;
+}
+
+/// Starts a multipart upload by hand and leaves it hanging after `body_prefix`.
+fn start_upload(app: &TestApp, body_prefix: &[u8]) -> TcpStream {
+    let addr = app.base.trim_start_matches("http://");
+    let mut s = TcpStream::connect(addr).unwrap();
+    let head = format!(
+        "POST /api/v1/reports HTTP/1.1\r\nHost: {addr}\r\nContent-Type: multipart/form-data; boundary=XyZ\r\nContent-Length: 10000000\r\n\r\n"
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(body_prefix).unwrap();
+    s.flush().unwrap();
+    s
+}
+
+fn report_then_file_start(file_bytes: usize) -> Vec<u8> {
+    let mut b = format!(
+        "--XyZ\r\nContent-Disposition: form-data; name=\"report\"\r\nContent-Type: application/json\r\n\r\n{}\r\n\
+         --XyZ\r\nContent-Disposition: form-data; name=\"evidence\"; filename=\"big.bin\"\r\n\r\n",
+        good_answers("A long enough description.")
+    )
+    .into_bytes();
+    b.extend(std::iter::repeat_n(b'z', file_bytes));
+    b
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_uploads_are_bounded_and_extra_ones_are_told_to_come_back() {
+    let app = TestApp::spawn_with(|c| c.intake.max_concurrent_uploads = 1).await;
+    let hanging = start_upload(&app, &report_then_file_start(100_000));
+    for _ in 0..100 {
+        if app.state.uploads.available_permits() == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(app.state.uploads.available_permits(), 0, "the hanging upload holds the only slot");
+    let res = app.api_submit(&good_answers("A long enough description."), &[]).await;
+    assert_eq!(res.status(), 503);
+    assert_eq!(res.headers()["retry-after"], "120");
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "busy");
+
+    // The client goes away mid-file: nothing of it is kept, and the slot is free again.
+    drop(hanging);
+    app.assert_nothing_stored().await;
+    let res = app.api_submit(&good_answers("A long enough description."), &[]).await;
+    assert_eq!(res.status(), 201);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stalled_upload_is_dropped_with_408_and_leaves_nothing() {
+    let app = TestApp::spawn_with(|c| c.intake.upload_idle_timeout_secs = 1).await;
+    let mut s = start_upload(&app, &report_then_file_start(70_000));
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let response = tokio::task::spawn_blocking(move || {
+        let mut buf = Vec::new();
+        let _ = s.read_to_end(&mut buf);
+        String::from_utf8_lossy(&buf).into_owned()
+    })
+    .await
+    .unwrap();
+    assert!(response.starts_with("HTTP/1.1 408"), "{response}");
+    assert!(response.contains("too_slow"), "{response}");
+    app.assert_nothing_stored().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_sweep_removes_what_a_crash_left_and_keeps_committed_cases() {
+    let app = TestApp::spawn().await;
+    let res = app.api_submit(&good_answers("A long enough description."), &[("e.bin", b"kept")]).await;
+    let case_ref = res.json::<serde_json::Value>().await.unwrap()["case_ref"].as_str().unwrap().to_owned();
+    let committed = app.blob_files();
+    assert_eq!(committed.len(), 2, "submission document and one file");
+
+    // A crash between placing blobs and committing the case, and one mid-upload.
+    let mut orphan = app.blobs.begin().unwrap();
+    orphan.write_all(b"age ciphertext of a case that never committed").unwrap();
+    orphan.commit().unwrap();
+    let stale = app.blobs.root().join("tmp").join(format!("{}.part", uuid::Uuid::new_v4()));
+    std::fs::write(&stale, b"half an upload").unwrap();
+    assert_eq!(app.blob_files().len(), 4);
+
+    let later = SystemTime::now() + redress_cli::SWEEP_GRACE + Duration::from_secs(1);
+    let report = redress_store::sweep_orphans(&app.store, &app.blobs, redress_cli::SWEEP_GRACE, later).await.unwrap();
+    assert_eq!((report.orphan_blobs, report.stale_temps), (1, 1));
+    let mut left = app.blob_files();
+    left.sort();
+    let mut expected = committed;
+    expected.sort();
+    assert_eq!(left, expected);
+    app.open_as(&case_ref, redress_store::HolderKind::Recovery, &app.recovery).await.unwrap();
+}
