@@ -428,3 +428,37 @@ pub fn element_text(html: &str, id: &str) -> Option<String> {
     let end = start + html[start..].find('<')?;
     Some(html[start..end].trim().to_owned())
 }
+
+/// Every row of every table as text (binary columns decoded lossily), so a marker
+/// stored in any column on either backend would show up.
+pub async fn dump_database(store: &Store) -> String {
+    use redress_store::entity::{case, case_object, key_wrap, receipt, setting};
+    use sea_orm::EntityTrait;
+    let db = store.connection();
+    let mut out = String::new();
+    let lossy = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    for s in setting::Entity::find().all(db).await.unwrap() {
+        out += &format!("{} {}\n", s.key, lossy(&s.value));
+    }
+    for c in case::Entity::find().all(db).await.unwrap() {
+        out += &format!("{c:?}\n");
+    }
+    for w in key_wrap::Entity::find().all(db).await.unwrap() {
+        out += &format!("{} {} {} {:?} {} {}\n", w.id, w.key_kind, w.holder_kind, w.holder_id, w.holder_recipient, lossy(&w.ciphertext));
+    }
+    for r in receipt::Entity::find().all(db).await.unwrap() {
+        out += &format!("{} {} {}\n", r.lookup, r.case_id, lossy(&r.kdf_salt));
+    }
+    for o in case_object::Entity::find().all(db).await.unwrap() {
+        out += &format!("{o:?}\n");
+    }
+    out
+}
+
+/// Paths of files under `dir` whose bytes contain `needle`.
+pub fn files_containing(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
+    files_under(dir)
+        .into_iter()
+        .filter(|p| std::fs::read(p).is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle)))
+        .collect()
+}
