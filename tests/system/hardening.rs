@@ -40,8 +40,18 @@ fn check_html(what: &str, html: &str) {
     let lower = html.to_lowercase();
     assert!(!lower.contains("<script"), "{what}: no script");
     assert!(!lower.contains("javascript:"), "{what}: no javascript: URLs");
-    assert!(!lower.contains(" on") || !lower.contains("onclick="), "{what}: no inline handlers");
-    for attr in ["src=\"http", "href=\"http", "src=\"//", "href=\"//", "@import", "url("] {
+    assert!(
+        !lower.contains(" on") || !lower.contains("onclick="),
+        "{what}: no inline handlers"
+    );
+    for attr in [
+        "src=\"http",
+        "href=\"http",
+        "src=\"//",
+        "href=\"//",
+        "@import",
+        "url(",
+    ] {
         assert!(!lower.contains(attr), "{what}: no remote resource ({attr})");
     }
     assert!(!html.contains('⟦'), "{what}: every message is in the catalogue");
@@ -68,29 +78,49 @@ async fn every_response_carries_exactly_the_security_headers() {
         ("not found", c.get(u("/no/such/page")), 404, true),
         ("wrong method", c.delete(u("/report")), 405, true),
         ("receipt gone", c.get(u("/receipt")), 410, true),
-        ("csrf refusal", c.post(u("/report")).multipart(reqwest::multipart::Form::new().text("product", "y")), 403, true),
+        (
+            "csrf refusal",
+            c.post(u("/report"))
+                .multipart(reqwest::multipart::Form::new().text("product", "y")),
+            403,
+            true,
+        ),
         ("api not found", c.get(u("/api/v1/nothing")), 404, false),
         ("api error", c.post(u("/api/v1/reports")).body("x"), 400, false),
         ("questionnaire", c.get(u("/api/v1/questionnaire")), 200, false),
         ("openapi", c.get(u("/api/v1/openapi.json")), 200, false),
         ("api created", ok_report, 201, false),
-        ("conditional", c.get(u("/static/style.css")).header("if-none-match", "*"), 200, false),
+        (
+            "conditional",
+            c.get(u("/static/style.css")).header("if-none-match", "*"),
+            200,
+            false,
+        ),
     ];
     for (what, req, status, is_html) in requests {
         let res = req.send().await.unwrap();
         assert_eq!(res.status(), status, "{what}");
         check_headers(what, &res);
         if is_html {
-            assert_eq!(res.headers()["content-type"], "text/html; charset=utf-8", "{what}");
+            assert_eq!(
+                res.headers()["content-type"],
+                "text/html; charset=utf-8",
+                "{what}"
+            );
             check_html(what, &res.text().await.unwrap());
         }
     }
     let css = app.get("/static/style.css").await;
     assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
-    assert!(!css.text().await.unwrap().contains("url("), "no fonts or remote images");
+    assert!(
+        !css.text().await.unwrap().contains("url("),
+        "no fonts or remote images"
+    );
 
     // The receipt page and a re-shown form too.
-    let post = app.form_submit(&good_form_fields("A long enough description."), &[]).await;
+    let post = app
+        .form_submit(&good_form_fields("A long enough description."), &[])
+        .await;
     check_headers("303", &post);
     let (_, _, html) = app.follow_to_receipt(post).await;
     check_html("receipt", &html);
@@ -108,7 +138,9 @@ async fn cookies_are_http_only_and_strict_and_secure_when_configured() {
         assert!(csrf.contains(part), "{csrf}");
     }
     assert!(!csrf.contains("Secure"), "plain HTTP (onion) by default: {csrf}");
-    let post = app.form_submit(&good_form_fields("A long enough description."), &[]).await;
+    let post = app
+        .form_submit(&good_form_fields("A long enough description."), &[])
+        .await;
     let receipt = set_cookie_header(&post, "redress_receipt").unwrap();
     for part in ["HttpOnly", "SameSite=Strict", "Path=/receipt", "Max-Age=600"] {
         assert!(receipt.contains(part), "{receipt}");
@@ -117,13 +149,23 @@ async fn cookies_are_http_only_and_strict_and_secure_when_configured() {
     let https = TestApp::spawn_with(|c| c.intake.secure_cookies = true).await;
     let res = https.get("/report").await;
     let csrf = set_cookie_header(&res, redress_web::CSRF_COOKIE).unwrap();
-    assert!(csrf.contains("Secure") && csrf.contains("HttpOnly") && csrf.contains("SameSite=Strict"), "{csrf}");
+    assert!(
+        csrf.contains("Secure") && csrf.contains("HttpOnly") && csrf.contains("SameSite=Strict"),
+        "{csrf}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn only_intake_routes_are_served() {
     let app = TestApp::spawn().await;
-    for path in ["/portal", "/admin", "/login", "/api/v1/cases", "/setup", "/static/../Cargo.toml"] {
+    for path in [
+        "/portal",
+        "/admin",
+        "/login",
+        "/api/v1/cases",
+        "/setup",
+        "/static/../Cargo.toml",
+    ] {
         assert_eq!(app.get(path).await.status(), 404, "{path}");
     }
 }
@@ -142,14 +184,23 @@ async fn honeypot_filled_in_is_refused() {
 #[tokio::test(flavor = "multi_thread")]
 async fn low_disk_space_refuses_new_reports_with_a_clear_page() {
     let app = TestApp::spawn_with(|c| c.intake.min_free_disk_mib = 1 << 40).await;
-    let res = app.api_submit(&good_answers("A long enough description."), &[("e.txt", b"x")]).await;
+    let res = app
+        .api_submit(&good_answers("A long enough description."), &[("e.txt", b"x")])
+        .await;
     assert_eq!(res.status(), 503);
     assert_eq!(res.headers()["retry-after"], "120");
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["error"]["code"], "storage_low");
-    let page = app.form_submit(&good_form_fields("A long enough description."), &[]).await;
+    let page = app
+        .form_submit(&good_form_fields("A long enough description."), &[])
+        .await;
     assert_eq!(page.status(), 503);
-    assert!(page.text().await.unwrap().contains("cannot safely store new reports"));
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("cannot safely store new reports")
+    );
     app.assert_nothing_stored().await;
 }
 
@@ -187,8 +238,14 @@ async fn concurrent_uploads_are_bounded_and_extra_ones_are_told_to_come_back() {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(app.state.uploads.available_permits(), 0, "the hanging upload holds the only slot");
-    let res = app.api_submit(&good_answers("A long enough description."), &[]).await;
+    assert_eq!(
+        app.state.uploads.available_permits(),
+        0,
+        "the hanging upload holds the only slot"
+    );
+    let res = app
+        .api_submit(&good_answers("A long enough description."), &[])
+        .await;
     assert_eq!(res.status(), 503);
     assert_eq!(res.headers()["retry-after"], "120");
     let body: serde_json::Value = res.json().await.unwrap();
@@ -197,7 +254,9 @@ async fn concurrent_uploads_are_bounded_and_extra_ones_are_told_to_come_back() {
     // The client goes away mid-file: nothing of it is kept, and the slot is free again.
     drop(hanging);
     app.assert_nothing_stored().await;
-    let res = app.api_submit(&good_answers("A long enough description."), &[]).await;
+    let res = app
+        .api_submit(&good_answers("A long enough description."), &[])
+        .await;
     assert_eq!(res.status(), 201);
 }
 
@@ -221,26 +280,41 @@ async fn a_stalled_upload_is_dropped_with_408_and_leaves_nothing() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_sweep_removes_what_a_crash_left_and_keeps_committed_cases() {
     let app = TestApp::spawn().await;
-    let res = app.api_submit(&good_answers("A long enough description."), &[("e.bin", b"kept")]).await;
-    let case_ref = res.json::<serde_json::Value>().await.unwrap()["case_ref"].as_str().unwrap().to_owned();
+    let res = app
+        .api_submit(&good_answers("A long enough description."), &[("e.bin", b"kept")])
+        .await;
+    let case_ref = res.json::<serde_json::Value>().await.unwrap()["case_ref"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let committed = app.blob_files();
     assert_eq!(committed.len(), 2, "submission document and one file");
 
     // A crash between placing blobs and committing the case, and one mid-upload.
     let mut orphan = app.blobs.begin().unwrap();
-    orphan.write_all(b"age ciphertext of a case that never committed").unwrap();
+    orphan
+        .write_all(b"age ciphertext of a case that never committed")
+        .unwrap();
     orphan.commit().unwrap();
-    let stale = app.blobs.root().join("tmp").join(format!("{}.part", uuid::Uuid::new_v4()));
+    let stale = app
+        .blobs
+        .root()
+        .join("tmp")
+        .join(format!("{}.part", uuid::Uuid::new_v4()));
     std::fs::write(&stale, b"half an upload").unwrap();
     assert_eq!(app.blob_files().len(), 4);
 
     let later = SystemTime::now() + redress_cli::SWEEP_GRACE + Duration::from_secs(1);
-    let report = redress_store::sweep_orphans(&app.store, &app.blobs, redress_cli::SWEEP_GRACE, later).await.unwrap();
+    let report = redress_store::sweep_orphans(&app.store, &app.blobs, redress_cli::SWEEP_GRACE, later)
+        .await
+        .unwrap();
     assert_eq!((report.orphan_blobs, report.stale_temps), (1, 1));
     let mut left = app.blob_files();
     left.sort();
     let mut expected = committed;
     expected.sort();
     assert_eq!(left, expected);
-    app.open_as(&case_ref, redress_store::HolderKind::Recovery, &app.recovery).await.unwrap();
+    app.open_as(&case_ref, redress_store::HolderKind::Recovery, &app.recovery)
+        .await
+        .unwrap();
 }

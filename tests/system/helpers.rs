@@ -444,7 +444,15 @@ pub async fn dump_database(store: &Store) -> String {
         out += &format!("{c:?}\n");
     }
     for w in key_wrap::Entity::find().all(db).await.unwrap() {
-        out += &format!("{} {} {} {:?} {} {}\n", w.id, w.key_kind, w.holder_kind, w.holder_id, w.holder_recipient, lossy(&w.ciphertext));
+        out += &format!(
+            "{} {} {} {:?} {} {}\n",
+            w.id,
+            w.key_kind,
+            w.holder_kind,
+            w.holder_id,
+            w.holder_recipient,
+            lossy(&w.ciphertext)
+        );
     }
     for r in receipt::Entity::find().all(db).await.unwrap() {
         out += &format!("{} {} {}\n", r.lookup, r.case_id, lossy(&r.kdf_salt));

@@ -10,6 +10,8 @@
 mod helpers;
 
 mod bad_input;
+mod cli;
 mod hardening;
+mod interop;
 mod secrecy;
 mod submit;

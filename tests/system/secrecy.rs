@@ -29,13 +29,27 @@ async fn markers_in_answers_and_files_appear_nowhere_on_disk_or_in_the_database(
     answers["suspected_customer"] = text_marker.clone().into();
     let res = app.api_submit(&answers, &[(file_name.as_str(), &file)]).await;
     assert_eq!(res.status(), 201);
-    let api_receipt = res.json::<serde_json::Value>().await.unwrap()["receipt"].as_str().unwrap().to_owned();
+    let api_receipt = res.json::<serde_json::Value>().await.unwrap()["receipt"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     // Let SQLite write its WAL; then look at every byte we own.
     let dump = dump_database(&app.store).await;
     let root = app.dir.path();
-    for secret in [&text_marker, &file_marker, &name_marker, &contact_marker, &form_receipt, &api_receipt] {
-        assert_eq!(files_containing(root, secret.as_bytes()), Vec::<std::path::PathBuf>::new(), "{secret} on disk");
+    for secret in [
+        &text_marker,
+        &file_marker,
+        &name_marker,
+        &contact_marker,
+        &form_receipt,
+        &api_receipt,
+    ] {
+        assert_eq!(
+            files_containing(root, secret.as_bytes()),
+            Vec::<std::path::PathBuf>::new(),
+            "{secret} on disk"
+        );
         assert!(!dump.contains(secret.as_str()), "{secret} in the database");
     }
     // Sanity check of the check itself: the case reference *is* stored, and found.
@@ -50,8 +64,16 @@ async fn the_intake_host_holds_no_identity_that_opens_anything() {
     // so every other test already proves the intake needs none. Here: nothing it keeps
     // or is configured with is an identity, and nothing it keeps opens a stored wrap.
     let app = TestApp::spawn().await;
-    let res = app.api_submit(&good_answers("A long enough description."), &[("e.txt", b"evidence")]).await;
-    let case_ref = res.json::<serde_json::Value>().await.unwrap()["case_ref"].as_str().unwrap().to_owned();
+    let res = app
+        .api_submit(
+            &good_answers("A long enough description."),
+            &[("e.txt", b"evidence")],
+        )
+        .await;
+    let case_ref = res.json::<serde_json::Value>().await.unwrap()["case_ref"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let config_text = toml::to_string(&app.config).unwrap();
     assert!(!config_text.contains("AGE-SECRET-KEY"));
 
@@ -69,11 +91,16 @@ async fn the_intake_host_holds_no_identity_that_opens_anything() {
     }
     assert!(candidates.is_empty(), "found identities on the intake host");
     // Public keys are what it has; they are not identities.
-    for public in [app.state.keys.triage.to_string(), app.state.keys.recovery.to_string()] {
+    for public in [
+        app.state.keys.triage.to_string(),
+        app.state.keys.recovery.to_string(),
+    ] {
         assert!(SecretIdentity::parse(&public).is_err());
     }
     // The offline identities still open the case: the test is not vacuous.
-    app.open_as(&case_ref, redress_store::HolderKind::Triage, &app.triage).await.unwrap();
+    app.open_as(&case_ref, redress_store::HolderKind::Triage, &app.triage)
+        .await
+        .unwrap();
 }
 
 /// Runs the real binary, sends requests carrying marker client headers, and checks
@@ -115,15 +142,32 @@ async fn client_addresses_and_user_agents_are_never_logged_or_stored() {
     let ip_marker = format!("203.0.113.{}", rand::random::<u8>());
     let ua_marker = random_marker("UAMARKER");
     let fwd_marker = random_marker("FWDMARKER");
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     let marked = |req: reqwest::RequestBuilder| {
         req.header("user-agent", &ua_marker)
             .header("x-forwarded-for", format!("{ip_marker}, {fwd_marker}"))
             .header("x-real-ip", &ip_marker)
             .header("forwarded", format!("for={ip_marker};by={fwd_marker}"))
     };
-    assert_eq!(marked(client.get(format!("{base}/"))).send().await.unwrap().status(), 200);
-    assert_eq!(marked(client.get(format!("{base}/nope"))).send().await.unwrap().status(), 404);
+    assert_eq!(
+        marked(client.get(format!("{base}/")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        marked(client.get(format!("{base}/nope")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
     let form = reqwest::multipart::Form::new()
         .part(
             "report",
@@ -131,22 +175,37 @@ async fn client_addresses_and_user_agents_are_never_logged_or_stored() {
                 .mime_str("application/json")
                 .unwrap(),
         )
-        .part("evidence", reqwest::multipart::Part::bytes(b"file".to_vec()).file_name("f.txt"));
-    let res = marked(client.post(format!("{base}/api/v1/reports")).multipart(form)).send().await.unwrap();
+        .part(
+            "evidence",
+            reqwest::multipart::Part::bytes(b"file".to_vec()).file_name("f.txt"),
+        );
+    let res = marked(client.post(format!("{base}/api/v1/reports")).multipart(form))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 201);
-    let bad = marked(client.post(format!("{base}/api/v1/reports")).body("garbage")).send().await.unwrap();
+    let bad = marked(client.post(format!("{base}/api/v1/reports")).body("garbage"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(bad.status(), 400);
 
     let _ = child.kill();
     let _ = child.wait();
     let logs = std::fs::read_to_string(&log_path).unwrap();
-    assert!(logs.contains("TRACE") || logs.contains("DEBUG"), "the log really ran at a verbose level");
+    assert!(
+        logs.contains("TRACE") || logs.contains("DEBUG"),
+        "the log really ran at a verbose level"
+    );
     let store = redress_store::Store::connect(db.url()).await.unwrap();
     let dump = dump_database(&store).await;
     assert_eq!(store.case_count().await.unwrap(), 1);
     for marker in [&ip_marker, &ua_marker, &fwd_marker] {
         assert!(!logs.contains(marker.as_str()), "{marker} in the logs");
-        assert!(files_containing(dir.path(), marker.as_bytes()).is_empty(), "{marker} on disk");
+        assert!(
+            files_containing(dir.path(), marker.as_bytes()).is_empty(),
+            "{marker} on disk"
+        );
         assert!(!dump.contains(marker.as_str()), "{marker} in the database");
     }
 }

@@ -45,6 +45,34 @@ pub async fn problems(config: &Config, needs_triage_identity: bool) -> Vec<Strin
     problems
 }
 
+/// The settings an operator most often needs to confirm, without secrets: a password in
+/// the database URL is replaced by `***`.
+pub fn summary(config: &Config) -> Vec<String> {
+    vec![
+        format!("data_dir = {}", config.data_dir.display()),
+        format!("database.url = {}", redact_password(&config.database_url())),
+        format!("intake.listen = {}", config.intake.listen),
+        format!("portal.listen = {}", config.portal.listen),
+        format!(
+            "triage identity file = {}",
+            config.triage_identity_path().display()
+        ),
+    ]
+}
+
+fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) if userinfo.contains(':') => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}")
+        }
+        _ => url.to_owned(),
+    }
+}
+
 /// A URL's scheme, so a password in a bad URL is not echoed.
 fn scheme_only(url: &str) -> String {
     url.split_once(':')

@@ -74,6 +74,9 @@ fn main() -> ExitCode {
                 Ok(ExitCode::SUCCESS)
             }
             Command::CheckConfig => {
+                for line in redress_cli::check::summary(&config) {
+                    println!("{line}");
+                }
                 let problems = redress_cli::check::problems(&config, true).await;
                 if problems.is_empty() {
                     println!("Configuration OK.");

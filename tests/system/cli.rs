@@ -1,0 +1,312 @@
+//! The `redress` binary itself: first run, key files, configuration layering and
+//! `check-config`.
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use redress_crypto::SecretIdentity;
+use redress_store::test_support::TestDatabase;
+
+use crate::helpers::*;
+
+fn redress(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_redress"));
+    cmd.current_dir(dir).env("RUST_LOG", "warn");
+    // The test harness's own variables must not leak into the child's configuration.
+    cmd.env_remove("REDRESS_TEST_DATABASE_URL")
+        .env_remove("REDRESS_REQUIRE_ALL");
+    cmd
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Starts a server subcommand and returns it with its printed intake URL and output.
+fn start(mut cmd: Command) -> (Child, String, String) {
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut seen = String::new();
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            seen += &line;
+            seen.push('\n');
+            if let Some(url) = line.strip_prefix("Intake listening on ") {
+                let _ = tx.send((url.trim_end_matches('/').to_owned(), seen.clone()));
+            }
+        }
+    });
+    let (url, seen) = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("server printed its URL");
+    (child, url, seen)
+}
+
+fn stop(mut child: Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn first_run_creates_keys_and_says_where_later_runs_reuse_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDatabase::create(dir.path()).await;
+    let data = dir.path().join("data");
+    let serve = || {
+        let mut cmd = redress(dir.path());
+        cmd.arg("serve")
+            .env("REDRESS_DATA_DIR", &data)
+            .env("REDRESS_DATABASE__URL", db.url())
+            .env("REDRESS_INTAKE__LISTEN", "127.0.0.1:0")
+            .env("REDRESS_INTAKE__MIN_FREE_DISK_MIB", "1");
+        cmd
+    };
+    let (child, url, first) = start(serve());
+    let recovery = data.join("RECOVERY-IDENTITY-MOVE-OFFLINE.txt");
+    assert!(first.contains(&recovery.display().to_string()), "{first}");
+    assert!(first.contains("offline storage NOW"), "{first}");
+    assert!(
+        first.contains(&data.join("keys/triage.key").display().to_string()),
+        "{first}"
+    );
+    assert_eq!(mode(&data.join("keys/triage.key")), 0o600);
+    assert_eq!(mode(&recovery), 0o600);
+    assert_eq!(mode(&data), 0o700);
+    let recovery_id = SecretIdentity::parse(&std::fs::read_to_string(&recovery).unwrap()).unwrap();
+    let recovery_pub = std::fs::read_to_string(data.join("keys/recovery.pub")).unwrap();
+    assert_eq!(recovery_pub.trim(), recovery_id.public().to_string());
+    assert_eq!(reqwest::get(format!("{url}/")).await.unwrap().status(), 200);
+    stop(child);
+
+    // The operator moves the recovery identity offline; the next run reuses everything.
+    std::fs::remove_file(&recovery).unwrap();
+    let triage_before = std::fs::read(data.join("keys/triage.key")).unwrap();
+    let (child, url, second) = start(serve());
+    assert!(!second.contains("RECOVERY"), "{second}");
+    assert!(!recovery.exists());
+    assert_eq!(
+        std::fs::read(data.join("keys/triage.key")).unwrap(),
+        triage_before
+    );
+    assert_eq!(
+        std::fs::read_to_string(data.join("keys/recovery.pub")).unwrap(),
+        recovery_pub
+    );
+    assert_eq!(reqwest::get(format!("{url}/report")).await.unwrap().status(), 200);
+    stop(child);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_intake_subcommand_runs_with_public_keys_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDatabase::create(dir.path()).await;
+    let data = dir.path().join("data");
+    let env = |cmd: &mut Command| {
+        cmd.env("REDRESS_DATA_DIR", &data)
+            .env("REDRESS_DATABASE__URL", db.url())
+            .env("REDRESS_INTAKE__LISTEN", "127.0.0.1:0")
+            .env("REDRESS_INTAKE__MIN_FREE_DISK_MIB", "1");
+    };
+    // Without public keys the intake refuses to start, and says why.
+    let mut cmd = redress(dir.path());
+    cmd.arg("intake");
+    env(&mut cmd);
+    let out = cmd.output().unwrap();
+    assert!(!out.status.success());
+    assert!(text(&out).contains("public key missing"), "{}", text(&out));
+
+    // An intake host gets only the two public keys, from configuration.
+    let triage = SecretIdentity::generate();
+    let recovery = SecretIdentity::generate();
+    let mut migrate = redress(dir.path());
+    migrate.arg("migrate");
+    env(&mut migrate);
+    let out = migrate.output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let mut cmd = redress(dir.path());
+    cmd.arg("intake")
+        .env("REDRESS_KEYS__TRIAGE_RECIPIENT", triage.public().to_string())
+        .env("REDRESS_KEYS__RECOVERY_RECIPIENT", recovery.public().to_string());
+    env(&mut cmd);
+    let (child, url, _) = start(cmd);
+    let form = reqwest::multipart::Form::new().part(
+        "report",
+        reqwest::multipart::Part::text(good_answers("Through the intake process.").to_string())
+            .mime_str("application/json")
+            .unwrap(),
+    );
+    let res = reqwest::Client::new()
+        .post(format!("{url}/api/v1/reports"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    stop(child);
+    assert!(
+        files_containing(dir.path(), b"AGE-SECRET-KEY").is_empty(),
+        "the intake wrote no identity"
+    );
+
+    // What it stored opens with the identities that never came near it.
+    let store = redress_store::Store::connect(db.url()).await.unwrap();
+    let case = &store.cases().await.unwrap()[0];
+    for (holder, id) in [
+        (redress_store::HolderKind::Triage, &triage),
+        (redress_store::HolderKind::Recovery, &recovery),
+    ] {
+        let wraps = store
+            .wraps(case.id, redress_store::KeyKind::Case, holder)
+            .await
+            .unwrap();
+        redress_crypto::unwrap_identity(&wraps[0].ciphertext, id).unwrap();
+    }
+}
+
+#[test]
+fn unknown_configuration_keys_are_errors_that_name_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("redress.toml");
+    std::fs::write(&file, "[intake]\nlisten_port = 8080\n").unwrap();
+    let out = redress(dir.path())
+        .arg("--config")
+        .arg(&file)
+        .arg("check-config")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("listen_port"), "{}", text(&out));
+
+    let out = redress(dir.path())
+        .env("REDRESS_INTAKE__LISTN", "127.0.0.1:1")
+        .arg("check-config")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("listn"), "{}", text(&out));
+
+    let missing = redress(dir.path())
+        .arg("--config")
+        .arg(dir.path().join("nope.toml"))
+        .arg("check-config")
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(text(&missing).contains("does not exist"));
+}
+
+#[test]
+fn environment_overrides_the_file_and_the_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("redress.toml");
+    std::fs::write(
+        &file,
+        "data_dir = \"from-file\"\n[intake]\nlisten = \"127.0.0.1:7000\"\n",
+    )
+    .unwrap();
+    let out = redress(dir.path())
+        .arg("--config")
+        .arg(&file)
+        .arg("check-config")
+        .output()
+        .unwrap();
+    let t = text(&out);
+    assert!(t.contains("data_dir = from-file"), "{t}");
+    assert!(t.contains("intake.listen = 127.0.0.1:7000"), "{t}");
+    assert!(t.contains("portal.listen = 127.0.0.1:8081"), "default: {t}");
+    assert!(
+        t.contains("database.url = sqlite://from-file/redress.db?mode=rwc"),
+        "default: {t}"
+    );
+
+    let out = redress(dir.path())
+        .arg("--config")
+        .arg(&file)
+        .arg("check-config")
+        .env("REDRESS_DATA_DIR", dir.path().join("env-data"))
+        .env(
+            "REDRESS_DATABASE__URL",
+            "postgres://app:hunter2@db.internal:5432/redress",
+        )
+        .env("REDRESS_INTAKE__LISTEN", "127.0.0.1:9000")
+        .env("REDRESS_PORTAL__LISTEN", "127.0.0.1:9001")
+        .output()
+        .unwrap();
+    let t = text(&out);
+    assert!(
+        t.contains(&format!("data_dir = {}", dir.path().join("env-data").display())),
+        "{t}"
+    );
+    assert!(t.contains("intake.listen = 127.0.0.1:9000"), "{t}");
+    assert!(t.contains("portal.listen = 127.0.0.1:9001"), "{t}");
+    assert!(
+        t.contains("database.url = postgres://app:***@db.internal:5432/redress"),
+        "{t}"
+    );
+    assert!(!t.contains("hunter2"), "passwords are not echoed: {t}");
+}
+
+#[test]
+fn check_config_reports_every_problem_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(data.join("keys")).unwrap();
+    let triage = SecretIdentity::generate();
+    let key = data.join("keys/triage.key");
+    std::fs::write(&key, triage.to_identity_file().as_str()).unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::write(data.join("keys/triage.pub"), triage.public().to_string()).unwrap();
+    // No recovery public key at all.
+    let out = redress(dir.path())
+        .arg("check-config")
+        .env("REDRESS_DATA_DIR", &data)
+        .env("REDRESS_DATABASE__URL", "mysql://root@localhost/redress")
+        .env("REDRESS_PORTAL__LISTEN", "not-an-address")
+        .output()
+        .unwrap();
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    for expected in [
+        "database.url must start with sqlite:// or postgres://",
+        "loose permissions 0644",
+        "recovery public key missing",
+        "portal.listen = \"not-an-address\" is not host:port",
+        "4 problem(s) found",
+    ] {
+        assert!(t.contains(expected), "missing {expected:?} in:\n{t}");
+    }
+
+    // Fixed up, the same check passes; a missing identity file is reported by name.
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::write(
+        data.join("keys/recovery.pub"),
+        SecretIdentity::generate().public().to_string(),
+    )
+    .unwrap();
+    let out = redress(dir.path())
+        .arg("check-config")
+        .env("REDRESS_DATA_DIR", &data)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("Configuration OK."));
+    std::fs::remove_file(&key).unwrap();
+    let out = redress(dir.path())
+        .arg("check-config")
+        .env("REDRESS_DATA_DIR", &data)
+        .output()
+        .unwrap();
+    assert!(text(&out).contains("triage identity missing"), "{}", text(&out));
+}
