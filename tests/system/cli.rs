@@ -197,6 +197,14 @@ fn unknown_configuration_keys_are_errors_that_name_the_key() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).contains("listn"), "{}", text(&out));
 
+    // REDRESS_CONFIG names the file too.
+    let out = redress(dir.path())
+        .env("REDRESS_CONFIG", &file)
+        .arg("check-config")
+        .output()
+        .unwrap();
+    assert!(text(&out).contains("listen_port"), "{}", text(&out));
+
     let missing = redress(dir.path())
         .arg("--config")
         .arg(dir.path().join("nope.toml"))
@@ -309,4 +317,11 @@ fn check_config_reports_every_problem_at_once() {
         .output()
         .unwrap();
     assert!(text(&out).contains("triage identity missing"), "{}", text(&out));
+    // An intake host must not hold that identity, so it is not asked for there.
+    let out = redress(dir.path())
+        .args(["check-config", "--for", "intake"])
+        .env("REDRESS_DATA_DIR", &data)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }

@@ -19,7 +19,7 @@ const EXPECTED_HEADERS: [(&str, &str); 7] = [
     ("cross-origin-opener-policy", "same-origin"),
     (
         "permissions-policy",
-        "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), usb=(), interest-cohort=()",
+        "accelerometer=(), ambient-light-sensor=(), autoplay=(), battery=(), bluetooth=(), browsing-topics=(), camera=(), clipboard-read=(), clipboard-write=(), display-capture=(), document-domain=(), encrypted-media=(), fullscreen=(), gamepad=(), geolocation=(), gyroscope=(), hid=(), idle-detection=(), interest-cohort=(), local-fonts=(), magnetometer=(), microphone=(), midi=(), payment=(), picture-in-picture=(), publickey-credentials-get=(), screen-wake-lock=(), serial=(), storage-access=(), usb=(), web-share=(), xr-spatial-tracking=()",
     ),
     ("x-frame-options", "DENY"),
 ];
@@ -274,6 +274,41 @@ async fn a_stalled_upload_is_dropped_with_408_and_leaves_nothing() {
     .unwrap();
     assert!(response.starts_with("HTTP/1.1 408"), "{response}");
     assert!(response.contains("too_slow"), "{response}");
+    app.assert_nothing_stored().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_trickling_upload_is_dropped_even_after_a_fast_start() {
+    let app = TestApp::spawn_with(|c| {
+        c.intake.min_upload_rate_window_secs = 1;
+        c.intake.min_upload_rate_bytes_per_sec = 50_000;
+        c.intake.upload_idle_timeout_secs = 30;
+    })
+    .await;
+    // A fast first burst, then a few bytes every 200 ms: never idle, but far too slow.
+    let mut s = start_upload(&app, &report_then_file_start(200_000));
+    s.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    let response = tokio::task::spawn_blocking(move || {
+        let mut buf = Vec::new();
+        for _ in 0..100 {
+            if s.write_all(b"zz").is_err() {
+                break;
+            }
+            let mut chunk = [0u8; 4096];
+            match s.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                Err(_) => {}
+            }
+            if buf.ends_with(b"}}") {
+                break;
+            }
+        }
+        String::from_utf8_lossy(&buf).into_owned()
+    })
+    .await
+    .unwrap();
+    assert!(response.starts_with("HTTP/1.1 408"), "{response}");
     app.assert_nothing_stored().await;
 }
 

@@ -99,8 +99,10 @@ impl TestApp {
     pub async fn spawn_with(edit: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let db = TestDatabase::create(dir.path()).await;
-        let mut config = Config::default();
-        config.data_dir = dir.path().join("data");
+        let mut config = Config {
+            data_dir: dir.path().join("data"),
+            ..Config::default()
+        };
         config.database.url = db.url().to_owned();
         config.intake.listen = "127.0.0.1:0".into();
         config.intake.min_free_disk_mib = 1;

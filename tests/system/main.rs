@@ -10,6 +10,8 @@
 mod helpers;
 
 mod bad_input;
+mod browser;
+mod cdp;
 mod cli;
 mod hardening;
 mod interop;

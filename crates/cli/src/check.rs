@@ -64,12 +64,30 @@ fn redact_password(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
-    match rest.split_once('@') {
+    let (location, query) = match rest.split_once('?') {
+        Some((l, q)) => (l, Some(q)),
+        None => (rest, None),
+    };
+    // The last '@' ends the user info: a password may itself contain '@'.
+    let location = match location.rsplit_once('@') {
         Some((userinfo, host)) if userinfo.contains(':') => {
             let user = userinfo.split(':').next().unwrap_or_default();
-            format!("{scheme}://{user}:***@{host}")
+            format!("{user}:***@{host}")
         }
-        _ => url.to_owned(),
+        _ => location.to_owned(),
+    };
+    let query = query.map(|q| {
+        q.split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                _ => pair.to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join("&")
+    });
+    match query {
+        Some(q) => format!("{scheme}://{location}?{q}"),
+        None => format!("{scheme}://{location}"),
     }
 }
 
@@ -77,4 +95,27 @@ fn redact_password(url: &str) -> String {
 fn scheme_only(url: &str) -> String {
     url.split_once(':')
         .map_or_else(|| "<no scheme>".to_owned(), |(s, _)| format!("{s}:…"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_password;
+
+    #[test]
+    fn passwords_are_hidden_wherever_they_are() {
+        assert_eq!(redact_password("postgres://u:p@h/db"), "postgres://u:***@h/db");
+        assert_eq!(
+            redact_password("postgres://u:p@ss@word@h/db"),
+            "postgres://u:***@h/db"
+        );
+        assert_eq!(
+            redact_password("postgres://h/db?user=u&password=secret&sslmode=require"),
+            "postgres://h/db?user=u&password=***&sslmode=require"
+        );
+        assert_eq!(
+            redact_password("sqlite://data/redress.db?mode=rwc"),
+            "sqlite://data/redress.db?mode=rwc"
+        );
+        assert_eq!(redact_password("postgres://u@h/db"), "postgres://u@h/db");
+    }
 }

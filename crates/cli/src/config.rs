@@ -45,7 +45,8 @@ pub struct IntakeConfig {
     pub min_free_disk_mib: u64,
     pub upload_idle_timeout_secs: u64,
     pub min_upload_rate_bytes_per_sec: u64,
-    pub min_upload_rate_grace_secs: u64,
+    pub min_upload_rate_window_secs: u64,
+    pub max_upload_secs: u64,
     pub form_max_age_secs: i64,
 }
 
@@ -109,8 +110,9 @@ impl Default for IntakeConfig {
             max_concurrent_uploads: 8,
             min_free_disk_mib: 1024,
             upload_idle_timeout_secs: 120,
-            min_upload_rate_bytes_per_sec: 512,
-            min_upload_rate_grace_secs: 120,
+            min_upload_rate_bytes_per_sec: 1024,
+            min_upload_rate_window_secs: 120,
+            max_upload_secs: 6 * 3600,
             form_max_age_secs: 86_400,
         }
     }

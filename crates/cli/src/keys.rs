@@ -53,8 +53,10 @@ pub fn bootstrap(config: &Config) -> anyhow::Result<Bootstrap> {
         .mode(0o700)
         .create(config.keys_dir())?;
 
+    // Like the recovery key, the triage key is made once: its public half existing means
+    // it was made, even if an operator has since moved the identity to the worker host.
     let triage_path = config.triage_identity_path();
-    if non_empty(&config.keys.triage_recipient).is_none() && !triage_path.exists() {
+    if non_empty(&config.keys.triage_recipient).is_none() && !triage_pub_path(config).exists() {
         let id = SecretIdentity::generate();
         let file = format!(
             "# Redress triage identity. Only the worker may read this file.\n{}",
@@ -135,10 +137,10 @@ pub fn check_triage_identity(config: &Config, problems: &mut Vec<String>) {
     {
         Err(e) => problems.push(format!("triage identity {} cannot be used: {e}", path.display())),
         Ok(id) => {
-            if let Ok(keys) = intake_keys(config) {
-                if keys.triage != id.public() {
-                    problems.push("triage identity does not match the triage public key".into());
-                }
+            if let Ok(keys) = intake_keys(config)
+                && keys.triage != id.public()
+            {
+                problems.push("triage identity does not match the triage public key".into());
             }
         }
     }

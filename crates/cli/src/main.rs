@@ -14,7 +14,7 @@ use redress_cli::config::Config;
 )]
 struct Cli {
     /// Configuration file (default: config/redress.toml if present).
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, global = true, value_name = "FILE", env = "REDRESS_CONFIG")]
     config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
@@ -29,7 +29,20 @@ enum Command {
     /// Create or upgrade the database schema.
     Migrate,
     /// Report every problem with the configuration and key files.
-    CheckConfig,
+    CheckConfig {
+        /// Which process the host runs: an intake host must not have the triage
+        /// identity, so it is not asked for.
+        #[arg(long = "for", value_enum, default_value = "serve")]
+        role: Role,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Role {
+    /// `redress serve`: every door and the triage worker on one host.
+    Serve,
+    /// `redress intake`: public keys only.
+    Intake,
 }
 
 fn init_logging(config: &Config) {
@@ -73,11 +86,11 @@ fn main() -> ExitCode {
                 println!("Database is up to date.");
                 Ok(ExitCode::SUCCESS)
             }
-            Command::CheckConfig => {
+            Command::CheckConfig { role } => {
                 for line in redress_cli::check::summary(&config) {
                     println!("{line}");
                 }
-                let problems = redress_cli::check::problems(&config, true).await;
+                let problems = redress_cli::check::problems(&config, role == Role::Serve).await;
                 if problems.is_empty() {
                     println!("Configuration OK.");
                     Ok(ExitCode::SUCCESS)

@@ -1,4 +1,4 @@
-//! The age envelope of Redress (see DESIGN.md, "Keys and what each can open").
+//! The age envelope of Redress (see docs/DESIGN.md, "Keys and what each can open").
 //!
 //! Everything this crate produces is standard age ciphertext to X25519 recipients, so any
 //! stored object can be opened with the stock `age` CLI given the right identity. Secret

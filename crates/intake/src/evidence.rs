@@ -44,9 +44,15 @@ impl EvidenceWriter {
             .tx
             .as_ref()
             .ok_or_else(|| std::io::Error::other("writer closed"))?;
-        tx.send(chunk)
-            .await
-            .map_err(|_| std::io::Error::other("evidence writer stopped"))
+        if tx.send(chunk).await.is_ok() {
+            return Ok(());
+        }
+        // The writer thread stopped early (disk full, I/O error): its own error says why.
+        self.tx.take();
+        Err(match (&mut self.done).await {
+            Ok(Err(e)) => e,
+            _ => std::io::Error::other("evidence writer stopped"),
+        })
     }
 
     /// Closes the stream and waits for the final chunk to be written.

@@ -27,9 +27,12 @@ pub struct IntakeLimits {
     pub min_free_bytes: u64,
     /// An upload that sends nothing for this long is dropped.
     pub idle_timeout: std::time::Duration,
-    /// After `min_rate_grace`, an upload must average at least this many bytes a second.
+    /// In every `min_rate_window`, an upload must average at least this many bytes a
+    /// second.
     pub min_rate_bytes_per_sec: u64,
-    pub min_rate_grace: std::time::Duration,
+    pub min_rate_window: std::time::Duration,
+    /// An upload, however steady, must be done within this long.
+    pub max_upload_duration: std::time::Duration,
     /// How long a report form stays usable.
     pub form_max_age_secs: i64,
 }

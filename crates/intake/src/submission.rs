@@ -226,15 +226,38 @@ const MAX_REPORT_PART_BYTES: usize = 1024 * 1024;
 /// answer instead of a reset connection.
 const DRAIN_CAP_BYTES: u64 = 64 * 1024 * 1024;
 
+/// Keeps an upload moving, so a slow or stalled client cannot hold an upload slot for
+/// long: no gap longer than `idle`; at least `min_rate` bytes a second in every
+/// `window` (measured per window, so a fast start cannot buy a long trickle); and the
+/// whole upload done within `max_duration`.
 struct Pace {
     started: Instant,
-    bytes: u64,
+    window_start: Instant,
+    window_bytes: u64,
     idle: Duration,
     min_rate: u64,
-    grace: Duration,
+    window: Duration,
+    max_duration: Duration,
 }
 
 impl Pace {
+    fn new(l: &crate::IntakeLimits) -> Self {
+        let now = Instant::now();
+        Self {
+            started: now,
+            window_start: now,
+            window_bytes: 0,
+            idle: l.idle_timeout,
+            min_rate: l.min_rate_bytes_per_sec,
+            window: l.min_rate_window,
+            max_duration: l.max_upload_duration,
+        }
+    }
+
+    fn count(&mut self, bytes: usize) {
+        self.window_bytes += bytes as u64;
+    }
+
     async fn next<S, T, E>(&mut self, stream: &mut S) -> Result<Option<Result<T, E>>, SubmitError>
     where
         S: futures_util::Stream<Item = Result<T, E>> + Unpin,
@@ -242,9 +265,17 @@ impl Pace {
         let item = tokio::time::timeout(self.idle, stream.next())
             .await
             .map_err(|_| SubmitError::TooSlow)?;
-        let elapsed = self.started.elapsed();
-        if elapsed > self.grace && self.bytes / elapsed.as_secs().max(1) < self.min_rate {
+        let now = Instant::now();
+        if now.duration_since(self.started) > self.max_duration {
             return Err(SubmitError::TooSlow);
+        }
+        let in_window = now.duration_since(self.window_start);
+        if in_window >= self.window {
+            if self.window_bytes < self.min_rate.saturating_mul(in_window.as_secs()) {
+                return Err(SubmitError::TooSlow);
+            }
+            self.window_start = now;
+            self.window_bytes = 0;
         }
         Ok(item)
     }
@@ -257,6 +288,25 @@ pub async fn receive(
     mode: Mode,
     csrf_cookie: Option<&str>,
 ) -> Result<Received, SubmitError> {
+    let mut pace = Pace::new(&state.limits);
+    let result = receive_within_a_slot(state, &mut multipart, mode, csrf_cookie, &mut pace).await;
+    if let Err(e) = &result {
+        // Read what the client is still sending (outside the upload slot), so a browser
+        // shows our answer rather than a reset connection.
+        if !matches!(e, SubmitError::TooSlow | SubmitError::Malformed) {
+            drain(&mut multipart, &mut pace).await;
+        }
+    }
+    result
+}
+
+async fn receive_within_a_slot(
+    state: &IntakeState,
+    multipart: &mut Multipart,
+    mode: Mode,
+    csrf_cookie: Option<&str>,
+    pace: &mut Pace,
+) -> Result<Received, SubmitError> {
     let _permit = state
         .uploads
         .clone()
@@ -267,25 +317,8 @@ pub async fn receive(
         tracing::warn!(free_bytes = free, "refusing a report: disk space below the floor");
         return Err(SubmitError::DiskFull);
     }
-    let l = &state.limits;
-    let mut pace = Pace {
-        started: Instant::now(),
-        bytes: 0,
-        idle: l.idle_timeout,
-        min_rate: l.min_rate_bytes_per_sec,
-        grace: l.min_rate_grace,
-    };
     let keys = CaseKeys::generate();
-    let result = read_parts(state, &mut multipart, mode, csrf_cookie, &keys, &mut pace).await;
-    let (raw, files) = match result {
-        Ok(parts) => parts,
-        Err(e) => {
-            if !matches!(e, SubmitError::TooSlow | SubmitError::Malformed) {
-                drain(&mut multipart, &mut pace).await;
-            }
-            return Err(e);
-        }
-    };
+    let (raw, files) = read_parts(state, multipart, mode, csrf_cookie, &keys, pace).await?;
     let answers = match Answers::parse(&raw, &state.questionnaire) {
         Ok(a) => a,
         Err(errors) => {
@@ -331,8 +364,7 @@ async fn read_parts(
     let mut seen_report = false;
     let mut csrf_ok = mode == Mode::Api;
     let mut files: Vec<ReceivedFile> = Vec::new();
-    let mut file_parts = 0usize;
-    let mut report_bytes = 0u64;
+    let mut tally = FileTally::default();
     let thread_recipient = keys.thread.public();
 
     while let Some(field) = pace.next(multipart).await? {
@@ -351,16 +383,12 @@ async fn read_parts(
                 content_type,
                 &thread_recipient,
                 pace,
-                &mut report_bytes,
+                &mut tally,
             )
             .await?
             else {
                 continue;
             };
-            file_parts += 1;
-            if file_parts > l.max_files {
-                return Err(SubmitError::TooManyFiles);
-            }
             files.push(received);
             continue;
         }
@@ -446,6 +474,13 @@ impl CaseKeys {
     }
 }
 
+/// Files and bytes received so far in one submission.
+#[derive(Debug, Default)]
+struct FileTally {
+    files: usize,
+    bytes: u64,
+}
+
 async fn receive_file(
     state: &IntakeState,
     field: &mut Field,
@@ -453,7 +488,7 @@ async fn receive_file(
     content_type: String,
     recipient: &redress_crypto::PublicKey,
     pace: &mut Pace,
-    report_bytes: &mut u64,
+    tally: &mut FileTally,
 ) -> Result<Option<ReceivedFile>, SubmitError> {
     let l = &state.limits;
     // A file input left empty still sends a part with an empty name and no content.
@@ -462,6 +497,11 @@ async fn receive_file(
         None => None,
         Some(chunk) => Some(chunk.map_err(|_| SubmitError::Malformed)?),
     };
+    // Refuse the file after the last allowed one before reading any of it.
+    if tally.files >= l.max_files {
+        return Err(SubmitError::TooManyFiles);
+    }
+    tally.files += 1;
     let file_name = check_file_name(&file_name)?;
     let content_type = clean_content_type(&content_type);
     let mut writer = EvidenceWriter::start(&state.blobs, recipient).map_err(SubmitError::internal)?;
@@ -470,12 +510,12 @@ async fn receive_file(
     loop {
         let Some(chunk) = next.take() else { break };
         size += chunk.len() as u64;
-        *report_bytes += chunk.len() as u64;
-        pace.bytes += chunk.len() as u64;
+        tally.bytes += chunk.len() as u64;
+        pace.count(chunk.len());
         if size > l.max_file_bytes {
             return Err(SubmitError::FileTooLarge);
         }
-        if *report_bytes > l.max_report_bytes {
+        if tally.bytes > l.max_report_bytes {
             return Err(SubmitError::ReportTooLarge);
         }
         writer.send(chunk).await.map_err(SubmitError::internal)?;
@@ -537,7 +577,7 @@ async fn read_text(
     let mut buf = Vec::new();
     while let Some(chunk) = pace.next(field).await? {
         let chunk = chunk.map_err(|_| SubmitError::Malformed)?;
-        pace.bytes += chunk.len() as u64;
+        pace.count(chunk.len());
         if buf.len() + chunk.len() > max {
             return Err(SubmitError::FieldTooLarge(name.to_owned()));
         }
@@ -562,7 +602,8 @@ async fn store(
     answers: Answers,
     files: Vec<ReceivedFile>,
 ) -> Result<Received, SubmitError> {
-    let received_at = state.now() - state.now().rem_euclid(3600);
+    let now = state.now();
+    let received_at = now - now.rem_euclid(3600);
     let receipt = Receipt::generate();
     let (salt, kdf) = (state.receipt_salt.clone(), state.kdf);
     let receipt_for_kdf = receipt.clone();
@@ -659,10 +700,23 @@ async fn store(
         .insert_case(&new_case, || CaseRef::from_random(rand::random()))
         .await
     {
-        Ok(case_ref) => Ok(Received { receipt, case_ref }),
-        Err(e) => {
+        Ok(case_ref) => {
+            // File times say no more than the database: the hour, not the second.
+            let hour = std::time::UNIX_EPOCH + Duration::from_secs(u64::try_from(received_at).unwrap_or(0));
             for (id, _, _) in &placed {
-                let _ = state.blobs.remove(*id);
+                if let Err(e) = state.blobs.set_times(*id, hour) {
+                    tracing::warn!(error = %e, "could not coarsen a blob's file times");
+                }
+            }
+            Ok(Received { receipt, case_ref })
+        }
+        Err(e) => {
+            // Remove the blobs only if the case is certainly not there: a commit whose
+            // acknowledgement was lost must keep its files. Anything left is swept.
+            if matches!(state.store.case_exists(new_case.id).await, Ok(false)) {
+                for (id, _, _) in &placed {
+                    let _ = state.blobs.remove(*id);
+                }
             }
             Err(SubmitError::internal(e))
         }

@@ -2,6 +2,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use redress_domain::ObjectId;
 
@@ -34,6 +35,10 @@ impl BlobStore {
 
     /// Starts a new blob. Nothing is visible under its final name until
     /// [`PendingBlob::commit`]; dropping it removes the temporary file.
+    ///
+    /// The temporary file is held under an exclusive lock for as long as the blob is
+    /// pending, so the sweep (in this or any other process on the host) can tell a live
+    /// upload, however slow, from one a crash left behind.
     pub fn begin(&self) -> io::Result<PendingBlob> {
         let id = ObjectId::random();
         let tmp_path = self.root.join(TMP_DIR).join(format!("{id}{PART_SUFFIX}"));
@@ -42,12 +47,20 @@ impl BlobStore {
             .create_new(true)
             .mode(0o600)
             .open(&tmp_path)?;
+        file.try_lock().map_err(io::Error::other)?;
         Ok(PendingBlob {
             id,
             file: Some(file),
             tmp_path,
             final_path: self.path_of(id),
         })
+    }
+
+    /// Sets a committed blob's access and modification times, so file times say no more
+    /// than the database does (see `received_at`).
+    pub fn set_times(&self, id: ObjectId, time: SystemTime) -> io::Result<()> {
+        let file = File::options().write(true).open(self.path_of(id))?;
+        file.set_times(fs::FileTimes::new().set_accessed(time).set_modified(time))
     }
 
     pub fn path_of(&self, id: ObjectId) -> PathBuf {
@@ -73,7 +86,7 @@ impl BlobStore {
     }
 
     /// Committed blobs (id, path) and stray temporary files, for the sweep.
-    pub(crate) fn list(&self) -> io::Result<(Vec<(ObjectId, PathBuf)>, Vec<PathBuf>)> {
+    pub(crate) fn list(&self) -> io::Result<Listing> {
         let mut blobs = Vec::new();
         let mut temps = Vec::new();
         for entry in fs::read_dir(&self.root)? {
@@ -97,8 +110,26 @@ impl BlobStore {
                 }
             }
         }
-        Ok((blobs, temps))
+        Ok(Listing {
+            committed: blobs,
+            temps,
+        })
     }
+}
+
+/// True if nobody holds the lock of the temporary file at `path` (its writer is gone).
+pub(crate) fn is_unlocked(path: &Path) -> bool {
+    File::options()
+        .write(true)
+        .open(path)
+        .is_ok_and(|f| f.try_lock().is_ok())
+}
+
+/// What the blob folder holds: committed blobs (id, path) and temporary files.
+#[derive(Debug, Default)]
+pub(crate) struct Listing {
+    pub committed: Vec<(ObjectId, PathBuf)>,
+    pub temps: Vec<PathBuf>,
 }
 
 /// A blob being written. Implements [`Write`]; the bytes written must already be
@@ -123,9 +154,11 @@ impl PendingBlob {
             .file
             .take()
             .ok_or_else(|| io::Error::other("blob already committed"))?;
+        // A blob that finished long ago keeps its old mtime through the rename; stamp it
+        // now so the sweep's grace period covers the moment until its case commits.
+        file.set_modified(SystemTime::now())?;
         file.sync_all()?;
         let size = file.metadata()?.len();
-        drop(file);
         let dir = self
             .final_path
             .parent()
@@ -133,6 +166,7 @@ impl PendingBlob {
         fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
         fs::rename(&self.tmp_path, &self.final_path)?;
         File::open(dir)?.sync_all()?;
+        drop(file);
         Ok(size)
     }
 }
@@ -178,10 +212,20 @@ mod tests {
         aborted.write_all(b"half").unwrap();
         let aborted_id = aborted.id();
         drop(aborted);
-        let (blobs, temps) = store.list().unwrap();
+        let Listing {
+            committed: blobs,
+            temps,
+        } = store.list().unwrap();
         assert_eq!(blobs.iter().map(|(i, _)| *i).collect::<Vec<_>>(), [id]);
         assert!(temps.is_empty());
         assert!(!store.path_of(aborted_id).exists());
+
+        // A pending blob is locked; the lock goes with it.
+        let pending = store.begin().unwrap();
+        let tmp = store.list().unwrap().temps.pop().unwrap();
+        assert!(!is_unlocked(&tmp), "a live upload's file is locked");
+        drop(pending);
+        assert!(!tmp.exists());
 
         store.remove(id).unwrap();
         store.remove(id).unwrap();

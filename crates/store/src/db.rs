@@ -152,8 +152,9 @@ impl Store {
         &self.db
     }
 
-    /// Applies pending migrations. Safe to run from several processes at start-up: a
-    /// migration that another process already applied is skipped.
+    /// Applies pending migrations. Run it from one process at a time (`redress migrate`
+    /// before starting several web processes); migrations are not locked against each
+    /// other.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         Migrator::up(&self.db, None).await?;
         Ok(())
@@ -269,6 +270,10 @@ impl Store {
         .await?;
         txn.commit().await?;
         Ok(())
+    }
+
+    pub async fn case_exists(&self, id: CaseId) -> Result<bool, StoreError> {
+        Ok(case::Entity::find_by_id(id.to_string()).count(&self.db).await? > 0)
     }
 
     pub async fn case_count(&self) -> Result<u64, StoreError> {

@@ -11,17 +11,18 @@ pub struct SweepReport {
 
 /// Removes blobs that no database row references and temporary files nobody is writing.
 ///
-/// Only files untouched for `grace` are considered: a blob is renamed into place a few
-/// milliseconds before its case commits, and an upload in progress writes its temporary
-/// file at least every idle timeout, so a grace longer than both never races a live
-/// submission — even one handled by another process sharing the folder.
+/// A temporary file is removed only when no writer holds its lock (its upload ended
+/// without cleaning up: a crash) and it is older than `grace`. A committed blob is
+/// removed only when no case references it and it was placed more than `grace` ago: a
+/// blob is stamped and renamed into place moments before its case commits, so a grace
+/// of minutes never races a live submission, even one in another process.
 pub async fn sweep_orphans(
     store: &Store,
     blobs: &BlobStore,
     grace: Duration,
     now: SystemTime,
 ) -> Result<SweepReport, StoreError> {
-    let (committed, temps) = blobs.list()?;
+    let crate::blobs::Listing { committed, temps } = blobs.list()?;
     let old_enough = |path: &std::path::Path| -> bool {
         std::fs::metadata(path)
             .and_then(|m| m.modified())
@@ -30,7 +31,7 @@ pub async fn sweep_orphans(
     };
     let mut report = SweepReport::default();
     for path in temps {
-        if old_enough(&path) && std::fs::remove_file(&path).is_ok() {
+        if old_enough(&path) && crate::blobs::is_unlocked(&path) && std::fs::remove_file(&path).is_ok() {
             report.stale_temps += 1;
         }
     }

@@ -1,6 +1,9 @@
 //! Throwaway databases for tests: a fresh SQLite file, or — when
 //! `REDRESS_TEST_DATABASE_URL` names a PostgreSQL server — a fresh PostgreSQL database
 //! that is dropped when the handle is dropped.
+//!
+//! A test that cannot set up its database must fail loudly, so this module panics.
+#![allow(clippy::panic)]
 
 use std::path::Path;
 

@@ -168,7 +168,8 @@ async fn sweep_removes_orphans_and_stale_temps_but_keeps_referenced_and_fresh_fi
     assert_eq!(r, SweepReport::default());
     assert!(blobs.path_of(orphan).exists());
 
-    // An hour later the orphan and the stale temp go; the referenced blob stays.
+    // An hour later the orphan and the crashed upload's temp go; the referenced blob and
+    // the live (locked) upload stay, however old.
     let later = now + Duration::from_secs(7200);
     let r = sweep_orphans(&store, &blobs, Duration::from_secs(3600), later)
         .await
@@ -177,11 +178,17 @@ async fn sweep_removes_orphans_and_stale_temps_but_keeps_referenced_and_fresh_fi
         r,
         SweepReport {
             orphan_blobs: 1,
-            stale_temps: 2
+            stale_temps: 1
         }
     );
     assert!(blobs.path_of(kept).exists());
     assert!(!blobs.path_of(orphan).exists());
     assert!(!stale_tmp.exists());
+    assert_eq!(
+        blobs.list().unwrap().temps.len(),
+        1,
+        "the live upload's file is still there"
+    );
     drop(live);
+    assert!(blobs.list().unwrap().temps.is_empty());
 }

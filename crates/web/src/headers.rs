@@ -5,7 +5,7 @@ use actix_web::http::header::{ETAG, HeaderName, HeaderValue, LAST_MODIFIED, SERV
 use actix_web::middleware::Next;
 
 /// The headers every response of a Redress door carries, errors and static files
-/// included (DESIGN.md, "Tor-friendly rules for the public door").
+/// included (docs/DESIGN.md, "Tor-friendly rules for the public door").
 pub const SECURITY_HEADERS: [(&str, &str); 7] = [
     (
         "content-security-policy",
@@ -17,7 +17,7 @@ pub const SECURITY_HEADERS: [(&str, &str); 7] = [
     ("cross-origin-opener-policy", "same-origin"),
     (
         "permissions-policy",
-        "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), usb=(), interest-cohort=()",
+        "accelerometer=(), ambient-light-sensor=(), autoplay=(), battery=(), bluetooth=(), browsing-topics=(), camera=(), clipboard-read=(), clipboard-write=(), display-capture=(), document-domain=(), encrypted-media=(), fullscreen=(), gamepad=(), geolocation=(), gyroscope=(), hid=(), idle-detection=(), interest-cohort=(), local-fonts=(), magnetometer=(), microphone=(), midi=(), payment=(), picture-in-picture=(), publickey-credentials-get=(), screen-wake-lock=(), serial=(), storage-access=(), usb=(), web-share=(), xr-spatial-tracking=()",
     ),
     ("x-frame-options", "DENY"),
 ];
