@@ -93,7 +93,10 @@ async fn api_submission_returns_201_and_the_case_opens() {
     assert_eq!(opened.document["questionnaire_version"], 1);
     app.open_with_receipt(case_ref, receipt).await.unwrap();
     // The receipt also works when typed back sloppily.
-    let sloppy: Vec<String> = receipt.split(' ').map(|w| w.chars().take(4).collect::<String>().to_uppercase()).collect();
+    let sloppy: Vec<String> = receipt
+        .split(' ')
+        .map(|w| w.chars().take(4).collect::<String>().to_uppercase())
+        .collect();
     app.open_with_receipt(case_ref, &sloppy.join("-")).await.unwrap();
 
     // A report without files is fine too.

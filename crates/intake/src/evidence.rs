@@ -1,6 +1,9 @@
-//! Encrypts one evidence file as it streams in, on a blocking thread so file writes and
-//! fsync never stall the async workers. Memory per upload is bounded by the channel
-//! (a few network chunks) plus age's one 64 KiB chunk.
+//! Encrypts one evidence file as it streams in. Two threads share the work so that
+//! neither caps the throughput alone: the request's task hashes each chunk (SHA-256, for
+//! the chain of custody) and hands it over a bounded channel to a blocking thread that
+//! encrypts and writes it, so file writes and fsync never stall the async workers.
+//! Memory per upload is bounded by the channel (a few network chunks) plus age's one
+//! 64 KiB chunk.
 
 use std::io::Write;
 
@@ -10,7 +13,7 @@ use redress_store::{BlobStore, PendingBlob};
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
-/// What the writer thread hands back for a finished file.
+/// A finished file: its (still pending) blob and what identifies its plaintext.
 #[derive(Debug)]
 pub struct SealedFile {
     pub blob: PendingBlob,
@@ -22,28 +25,40 @@ pub struct SealedFile {
 /// temporary file is removed).
 pub struct EvidenceWriter {
     tx: Option<mpsc::Sender<Bytes>>,
-    done: tokio::sync::oneshot::Receiver<std::io::Result<SealedFile>>,
+    done: tokio::sync::oneshot::Receiver<std::io::Result<PendingBlob>>,
+    hash: Sha256,
+    plaintext_bytes: u64,
 }
+
+/// Chunks in flight between the request and the writer thread.
+const CHANNEL_CHUNKS: usize = 16;
 
 impl EvidenceWriter {
     pub fn start(blobs: &BlobStore, recipient: &PublicKey) -> std::io::Result<Self> {
         let blob = blobs.begin()?;
-        let (tx, rx) = mpsc::channel::<Bytes>(8);
+        let (tx, rx) = mpsc::channel::<Bytes>(CHANNEL_CHUNKS);
         let (done_tx, done) = tokio::sync::oneshot::channel();
         let recipient = recipient.clone();
         tokio::task::spawn_blocking(move || {
             let _ = done_tx.send(write_all(blob, &recipient, rx));
         });
-        Ok(Self { tx: Some(tx), done })
+        Ok(Self {
+            tx: Some(tx),
+            done,
+            hash: Sha256::new(),
+            plaintext_bytes: 0,
+        })
     }
 
-    /// Hands a chunk to the writer. Waits only while the writer is behind by more
-    /// than a few chunks (back-pressure onto the client).
+    /// Hashes a chunk and hands it to the writer. Waits only while the writer is behind
+    /// by more than a few chunks (back-pressure onto the client).
     pub async fn send(&mut self, chunk: Bytes) -> std::io::Result<()> {
         let tx = self
             .tx
             .as_ref()
             .ok_or_else(|| std::io::Error::other("writer closed"))?;
+        self.hash.update(&chunk);
+        self.plaintext_bytes += chunk.len() as u64;
         if tx.send(chunk).await.is_ok() {
             return Ok(());
         }
@@ -58,7 +73,12 @@ impl EvidenceWriter {
     /// Closes the stream and waits for the final chunk to be written.
     pub async fn finish(mut self) -> std::io::Result<SealedFile> {
         self.tx.take();
-        (&mut self.done).await.map_err(std::io::Error::other)?
+        let blob = (&mut self.done).await.map_err(std::io::Error::other)??;
+        Ok(SealedFile {
+            blob,
+            plaintext_bytes: self.plaintext_bytes,
+            sha256: self.hash.finalize().into(),
+        })
     }
 }
 
@@ -66,21 +86,12 @@ fn write_all(
     blob: PendingBlob,
     recipient: &PublicKey,
     mut rx: mpsc::Receiver<Bytes>,
-) -> std::io::Result<SealedFile> {
+) -> std::io::Result<PendingBlob> {
     let mut sealer = redress_crypto::seal_writer(&[recipient], blob).map_err(std::io::Error::other)?;
-    let mut hash = Sha256::new();
-    let mut plaintext_bytes = 0u64;
     // The sender dropping without `finish` also ends this loop; the caller then drops the
     // result, and the blob's temporary file with it.
     while let Some(chunk) = rx.blocking_recv() {
-        hash.update(&chunk);
-        plaintext_bytes += chunk.len() as u64;
         sealer.write_all(&chunk)?;
     }
-    let blob = sealer.finish()?;
-    Ok(SealedFile {
-        blob,
-        plaintext_bytes,
-        sha256: hash.finalize().into(),
-    })
+    sealer.finish()
 }
