@@ -13,6 +13,7 @@ mod bad_input;
 mod browser;
 mod cdp;
 mod cli;
+mod deploy;
 mod hardening;
 mod interop;
 mod secrecy;
