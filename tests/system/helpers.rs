@@ -395,13 +395,7 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
 
 /// `name=value` of the first Set-Cookie for `name`, ready for a Cookie header.
 pub fn set_cookie(res: &reqwest::Response, name: &str) -> Option<String> {
-    res.headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with(&format!("{name}=")))
-        .and_then(|v| v.split(';').next())
-        .map(str::to_owned)
+    set_cookie_header(res, name).and_then(|v| v.split(';').next().map(str::to_owned))
 }
 
 /// The full Set-Cookie header for `name`.

@@ -188,6 +188,11 @@ async fn questionnaire_and_openapi_describe_the_api() {
             .any(|c| c["value"] == "other-unknown")
     );
     assert!(!q.to_string().contains('⟦'), "every label is in the catalogue");
+    let evidence_hint = q["fields"][7]["hint"].as_str().unwrap();
+    assert!(
+        evidence_hint.contains("Up to 100 files, 1 MiB each, 3 MiB in all"),
+        "{evidence_hint}"
+    );
 
     let doc: Value = app.get("/api/v1/openapi.json").await.json().await.unwrap();
     assert_eq!(doc["openapi"], "3.1.0");

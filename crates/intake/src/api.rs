@@ -83,17 +83,13 @@ pub async fn questionnaire(state: web::Data<IntakeState>) -> HttpResponse {
             kind: f.kind,
             required: f.required,
             max_chars: f.max_chars,
-            label: t.get(&format!("field.{}.label", f.name)).into_owned(),
-            hint: t.get(&format!("field.{}.hint", f.name)).into_owned(),
+            label: state.field_label(f.name),
+            hint: state.field_hint(f.name),
             choices: f
                 .choices
                 .iter()
                 .map(|c| ChoiceJson {
-                    label: if f.name == "product" {
-                        q.product_label(c, t.lang()).unwrap_or(c).to_owned()
-                    } else {
-                        t.get(&format!("choice.{}.{c}", f.name)).into_owned()
-                    },
+                    label: state.choice_label(f.name, c),
                     value: c.clone(),
                 })
                 .collect(),

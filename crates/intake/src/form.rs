@@ -87,8 +87,6 @@ fn report_page(
 ) -> ReportPage {
     let t = state.messages.clone();
     let q = &state.questionnaire;
-    let l = &state.limits;
-    let mib = |b: u64| (b / (1024 * 1024)).to_string();
     let fields = q
         .fields()
         .into_iter()
@@ -113,31 +111,16 @@ fn report_page(
                 .choices
                 .iter()
                 .map(|c| ChoiceView {
-                    label: if name == "product" {
-                        q.product_label(c, t.lang()).unwrap_or(c).to_owned()
-                    } else {
-                        t.get(&format!("choice.{name}.{c}")).into_owned()
-                    },
+                    label: state.choice_label(name, c),
                     selected: is_selected(c),
                     value: c.clone(),
                 })
                 .collect();
-            let hint = if name == "evidence" {
-                t.fill(
-                    "field.evidence.hint",
-                    &[
-                        ("max_files", &l.max_files.to_string()),
-                        ("max_file_mib", &mib(l.max_file_bytes)),
-                        ("max_report_mib", &mib(l.max_report_bytes)),
-                    ],
-                )
-            } else {
-                t.get(&format!("field.{name}.hint")).into_owned()
-            };
+            let hint = state.field_hint(name);
             FieldView {
                 name,
                 kind: kind_name(spec.kind),
-                label: t.get(&format!("field.{name}.label")).into_owned(),
+                label: state.field_label(name),
                 hint,
                 required: spec.required,
                 max_chars: spec.max_chars,

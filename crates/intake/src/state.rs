@@ -57,9 +57,50 @@ pub struct IntakeState {
     pub clock: Arc<dyn Fn() -> i64 + Send + Sync>,
 }
 
+/// Whole mebibytes, as limits are shown to people.
+pub fn mib(bytes: u64) -> String {
+    (bytes / (1024 * 1024)).to_string()
+}
+
 impl IntakeState {
     pub fn now(&self) -> i64 {
         (self.clock)()
+    }
+
+    /// A field's label, in the catalogue's language.
+    pub fn field_label(&self, field: &str) -> String {
+        self.messages.get(&format!("field.{field}.label")).into_owned()
+    }
+
+    /// A field's hint; the evidence hint states the upload limits in force.
+    pub fn field_hint(&self, field: &str) -> String {
+        let t = &self.messages;
+        if field != "evidence" {
+            return t.get(&format!("field.{field}.hint")).into_owned();
+        }
+        let l = &self.limits;
+        t.fill(
+            "field.evidence.hint",
+            &[
+                ("max_files", &l.max_files.to_string()),
+                ("max_file_mib", &mib(l.max_file_bytes)),
+                ("max_report_mib", &mib(l.max_report_bytes)),
+            ],
+        )
+    }
+
+    /// The label of one choice: products are labelled by the questionnaire, the fixed
+    /// choices by the catalogue.
+    pub fn choice_label(&self, field: &str, value: &str) -> String {
+        let t = &self.messages;
+        if field == "product" {
+            return self
+                .questionnaire
+                .product_label(value, t.lang())
+                .unwrap_or(value)
+                .to_owned();
+        }
+        t.get(&format!("choice.{field}.{value}")).into_owned()
     }
 }
 

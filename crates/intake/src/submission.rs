@@ -19,6 +19,7 @@ use serde::Serialize;
 
 use crate::IntakeState;
 use crate::evidence::{EvidenceWriter, SealedFile};
+use crate::state::mib;
 
 /// Which door a submission came through.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -141,7 +142,6 @@ impl SubmitError {
     pub fn describe(&self, state: &IntakeState) -> (&'static str, String) {
         let t = &state.messages;
         let l = &state.limits;
-        let mib = |b: u64| (b / (1024 * 1024)).to_string();
         match self {
             Self::Busy => ("error.busy_title", t.get("error.busy").into_owned()),
             Self::DiskFull => ("error.disk_full_title", t.get("error.disk_full").into_owned()),
