@@ -106,6 +106,30 @@ async fn first_run_creates_keys_and_says_where_later_runs_reuse_them() {
     );
     assert_eq!(reqwest::get(format!("{url}/report")).await.unwrap().status(), 200);
     stop(child);
+
+    // A lost public half is restored from the identity, not replaced by a new key.
+    let triage_pub = std::fs::read_to_string(data.join("keys/triage.pub")).unwrap();
+    std::fs::remove_file(data.join("keys/triage.pub")).unwrap();
+    let (child, _, _) = start(serve());
+    stop(child);
+    assert_eq!(
+        std::fs::read_to_string(data.join("keys/triage.pub")).unwrap(),
+        triage_pub
+    );
+    assert_eq!(
+        std::fs::read(data.join("keys/triage.key")).unwrap(),
+        triage_before
+    );
+
+    // The identity moved to the worker host: no new one appears.
+    std::fs::remove_file(data.join("keys/triage.key")).unwrap();
+    let (child, _, third) = start(serve());
+    stop(child);
+    assert!(!data.join("keys/triage.key").exists(), "{third}");
+    assert_eq!(
+        std::fs::read_to_string(data.join("keys/triage.pub")).unwrap(),
+        triage_pub
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -43,7 +43,6 @@ fn write_new(path: &Path, contents: &str, mode: u32) -> std::io::Result<()> {
 /// them, the triage identity (0600) and the recovery identity (written once, to be moved
 /// offline; only its public half stays).
 pub fn bootstrap(config: &Config) -> anyhow::Result<Bootstrap> {
-    let mut done = Bootstrap::default();
     fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
@@ -53,36 +52,56 @@ pub fn bootstrap(config: &Config) -> anyhow::Result<Bootstrap> {
         .mode(0o700)
         .create(config.keys_dir())?;
 
-    // Like the recovery key, the triage key is made once: its public half existing means
-    // it was made, even if an operator has since moved the identity to the worker host.
-    let triage_path = config.triage_identity_path();
-    if non_empty(&config.keys.triage_recipient).is_none() && !triage_pub_path(config).exists() {
-        let id = SecretIdentity::generate();
-        let file = format!(
-            "# Redress triage identity. Only the worker may read this file.\n{}",
-            id.to_identity_file().as_str()
-        );
-        write_new(&triage_path, &file, 0o600)?;
-        fs::write(triage_pub_path(config), format!("{}\n", id.public()))?;
-        done.triage_created = Some(triage_path);
-    }
+    Ok(Bootstrap {
+        triage_created: ensure_triage(config)?,
+        recovery_written: ensure_recovery(config)?,
+    })
+}
 
-    if non_empty(&config.keys.recovery_recipient).is_none() && !recovery_pub_path(config).exists() {
-        let id = SecretIdentity::generate();
-        let path = config.data_dir.join(RECOVERY_FILE);
-        let file = format!(
-            "# Redress RECOVERY identity: it opens EVERY case.\n\
-             # Copy it to offline storage (paper or an encrypted offline drive), then delete\n\
-             # this file from the server. Redress only needs the public key:\n\
-             # {}\n{}",
-            id.public(),
-            id.to_identity_file().as_str()
-        );
-        write_new(&path, &file, 0o600)?;
-        fs::write(recovery_pub_path(config), format!("{}\n", id.public()))?;
-        done.recovery_written = Some(path);
+/// Makes the triage identity once. Its public half existing means it was made, even if
+/// an operator has since moved the identity to the worker host.
+fn ensure_triage(config: &Config) -> anyhow::Result<Option<PathBuf>> {
+    let path = config.triage_identity_path();
+    if non_empty(&config.keys.triage_recipient).is_some() || triage_pub_path(config).exists() {
+        return Ok(None);
     }
-    Ok(done)
+    if path.exists() {
+        // The identity is here but its public half was lost: restore it rather than
+        // replace a key that open cases may be wrapped to.
+        let id = SecretIdentity::parse(&fs::read_to_string(&path)?)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        fs::write(triage_pub_path(config), format!("{}\n", id.public()))?;
+        return Ok(None);
+    }
+    let id = SecretIdentity::generate();
+    let file = format!(
+        "# Redress triage identity. Only the triage worker may read this file.\n{}",
+        id.to_identity_file().as_str()
+    );
+    write_new(&path, &file, 0o600)?;
+    fs::write(triage_pub_path(config), format!("{}\n", id.public()))?;
+    Ok(Some(path))
+}
+
+/// Makes the recovery identity once, writes it where the operator must take it offline,
+/// and keeps only its public half.
+fn ensure_recovery(config: &Config) -> anyhow::Result<Option<PathBuf>> {
+    if non_empty(&config.keys.recovery_recipient).is_some() || recovery_pub_path(config).exists() {
+        return Ok(None);
+    }
+    let id = SecretIdentity::generate();
+    let path = config.data_dir.join(RECOVERY_FILE);
+    let file = format!(
+        "# Redress RECOVERY identity: it opens EVERY case.\n\
+         # Copy it to offline storage (paper or an encrypted offline drive), then delete\n\
+         # this file from the server. Redress only needs the public key:\n\
+         # {}\n{}",
+        id.public(),
+        id.to_identity_file().as_str()
+    );
+    write_new(&path, &file, 0o600)?;
+    fs::write(recovery_pub_path(config), format!("{}\n", id.public()))?;
+    Ok(Some(path))
 }
 
 fn recipient(configured: &str, file: &Path, what: &str) -> Result<PublicKey, String> {

@@ -39,7 +39,7 @@ enum Command {
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum Role {
-    /// `redress serve`: every door and the triage worker on one host.
+    /// `redress serve`: everything on one host, including the triage identity.
     Serve,
     /// `redress intake`: public keys only.
     Intake,

@@ -337,6 +337,7 @@ async fn drain(multipart: &mut Multipart, pace: &mut Pace) {
     let mut drained = 0u64;
     while let Ok(Some(Ok(mut field))) = pace.next(multipart).await {
         while let Ok(Some(Ok(chunk))) = pace.next(&mut field).await {
+            pace.count(chunk.len());
             drained += chunk.len() as u64;
             if drained > DRAIN_CAP_BYTES {
                 return;
@@ -497,7 +498,8 @@ async fn receive_file(
         None => None,
         Some(chunk) => Some(chunk.map_err(|_| SubmitError::Malformed)?),
     };
-    // Refuse the file after the last allowed one before reading any of it.
+    // Refuse the file after the last allowed one as soon as it turns out not to be an
+    // empty file input, before any of it is stored.
     if tally.files >= l.max_files {
         return Err(SubmitError::TooManyFiles);
     }
