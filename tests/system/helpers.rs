@@ -428,7 +428,7 @@ pub fn element_text(html: &str, id: &str) -> Option<String> {
 /// Every row of every table as text (binary columns decoded lossily), so a marker
 /// stored in any column on either backend would show up.
 pub async fn dump_database(store: &Store) -> String {
-    use redress_store::entity::{case, case_object, key_wrap, receipt, setting};
+    use redress_store::entity::{case, case_object, job, key_wrap, receipt, setting};
     use sea_orm::EntityTrait;
     let db = store.connection();
     let mut out = String::new();
@@ -455,6 +455,9 @@ pub async fn dump_database(store: &Store) -> String {
     }
     for o in case_object::Entity::find().all(db).await.unwrap() {
         out += &format!("{o:?}\n");
+    }
+    for j in job::Entity::find().all(db).await.unwrap() {
+        out += &format!("{j:?}\n");
     }
     out
 }

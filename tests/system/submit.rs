@@ -99,6 +99,17 @@ async fn api_submission_returns_201_and_the_case_opens() {
         .collect();
     app.open_with_receipt(case_ref, &sloppy.join("-")).await.unwrap();
 
+    // The case's triage was queued with it, dated only to the hour.
+    let case = app.case(case_ref).await;
+    let jobs = app.store.jobs_in_state("queued").await.unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].kind, "triage_case");
+    assert_eq!(jobs[0].run_at, case.received_at);
+    assert_eq!(case.received_at % 3600, 0);
+    let row = app.store.job(&jobs[0].id).await.unwrap().unwrap();
+    assert_eq!(row.payload, format!("{{\"case_id\":\"{}\"}}", case.id));
+    assert_eq!(row.created_at, case.received_at);
+
     // A report without files is fine too.
     let res = app
         .api_submit(&good_answers("No files, but I saw it happen."), &[])

@@ -4,8 +4,10 @@
 
 mod answers;
 mod case;
+mod jobs;
 mod questionnaire;
 
 pub use answers::{Answers, FieldError, Ongoing, RawAnswers, TargetGroup, ValidationErrors};
 pub use case::{CaseId, CaseRef, CaseState, ObjectId, ObjectKind};
+pub use jobs::JobKind;
 pub use questionnaire::{FieldKind, FieldSpec, Questionnaire, QuestionnaireError};

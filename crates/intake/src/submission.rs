@@ -13,8 +13,8 @@ use actix_web::http::StatusCode;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use redress_crypto::{Receipt, SecretIdentity, derive_receipt_keys, seal, wrap_identity};
-use redress_domain::{Answers, CaseId, CaseRef, ObjectId, ObjectKind, RawAnswers, ValidationErrors};
-use redress_store::{HolderKind, KeyKind, NewCase, NewObject, NewReceipt, NewWrap, SealedTo};
+use redress_domain::{Answers, CaseId, CaseRef, JobKind, ObjectId, ObjectKind, RawAnswers, ValidationErrors};
+use redress_store::{HolderKind, KeyKind, NewCase, NewJob, NewObject, NewReceipt, NewWrap, SealedTo};
 use serde::Serialize;
 
 use crate::IntakeState;
@@ -673,8 +673,9 @@ async fn store(
         .map_err(SubmitError::internal)?
         .map_err(SubmitError::internal)?;
 
+    let case_id = CaseId::random();
     let new_case = NewCase {
-        id: CaseId::random(),
+        id: case_id,
         questionnaire_version: state.questionnaire.version(),
         received_at,
         case_recipient: case_pub.to_string(),
@@ -696,6 +697,7 @@ async fn store(
             kdf_t: kdf.t,
             kdf_p: kdf.p,
         },
+        jobs: vec![triage_job(case_id, received_at)],
     };
     match state
         .store
@@ -724,6 +726,21 @@ async fn store(
         }
     }
 }
+
+/// The case's triage, committed with the case so that every stored case is triaged.
+fn triage_job(case_id: CaseId, received_at: i64) -> NewJob {
+    let kind = JobKind::TriageCase.as_str();
+    NewJob {
+        kind: kind.to_owned(),
+        idempotency_key: format!("{kind}:{case_id}"),
+        payload: serde_json::json!({ "case_id": case_id.to_string() }).to_string(),
+        run_at: received_at,
+        max_attempts: TRIAGE_ATTEMPTS,
+    }
+}
+
+/// A triage that fails this often waits for an admin (`redress admin jobs`).
+const TRIAGE_ATTEMPTS: u32 = 8;
 
 /// Writes the sealed document and commits every evidence blob; on failure removes what
 /// was already placed, so the caller sees all or nothing.

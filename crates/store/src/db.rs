@@ -102,6 +102,9 @@ pub struct NewCase {
     pub wraps: Vec<NewWrap>,
     pub objects: Vec<NewObject>,
     pub receipt: NewReceipt,
+    /// Work the case needs (its triage), enqueued in the same transaction so that a
+    /// committed case always has it. Times in these rows should be `received_at`.
+    pub jobs: Vec<crate::NewJob>,
 }
 
 /// A case as stored (public metadata only).
@@ -268,6 +271,9 @@ impl Store {
         }
         .insert(&txn)
         .await?;
+        for job in &new.jobs {
+            crate::queue::enqueue_on(&txn, job, new.received_at).await?;
+        }
         txn.commit().await?;
         Ok(())
     }

@@ -9,6 +9,7 @@ mod db;
 pub mod entity;
 mod error;
 mod migration;
+mod queue;
 mod sweep;
 #[cfg(any(test, feature = "test-support"))]
 pub mod test_support;
@@ -16,6 +17,7 @@ pub mod test_support;
 pub use blobs::{BlobStore, PendingBlob};
 pub use db::{HolderKind, KeyKind, NewCase, NewObject, NewReceipt, NewWrap, SealedTo, Store, StoredCase};
 pub use error::StoreError;
+pub use queue::{Failed, Job, JobSummary, NewJob, backoff_secs};
 pub use sweep::{SweepReport, sweep_orphans};
 #[cfg(test)]
 mod tests;

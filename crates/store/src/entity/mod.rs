@@ -3,6 +3,7 @@
 
 pub mod case;
 pub mod case_object;
+pub mod job;
 pub mod key_wrap;
 pub mod receipt;
 pub mod setting;
