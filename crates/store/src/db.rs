@@ -117,6 +117,11 @@ pub struct StoredCase {
     pub questionnaire_version: u32,
     pub case_recipient: String,
     pub thread_recipient: String,
+    pub triaged: bool,
+    pub priority: Option<String>,
+    pub ack_due: Option<i64>,
+    pub feedback_due: Option<i64>,
+    pub deadline_flag: String,
 }
 
 /// The database. Cheap to clone (a connection pool).
@@ -231,35 +236,16 @@ impl Store {
             received_at: Set(new.received_at),
             case_recipient: Set(new.case_recipient.clone()),
             thread_recipient: Set(new.thread_recipient.clone()),
+            triaged: Set(false),
+            priority: Set(None),
+            ack_due: Set(None),
+            feedback_due: Set(None),
+            deadline_flag: Set("ok".to_owned()),
         }
         .insert(&txn)
         .await?;
-        for w in &new.wraps {
-            key_wrap::ActiveModel {
-                id: Set(uuid::Uuid::new_v4().to_string()),
-                case_id: Set(case_id.clone()),
-                key_kind: Set(w.key_kind.as_str().to_owned()),
-                holder_kind: Set(w.holder_kind.as_str().to_owned()),
-                holder_id: Set(w.holder_id.clone()),
-                holder_recipient: Set(w.holder_recipient.clone()),
-                ciphertext: Set(w.ciphertext.clone()),
-            }
-            .insert(&txn)
-            .await?;
-        }
-        for o in &new.objects {
-            case_object::ActiveModel {
-                id: Set(o.id.to_string()),
-                case_id: Set(case_id.clone()),
-                kind: Set(o.kind.as_str().to_owned()),
-                sealed_to: Set(o.sealed_to.as_str().to_owned()),
-                ciphertext_bytes: Set(
-                    i64::try_from(o.ciphertext_bytes).map_err(|_| StoreError::Corrupt("size"))?
-                ),
-            }
-            .insert(&txn)
-            .await?;
-        }
+        insert_wraps(&txn, &case_id, &new.wraps).await?;
+        insert_objects(&txn, &case_id, &new.objects).await?;
         let r = &new.receipt;
         receipt::ActiveModel {
             lookup: Set(hex::encode(r.lookup)),
@@ -362,7 +348,7 @@ fn to_i32(v: u32) -> Result<i32, StoreError> {
     i32::try_from(v).map_err(|_| StoreError::Corrupt("value out of range"))
 }
 
-fn stored_case(m: case::Model) -> Result<StoredCase, StoreError> {
+pub(crate) fn stored_case(m: case::Model) -> Result<StoredCase, StoreError> {
     Ok(StoredCase {
         id: CaseId::parse(&m.id).ok_or(StoreError::Corrupt("case id"))?,
         case_ref: CaseRef::parse(&m.case_ref).ok_or(StoreError::Corrupt("case ref"))?,
@@ -372,5 +358,50 @@ fn stored_case(m: case::Model) -> Result<StoredCase, StoreError> {
             .map_err(|_| StoreError::Corrupt("version"))?,
         case_recipient: m.case_recipient,
         thread_recipient: m.thread_recipient,
+        triaged: m.triaged,
+        priority: m.priority,
+        ack_due: m.ack_due,
+        feedback_due: m.feedback_due,
+        deadline_flag: m.deadline_flag,
     })
+}
+
+pub(crate) async fn insert_wraps<C: ConnectionTrait>(
+    db: &C,
+    case_id: &str,
+    wraps: &[NewWrap],
+) -> Result<(), StoreError> {
+    for w in wraps {
+        key_wrap::ActiveModel {
+            id: Set(uuid::Uuid::new_v4().to_string()),
+            case_id: Set(case_id.to_owned()),
+            key_kind: Set(w.key_kind.as_str().to_owned()),
+            holder_kind: Set(w.holder_kind.as_str().to_owned()),
+            holder_id: Set(w.holder_id.clone()),
+            holder_recipient: Set(w.holder_recipient.clone()),
+            ciphertext: Set(w.ciphertext.clone()),
+        }
+        .insert(db)
+        .await?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn insert_objects<C: ConnectionTrait>(
+    db: &C,
+    case_id: &str,
+    objects: &[NewObject],
+) -> Result<(), StoreError> {
+    for o in objects {
+        case_object::ActiveModel {
+            id: Set(o.id.to_string()),
+            case_id: Set(case_id.to_owned()),
+            kind: Set(o.kind.as_str().to_owned()),
+            sealed_to: Set(o.sealed_to.as_str().to_owned()),
+            ciphertext_bytes: Set(i64::try_from(o.ciphertext_bytes).map_err(|_| StoreError::Corrupt("size"))?),
+        }
+        .insert(db)
+        .await?;
+    }
+    Ok(())
 }

@@ -8,6 +8,8 @@ pub enum StoreError {
     Io(#[from] std::io::Error),
     #[error("unsupported database URL (expected sqlite://… or postgres://…)")]
     UnsupportedUrl,
+    #[error("{0}")]
+    Duplicate(&'static str),
     #[error("stored data is inconsistent: {0}")]
     Corrupt(&'static str),
 }

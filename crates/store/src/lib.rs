@@ -13,11 +13,13 @@ mod queue;
 mod sweep;
 #[cfg(any(test, feature = "test-support"))]
 pub mod test_support;
+mod triage;
 
 pub use blobs::{BlobStore, PendingBlob};
 pub use db::{HolderKind, KeyKind, NewCase, NewObject, NewReceipt, NewWrap, SealedTo, Store, StoredCase};
 pub use error::StoreError;
 pub use queue::{Failed, Job, JobSummary, NewJob, backoff_secs};
 pub use sweep::{SweepReport, sweep_orphans};
+pub use triage::{Email, Investigator, NewEmail, NewInvestigator, TriageCommit};
 #[cfg(test)]
 mod tests;

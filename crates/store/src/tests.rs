@@ -376,3 +376,114 @@ async fn a_case_and_its_triage_job_commit_together() {
         "no job for a case that did not commit"
     );
 }
+
+#[tokio::test]
+async fn investigators_are_unique_by_email() {
+    let (_dir, _db, store, _blobs) = setup().await;
+    let new = NewInvestigator {
+        email: "ana@example.org".into(),
+        recipient: "age1x".into(),
+        teams: vec!["mobile".into(), "europe".into()],
+        capacity: 5,
+    };
+    let a = store.add_investigator(&new, 1).await.unwrap();
+    assert_eq!(a.teams, ["mobile", "europe"]);
+    assert!(matches!(
+        store.add_investigator(&new, 2).await,
+        Err(StoreError::Duplicate(_))
+    ));
+    assert_eq!(store.investigators().await.unwrap(), [a]);
+}
+
+#[tokio::test]
+async fn triage_commits_once_and_removes_the_triage_wrap() {
+    let (_dir, _db, store, _blobs) = setup().await;
+    let mut new = new_case(vec![]);
+    new.wraps.push(NewWrap {
+        key_kind: KeyKind::Case,
+        holder_kind: HolderKind::Triage,
+        holder_id: None,
+        holder_recipient: "age1triage".into(),
+        ciphertext: vec![4],
+    });
+    store
+        .insert_case(&new, || CaseRef::from_random(rand::random()))
+        .await
+        .unwrap();
+    let ana = store
+        .add_investigator(
+            &NewInvestigator {
+                email: "ana@example.org".into(),
+                recipient: "age1ana".into(),
+                teams: vec![],
+                capacity: 3,
+            },
+            1,
+        )
+        .await
+        .unwrap();
+    let commit = TriageCommit {
+        priority: "P2".into(),
+        ack_due: 2_000_000,
+        wraps: vec![NewWrap {
+            key_kind: KeyKind::Case,
+            holder_kind: HolderKind::Investigator,
+            holder_id: Some(ana.id.clone()),
+            holder_recipient: "age1ana".into(),
+            ciphertext: vec![5],
+        }],
+        assign_to: vec![ana.id.clone()],
+        fingerprints: vec![("customer".into(), "ab12".into())],
+        emails: vec![NewEmail {
+            idempotency_key: format!("assigned:{}:{}", new.id, ana.id),
+            recipient: ana.email.clone(),
+            notice: "{}".into(),
+            message_id: "<m@x>".into(),
+        }],
+        ..TriageCommit::default()
+    };
+    assert!(store.commit_triage(new.id, &commit, 10).await.unwrap());
+    assert!(
+        !store.commit_triage(new.id, &commit, 11).await.unwrap(),
+        "a second triage writes nothing"
+    );
+    assert!(
+        store
+            .wraps(new.id, KeyKind::Case, HolderKind::Triage)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .wraps(new.id, KeyKind::Case, HolderKind::Investigator)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let assignees = store.assignees(new.id).await.unwrap();
+    assert_eq!(
+        assignees.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(),
+        [ana.id.as_str()]
+    );
+    assert_eq!(store.emails().await.unwrap().len(), 1);
+    assert_eq!(store.open_case_loads().await.unwrap().get(&ana.id), Some(&1));
+    let case = store.case_by_id(new.id).await.unwrap().unwrap();
+    assert_eq!(
+        (case.triaged, case.priority.as_deref(), case.ack_due),
+        (true, Some("P2"), Some(2_000_000))
+    );
+
+    // A second case sharing the customer fingerprint finds the first.
+    let other = new_case(vec![]);
+    store
+        .insert_case(&other, || CaseRef::from_random(rand::random()))
+        .await
+        .unwrap();
+    let shared = store
+        .cases_sharing(other.id, &[("customer".into(), "ab12".into())])
+        .await
+        .unwrap();
+    assert_eq!(shared, [(new.id, vec!["customer".to_owned()])]);
+}

@@ -17,6 +17,17 @@ pub struct Model {
     pub case_recipient: String,
     /// Public half of the thread key: what the reporter may read is sealed to it.
     pub thread_recipient: String,
+    /// Set once, by the triage that handed the case to investigators.
+    pub triaged: bool,
+    /// `P1` (most urgent) to `P4`, from triage. Plain so queues can be ordered; the
+    /// reasons behind it are sealed in the triage summary.
+    pub priority: Option<String>,
+    /// Acknowledge the reporter by this time (Unix seconds).
+    pub ack_due: Option<i64>,
+    /// Give the reporter feedback by this time; set when the case is acknowledged.
+    pub feedback_due: Option<i64>,
+    /// `ok`, `due_soon` or `overdue`, kept current by the deadline job.
+    pub deadline_flag: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
