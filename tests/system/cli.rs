@@ -349,3 +349,73 @@ fn check_config_reports_every_problem_at_once() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn admins_register_and_list_investigators() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDatabase::create(dir.path()).await;
+    let admin = |args: &[&str]| {
+        let mut cmd = redress(dir.path());
+        cmd.env("REDRESS_DATA_DIR", dir.path().join("data"))
+            .env("REDRESS_DATABASE__URL", db.url())
+            .args(args);
+        cmd.output().unwrap()
+    };
+    assert!(admin(&["migrate"]).status.success());
+    let key = SecretIdentity::generate().public().to_string();
+    let out = admin(&[
+        "admin",
+        "investigator",
+        "add",
+        "--email",
+        "ana@example.org",
+        "--recipient",
+        &key,
+        "--team",
+        "mobile",
+        "--team",
+        "europe",
+        "--capacity",
+        "4",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("Added investigator ana@example.org"));
+
+    let list = text(&admin(&["admin", "investigator", "list"]));
+    assert!(
+        list.contains(&format!("ana@example.org\tmobile,europe\t4\ttrue\t{key}")),
+        "{list}"
+    );
+
+    let dup = admin(&[
+        "admin",
+        "investigator",
+        "add",
+        "--email",
+        "ana@example.org",
+        "--recipient",
+        &key,
+    ]);
+    assert!(!dup.status.success());
+    assert!(text(&dup).contains("exists"), "{}", text(&dup));
+    let bad = admin(&[
+        "admin",
+        "investigator",
+        "add",
+        "--email",
+        "bo@example.org",
+        "--recipient",
+        "AGE-SECRET-KEY-1X",
+    ]);
+    assert!(!bad.status.success());
+    assert!(text(&bad).contains("age1"), "{}", text(&bad));
+    assert!(
+        !text(&bad).contains("AGE-SECRET-KEY-1X"),
+        "a mistaken secret is not echoed"
+    );
+
+    let jobs = text(&admin(&["admin", "jobs", "list"]));
+    assert!(jobs.starts_with("id\tkind\tattempts"), "{jobs}");
+    let retry = admin(&["admin", "jobs", "retry", "nope"]);
+    assert!(!retry.status.success() && text(&retry).contains("no dead job"));
+}

@@ -306,12 +306,17 @@ impl TestApp {
         let objects = self.store.objects(case.id).await.unwrap();
         let mut document = None;
         let mut evidence = Vec::new();
-        for (id, kind) in objects {
+        // What the reporter sent is sealed to the thread key; triage's objects are not.
+        for (id, kind) in objects
+            .into_iter()
+            .filter(|(_, k)| matches!(k, ObjectKind::Submission | ObjectKind::Evidence))
+        {
             let ct = std::fs::read(self.blobs.path_of(id)).unwrap();
             let plain = open(thread, &ct).map_err(|e| e.to_string())?;
             match kind {
                 ObjectKind::Submission => document = Some(serde_json::from_slice::<Value>(&plain).unwrap()),
                 ObjectKind::Evidence => evidence.push((id.to_string(), plain.to_vec())),
+                ObjectKind::Scrubbed | ObjectKind::TriageSummary => unreachable!("filtered out above"),
             }
         }
         let document = document.ok_or("no submission document")?;

@@ -87,6 +87,7 @@ async fn the_stock_age_cli_opens_a_stored_report_with_the_recovery_identity() {
                 document = Some(serde_json::from_slice::<serde_json::Value>(&plain).unwrap())
             }
             redress_domain::ObjectKind::Evidence => files.push(plain),
+            other => panic!("an untriaged case has no {other:?} object"),
         }
     }
     let document = document.unwrap();

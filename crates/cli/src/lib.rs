@@ -1,6 +1,7 @@
 //! Wiring for the `redress` binary: configuration, key files, and starting each door.
 //! No business logic lives here.
 
+pub mod admin;
 pub mod check;
 pub mod config;
 pub mod keys;

@@ -28,6 +28,9 @@ enum Command {
     Intake,
     /// Create or upgrade the database schema.
     Migrate,
+    /// Investigators and the job queue.
+    #[command(subcommand)]
+    Admin(redress_cli::admin::AdminCommand),
     /// Report every problem with the configuration and key files.
     CheckConfig {
         /// Which process the host runs: an intake host must not have the triage
@@ -84,6 +87,12 @@ fn main() -> ExitCode {
                 let store = redress_cli::connect(&config).await?;
                 store.migrate().await?;
                 println!("Database is up to date.");
+                Ok(ExitCode::SUCCESS)
+            }
+            Command::Admin(cmd) => {
+                let store = redress_cli::connect(&config).await?;
+                let out = redress_cli::admin::run(&store, cmd, redress_cli::system_clock()).await?;
+                println!("{}", out.trim_end());
                 Ok(ExitCode::SUCCESS)
             }
             Command::CheckConfig { role } => {

@@ -54,6 +54,11 @@ pub enum ObjectKind {
     Submission,
     /// One evidence file as the reporter sent it, sealed to the thread key.
     Evidence,
+    /// A metadata-scrubbed rendition of an evidence file, sealed to the case key.
+    Scrubbed,
+    /// The triage worker's findings (score, reasons, indicators, custody), sealed to the
+    /// case key: never to the thread key the reporter can read.
+    TriageSummary,
 }
 
 impl ObjectKind {
@@ -61,6 +66,8 @@ impl ObjectKind {
         match self {
             Self::Submission => "submission",
             Self::Evidence => "evidence",
+            Self::Scrubbed => "scrubbed",
+            Self::TriageSummary => "triage_summary",
         }
     }
 
@@ -68,6 +75,8 @@ impl ObjectKind {
         match s {
             "submission" => Some(Self::Submission),
             "evidence" => Some(Self::Evidence),
+            "scrubbed" => Some(Self::Scrubbed),
+            "triage_summary" => Some(Self::TriageSummary),
             _ => None,
         }
     }

@@ -1,0 +1,234 @@
+//! The triage worker and every background job (`redress worker`; `redress serve` runs it
+//! in-process).
+//!
+//! Jobs come from the store's one queue. Each is idempotent: a worker killed at any
+//! point leaves work that the next claim completes exactly once. The worker holds the
+//! triage identity and the fingerprint key; it must never log report content, file
+//! names, receipts, keys or email addresses.
+
+mod deadlines;
+mod email;
+pub mod fingerprints;
+mod periodic;
+pub mod routing;
+pub mod rules;
+mod triage;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use redress_crypto::SecretIdentity;
+use redress_domain::JobKind;
+use redress_indicators::IndicatorSet;
+use redress_store::{BlobStore, Job, Store, backoff_secs};
+use tokio::sync::watch;
+
+pub use email::OutboxNotice;
+pub use fingerprints::FingerprintKey;
+pub use rules::Rules;
+
+/// How the worker runs.
+#[derive(Clone, Debug)]
+pub struct WorkerSettings {
+    /// Jobs run at once by this process.
+    pub concurrency: usize,
+    /// How often an idle worker looks for new jobs.
+    pub poll_interval: Duration,
+    /// A claimed job belongs to this worker for this long; renewed while it runs.
+    pub lease_secs: i64,
+    /// On shutdown, running jobs get this long to finish before they are released.
+    pub shutdown_grace: Duration,
+    /// Bytes of each evidence file scanned for indicators and considered for scrubbing.
+    pub max_inspect_bytes: u64,
+    /// Message-IDs are `<uuid@message_id_domain>`.
+    pub message_id_domain: String,
+    /// Finished jobs are forgotten after this long.
+    pub keep_done_jobs_secs: i64,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        Self {
+            concurrency: 2,
+            poll_interval: Duration::from_millis(250),
+            lease_secs: 300,
+            shutdown_grace: Duration::from_secs(30),
+            max_inspect_bytes: 64 * 1024 * 1024,
+            message_id_domain: "redress.invalid".into(),
+            keep_done_jobs_secs: 30 * 86_400,
+        }
+    }
+}
+
+/// Everything the worker needs.
+pub struct Worker {
+    pub store: Store,
+    pub blobs: BlobStore,
+    pub triage_identity: SecretIdentity,
+    pub fingerprint_key: FingerprintKey,
+    pub rules: Rules,
+    pub indicators: IndicatorSet,
+    pub mailer: Option<redress_mail::Mailer>,
+    pub settings: WorkerSettings,
+    /// Unix seconds; a parameter so tests can move time.
+    pub clock: Arc<dyn Fn() -> i64 + Send + Sync>,
+    /// Names this process in job leases.
+    pub name: String,
+    /// The second periodic jobs were last enqueued in (saves queries on idle polls).
+    pub last_periodic: std::sync::atomic::AtomicI64,
+}
+
+impl std::fmt::Debug for Worker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker").field("name", &self.name).field("settings", &self.settings).finish_non_exhaustive()
+    }
+}
+
+/// Why a job failed. The message is stored with the job: it names ids, never content.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error("{0}")]
+    Store(#[from] redress_store::StoreError),
+    #[error("crypto: {0}")]
+    Crypto(#[from] redress_crypto::CryptoError),
+    #[error("blob I/O: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Routing(#[from] routing::RoutingError),
+    #[error("email: {0}")]
+    Email(String),
+    #[error("bad job: {0}")]
+    BadJob(String),
+}
+
+/// What running one job did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Ran {
+    Done(String),
+    Failed(String),
+    /// The lease was lost while it ran (another worker has it now).
+    LeaseLost(String),
+}
+
+impl Worker {
+    pub fn now(&self) -> i64 {
+        (self.clock)()
+    }
+
+    /// Claims and runs one due job, if any.
+    pub async fn run_one(&self) -> Result<Option<Ran>, JobError> {
+        let now = self.now();
+        periodic::enqueue_due(self, now).await?;
+        let Some(job) = self.store.claim(&self.name, self.settings.lease_secs, now).await? else {
+            return Ok(None);
+        };
+        Ok(Some(self.execute(job).await?))
+    }
+
+    /// Runs jobs until none is due (tests and benchmarks).
+    pub async fn run_until_idle(&self) -> Result<Vec<Ran>, JobError> {
+        let mut ran = Vec::new();
+        while let Some(r) = self.run_one().await? {
+            ran.push(r);
+        }
+        Ok(ran)
+    }
+
+    async fn execute(&self, job: Job) -> Result<Ran, JobError> {
+        let renew = self.renew_while_running(&job);
+        let result = tokio::select! {
+            r = self.dispatch(&job) => r,
+            () = renew => Err(JobError::BadJob("lease lost".into())),
+        };
+        let now = self.now();
+        match result {
+            Ok(()) => {
+                if self.store.complete(&job, &self.name, now).await? {
+                    Ok(Ran::Done(job.kind))
+                } else {
+                    Ok(Ran::LeaseLost(job.kind))
+                }
+            }
+            Err(e) => {
+                tracing::warn!(job = %job.id, kind = %job.kind, attempt = job.attempts, error = %e, "job failed");
+                let backoff = backoff_secs(job.attempts, 5, 3600);
+                self.store.fail(&job, &self.name, &e.to_string(), backoff, now).await?;
+                Ok(Ran::Failed(job.kind))
+            }
+        }
+    }
+
+    /// Renews the lease at a third of its length; returns if the lease is lost.
+    async fn renew_while_running(&self, job: &Job) {
+        let every = Duration::from_secs(u64::try_from(self.settings.lease_secs / 3).unwrap_or(1).max(1));
+        loop {
+            tokio::time::sleep(every).await;
+            match self.store.renew(job, &self.name, self.settings.lease_secs, self.now()).await {
+                Ok(true) => {}
+                Ok(false) => return,
+                Err(e) => tracing::warn!(error = %e, "could not renew a job lease"),
+            }
+        }
+    }
+
+    async fn dispatch(&self, job: &Job) -> Result<(), JobError> {
+        match JobKind::parse(&job.kind) {
+            Some(JobKind::TriageCase) => triage::run(self, job).await,
+            Some(JobKind::SendEmail) => email::send(self, job).await,
+            Some(JobKind::DeadlineScan) => deadlines::scan(self).await,
+            Some(JobKind::SweepBlobs) => periodic::sweep(self).await,
+            Some(JobKind::PurgeJobs) => periodic::purge(self).await,
+            None => Err(JobError::BadJob(format!("unknown kind {:?}", job.kind))),
+        }
+    }
+
+    /// Runs `concurrency` job loops until `shutdown` turns true; then lets running jobs
+    /// finish within the grace period and releases the rest.
+    pub async fn run(self: Arc<Self>, shutdown: watch::Receiver<bool>) {
+        let mut loops = Vec::new();
+        for _ in 0..self.settings.concurrency.max(1) {
+            let worker = Arc::clone(&self);
+            let shutdown = shutdown.clone();
+            loops.push(tokio::spawn(async move { worker.job_loop(shutdown).await }));
+        }
+        for l in loops {
+            let _ = l.await;
+        }
+    }
+
+    async fn job_loop(&self, mut shutdown: watch::Receiver<bool>) {
+        while !*shutdown.borrow() {
+            let now = self.now();
+            if let Err(e) = periodic::enqueue_due(self, now).await {
+                tracing::warn!(error = %e, "could not enqueue periodic jobs");
+            }
+            let job = match self.store.claim(&self.name, self.settings.lease_secs, now).await {
+                Ok(job) => job,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not claim a job");
+                    None
+                }
+            };
+            let Some(job) = job else {
+                tokio::select! {
+                    () = tokio::time::sleep(self.settings.poll_interval) => {}
+                    _ = shutdown.changed() => {}
+                }
+                continue;
+            };
+            let run = self.execute(job.clone());
+            tokio::pin!(run);
+            tokio::select! {
+                r = &mut run => { if let Err(e) = r { tracing::warn!(error = %e, "job bookkeeping failed"); } }
+                _ = shutdown.changed() => {
+                    // Let it finish within the grace period, else give it back.
+                    if tokio::time::timeout(self.settings.shutdown_grace, &mut run).await.is_err()
+                        && let Err(e) = self.store.release(&job, &self.name, self.now()).await
+                    {
+                        tracing::warn!(error = %e, "could not release a job on shutdown");
+                    }
+                }
+            }
+        }
+    }
+}
