@@ -27,7 +27,35 @@ pub struct Config {
     pub keys: KeysConfig,
     pub receipt_kdf: KdfParams,
     pub questionnaire: QuestionnaireConfig,
+    pub worker: WorkerConfig,
+    pub mail: redress_mail::MailConfig,
     pub log: LogConfig,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorkerConfig {
+    pub concurrency: usize,
+    pub poll_interval_ms: u64,
+    pub lease_secs: i64,
+    pub rules_file: String,
+    pub indicators_dir: String,
+    pub fingerprint_key_file: String,
+    pub max_inspect_mib: u64,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        Self {
+            concurrency: 2,
+            poll_interval_ms: 250,
+            lease_secs: 300,
+            rules_file: String::new(),
+            indicators_dir: String::new(),
+            fingerprint_key_file: String::new(),
+            max_inspect_mib: 64,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
@@ -97,6 +125,8 @@ impl Default for Config {
             keys: KeysConfig::default(),
             receipt_kdf: KdfParams::default(),
             questionnaire: QuestionnaireConfig::default(),
+            worker: WorkerConfig::default(),
+            mail: redress_mail::MailConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -192,6 +222,11 @@ impl Config {
     pub fn triage_identity_path(&self) -> PathBuf {
         non_empty(&self.keys.triage_identity_file)
             .map_or_else(|| self.keys_dir().join("triage.key"), PathBuf::from)
+    }
+
+    pub fn fingerprint_key_path(&self) -> PathBuf {
+        non_empty(&self.worker.fingerprint_key_file)
+            .map_or_else(|| self.keys_dir().join("fingerprint.key"), PathBuf::from)
     }
 
     pub fn intake_addr(&self) -> Result<SocketAddr, String> {

@@ -1,0 +1,312 @@
+//! Loading STIX 2.1 bundles: which objects become indicators, and why others do not.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::fs;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::pattern::{self, PatternError};
+use crate::set::{Indicator, IndicatorSet};
+
+/// Bundle files larger than this are skipped, not read.
+pub const MAX_BUNDLE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Why indicators could not be loaded at all. Problems with one file or one indicator are
+/// not errors: they are listed in [`LoadReport::skipped`].
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot list indicator folder {}", dir.display())]
+    ReadDir {
+        dir: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot build the search automaton")]
+    Index(#[source] aho_corasick::BuildError),
+}
+
+/// What a load did: counts, and everything left out with the reason.
+#[derive(Debug, Default)]
+pub struct LoadReport {
+    /// Sources that were STIX JSON (a bundle or a single indicator).
+    pub bundles: usize,
+    /// Indicators loaded.
+    pub indicators: usize,
+    pub skipped: Vec<Skipped>,
+}
+
+/// One file or object that was left out.
+#[derive(Debug)]
+pub struct Skipped {
+    /// File name for [`IndicatorSet::load_dir`], `bundle #N` for [`IndicatorSet::from_bundles`].
+    pub source: String,
+    /// The object id, when the problem is with one object.
+    pub id: Option<String>,
+    pub reason: SkipReason,
+}
+
+impl fmt::Display for Skipped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.id {
+            Some(id) => write!(f, "{}: {id}: {}", self.source, self.reason),
+            None => write!(f, "{}: {}", self.source, self.reason),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SkipReason {
+    #[error("file is larger than {limit} bytes")]
+    TooLarge { limit: u64 },
+    #[error("cannot read file")]
+    Unreadable(#[source] io::Error),
+    #[error("not valid JSON")]
+    InvalidJson(#[source] serde_json::Error),
+    #[error("neither a STIX bundle nor an indicator")]
+    NotStix,
+    #[error("malformed indicator object")]
+    InvalidIndicator(#[source] serde_json::Error),
+    #[error("id does not start with `indicator--`")]
+    BadId,
+    #[error("revoked")]
+    Revoked,
+    #[error("no longer valid (valid_until has passed)")]
+    Expired,
+    #[error("a newer version of the same indicator was loaded")]
+    Superseded,
+    #[error("no pattern")]
+    MissingPattern,
+    #[error("pattern type `{0}` is not supported")]
+    UnsupportedPatternType(String),
+    #[error("pattern not supported")]
+    Pattern(#[source] PatternError),
+}
+
+#[derive(Deserialize)]
+struct Top<'a> {
+    #[serde(rename = "type", default)]
+    kind: String,
+    #[serde(borrow, default)]
+    objects: Vec<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct Head {
+    #[serde(rename = "type")]
+    kind: String,
+    id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawIndicator {
+    id: String,
+    name: Option<String>,
+    pattern: Option<String>,
+    pattern_type: Option<String>,
+    #[serde(default)]
+    revoked: bool,
+    valid_until: Option<String>,
+    modified: Option<String>,
+}
+
+struct Candidate {
+    source: String,
+    raw: RawIndicator,
+    modified: Option<OffsetDateTime>,
+}
+
+impl IndicatorSet {
+    /// Loads every `*.json` file directly in `dir`, in file-name order. `now` decides which
+    /// indicators have expired.
+    pub fn load_dir(dir: &Path, now: OffsetDateTime) -> Result<(IndicatorSet, LoadReport), LoadError> {
+        let read_dir = |source| LoadError::ReadDir {
+            dir: dir.to_owned(),
+            source,
+        };
+        let mut paths = Vec::new();
+        for entry in fs::read_dir(dir).map_err(read_dir)? {
+            let path = entry.map_err(read_dir)?.path();
+            let json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
+            if json && path.is_file() {
+                paths.push(path);
+            }
+        }
+        paths.sort();
+        let mut loader = Loader::default();
+        for path in paths {
+            let source = path
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+            match read_bounded(&path) {
+                Ok(bytes) => loader.add_source(source, &bytes),
+                Err(reason) => loader.skip(source, None, reason),
+            }
+        }
+        loader.finish(now)
+    }
+
+    /// Loads bundles already in memory; they are named `bundle #N` in the report.
+    pub fn from_bundles(
+        bundles: &[&[u8]],
+        now: OffsetDateTime,
+    ) -> Result<(IndicatorSet, LoadReport), LoadError> {
+        let mut loader = Loader::default();
+        for (i, bytes) in bundles.iter().enumerate() {
+            loader.add_source(format!("bundle #{i}"), bytes);
+        }
+        loader.finish(now)
+    }
+}
+
+fn read_bounded(path: &Path) -> Result<Vec<u8>, SkipReason> {
+    let too_large = SkipReason::TooLarge {
+        limit: MAX_BUNDLE_BYTES,
+    };
+    let file = fs::File::open(path).map_err(SkipReason::Unreadable)?;
+    if file.metadata().map_err(SkipReason::Unreadable)?.len() > MAX_BUNDLE_BYTES {
+        return Err(too_large);
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_BUNDLE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(SkipReason::Unreadable)?;
+    if bytes.len() as u64 > MAX_BUNDLE_BYTES {
+        return Err(too_large);
+    }
+    Ok(bytes)
+}
+
+#[derive(Default)]
+struct Loader {
+    report: LoadReport,
+    candidates: Vec<Candidate>,
+    /// Indicator id → position in `candidates` of its newest version so far.
+    newest: HashMap<String, usize>,
+    superseded: Vec<bool>,
+}
+
+impl Loader {
+    fn skip(&mut self, source: String, id: Option<String>, reason: SkipReason) {
+        self.report.skipped.push(Skipped { source, id, reason });
+    }
+
+    fn add_source(&mut self, source: String, bytes: &[u8]) {
+        let top: Top<'_> = match serde_json::from_slice(bytes) {
+            Ok(top) => top,
+            Err(e) => return self.skip(source, None, SkipReason::InvalidJson(e)),
+        };
+        match top.kind.as_str() {
+            "bundle" => {
+                self.report.bundles += 1;
+                for object in top.objects {
+                    self.add_object(&source, object.get());
+                }
+            }
+            "indicator" => {
+                self.report.bundles += 1;
+                match std::str::from_utf8(bytes) {
+                    Ok(json) => self.add_object(&source, json),
+                    Err(_) => self.skip(source, None, SkipReason::NotStix),
+                }
+            }
+            _ => self.skip(source, None, SkipReason::NotStix),
+        }
+    }
+
+    fn add_object(&mut self, source: &str, json: &str) {
+        let head: Head = match serde_json::from_str(json) {
+            Ok(head) => head,
+            Err(e) => return self.skip(source.to_owned(), None, SkipReason::InvalidJson(e)),
+        };
+        if head.kind != "indicator" {
+            return;
+        }
+        let raw: RawIndicator = match serde_json::from_str(json) {
+            Ok(raw) => raw,
+            Err(e) => return self.skip(source.to_owned(), head.id, SkipReason::InvalidIndicator(e)),
+        };
+        if !raw.id.starts_with("indicator--") {
+            return self.skip(source.to_owned(), Some(raw.id), SkipReason::BadId);
+        }
+        let modified = raw.modified.as_deref().and_then(timestamp);
+        let position = self.candidates.len();
+        self.superseded.push(false);
+        match self.newest.get(&raw.id).copied() {
+            Some(previous) => {
+                let newer = self
+                    .candidates
+                    .get(previous)
+                    .is_some_and(|p| modified > p.modified);
+                let loser = if newer { previous } else { position };
+                if newer {
+                    self.newest.insert(raw.id.clone(), position);
+                }
+                if let Some(flag) = self.superseded.get_mut(loser) {
+                    *flag = true;
+                }
+            }
+            None => {
+                self.newest.insert(raw.id.clone(), position);
+            }
+        }
+        self.candidates.push(Candidate {
+            source: source.to_owned(),
+            raw,
+            modified,
+        });
+    }
+
+    fn finish(mut self, now: OffsetDateTime) -> Result<(IndicatorSet, LoadReport), LoadError> {
+        let mut indicators = Vec::new();
+        let candidates = std::mem::take(&mut self.candidates);
+        for (candidate, superseded) in candidates.into_iter().zip(std::mem::take(&mut self.superseded)) {
+            let Candidate { source, raw, .. } = candidate;
+            let reason = if superseded {
+                Some(SkipReason::Superseded)
+            } else if raw.revoked {
+                Some(SkipReason::Revoked)
+            } else if raw
+                .valid_until
+                .as_deref()
+                .and_then(timestamp)
+                .is_some_and(|until| until <= now)
+            {
+                Some(SkipReason::Expired)
+            } else {
+                None
+            };
+            if let Some(reason) = reason {
+                self.skip(source, Some(raw.id), reason);
+                continue;
+            }
+            // STIX 2.0 indicators have no pattern_type; their patterns are STIX patterns.
+            let pattern_type = raw.pattern_type.as_deref().unwrap_or("stix");
+            if !pattern_type.eq_ignore_ascii_case("stix") {
+                let reason = SkipReason::UnsupportedPatternType(pattern_type.to_owned());
+                self.skip(source, Some(raw.id), reason);
+                continue;
+            }
+            let Some(text) = raw.pattern else {
+                self.skip(source, Some(raw.id), SkipReason::MissingPattern);
+                continue;
+            };
+            match pattern::compile(&text) {
+                Ok(pattern) => indicators.push(Indicator::new(raw.id, raw.name, text, pattern)),
+                Err(e) => self.skip(source, Some(raw.id), SkipReason::Pattern(e)),
+            }
+        }
+        self.report.indicators = indicators.len();
+        let set = IndicatorSet::build(indicators).map_err(LoadError::Index)?;
+        Ok((set, self.report))
+    }
+}
+
+fn timestamp(s: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(s, &Rfc3339).ok()
+}
