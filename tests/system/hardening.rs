@@ -339,8 +339,8 @@ async fn the_sweep_removes_what_a_crash_left_and_keeps_committed_cases() {
     std::fs::write(&stale, b"half an upload").unwrap();
     assert_eq!(app.blob_files().len(), 4);
 
-    let later = SystemTime::now() + redress_cli::SWEEP_GRACE + Duration::from_secs(1);
-    let report = redress_store::sweep_orphans(&app.store, &app.blobs, redress_cli::SWEEP_GRACE, later)
+    let later = SystemTime::now() + redress_worker::SWEEP_GRACE + Duration::from_secs(1);
+    let report = redress_store::sweep_orphans(&app.store, &app.blobs, redress_worker::SWEEP_GRACE, later)
         .await
         .unwrap();
     assert_eq!((report.orphan_blobs, report.stale_temps), (1, 1));

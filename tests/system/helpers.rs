@@ -2,6 +2,8 @@
 //! identities are moved out of the data folder before the server starts.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use actix_web::web;
@@ -34,6 +36,10 @@ pub fn have_tool(tool: &str, why: &str) -> bool {
 }
 
 pub struct TestApp {
+    /// Unix seconds seen by the intake and the worker; tests may move it.
+    pub clock: Arc<AtomicI64>,
+    /// The worker's fingerprint key, moved out of the data folder like the identities.
+    pub fingerprint_key: [u8; 32],
     pub config: Config,
     pub base: String,
     pub state: web::Data<IntakeState>,
@@ -117,14 +123,23 @@ impl TestApp {
         let recovery_file = offline_dir.join("recovery.txt");
         std::fs::rename(config.triage_identity_path(), &triage_file).unwrap();
         std::fs::rename(config.data_dir.join(keys::RECOVERY_FILE), &recovery_file).unwrap();
+        let fingerprint_file = offline_dir.join("fingerprint.key");
+        std::fs::rename(config.fingerprint_key_path(), &fingerprint_file).unwrap();
+        let fingerprint_key: [u8; 32] =
+            hex::decode(std::fs::read_to_string(&fingerprint_file).unwrap().trim())
+                .unwrap()
+                .try_into()
+                .unwrap();
         let triage = SecretIdentity::parse(&std::fs::read_to_string(&triage_file).unwrap()).unwrap();
         let recovery = SecretIdentity::parse(&std::fs::read_to_string(&recovery_file).unwrap()).unwrap();
 
         let store = redress_cli::connect(&config).await.unwrap();
         store.migrate().await.unwrap();
+        let clock = Arc::new(AtomicI64::new(redress_cli::system_clock()));
+        let read_clock = Arc::clone(&clock);
         let overrides = Overrides {
             danger_kdf: Some(KdfParams::danger_test_minimum()),
-            clock: None,
+            clock: Some(Arc::new(move || read_clock.load(Ordering::SeqCst))),
         };
         let state = redress_cli::intake_state(&config, store.clone(), &overrides)
             .await
@@ -139,6 +154,8 @@ impl TestApp {
             .build()
             .unwrap();
         Self {
+            clock,
+            fingerprint_key,
             base: format!("http://{}", running.addr),
             state: running.state,
             config,
@@ -152,6 +169,61 @@ impl TestApp {
             _db: db,
             dir,
         }
+    }
+
+    /// A worker on this app's database and blobs, holding the offline triage identity,
+    /// with the shipped rules, the synthetic indicators and the given mailer.
+    pub fn worker(&self, name: &str, mailer: Option<redress_mail::Mailer>) -> redress_worker::Worker {
+        let bundle = include_bytes!("../../crates/indicators/tests/fixtures/synthetic-bundle.json");
+        let now = time::OffsetDateTime::from_unix_timestamp(self.clock.load(Ordering::SeqCst)).unwrap();
+        let (indicators, _) =
+            redress_indicators::IndicatorSet::from_bundles(&[bundle.as_slice()], now).unwrap();
+        let read_clock = Arc::clone(&self.clock);
+        redress_worker::Worker {
+            store: self.store.clone(),
+            blobs: self.blobs.clone(),
+            triage_identity: self.triage.clone(),
+            fingerprint_key: redress_worker::FingerprintKey::new(self.fingerprint_key),
+            rules: redress_cli::worker::rules(&self.config).unwrap(),
+            indicators,
+            mailer,
+            settings: redress_worker::WorkerSettings {
+                message_id_domain: "mid.redress.test".into(),
+                poll_interval: std::time::Duration::from_millis(20),
+                ..redress_worker::WorkerSettings::default()
+            },
+            clock: Arc::new(move || read_clock.load(Ordering::SeqCst)),
+            name: name.to_owned(),
+            last_periodic: AtomicI64::new(0),
+        }
+    }
+
+    /// Registers an investigator with a fresh identity.
+    pub async fn investigator(
+        &self,
+        email: &str,
+        teams: &[&str],
+        capacity: u32,
+    ) -> (redress_store::Investigator, SecretIdentity) {
+        let id = SecretIdentity::generate();
+        let new = redress_store::NewInvestigator {
+            email: email.into(),
+            recipient: id.public().to_string(),
+            teams: teams.iter().map(|t| t.to_string()).collect(),
+            capacity,
+        };
+        (
+            self.store
+                .add_investigator(&new, self.clock.load(Ordering::SeqCst))
+                .await
+                .unwrap(),
+            id,
+        )
+    }
+
+    /// Moves the clock forward.
+    pub fn advance(&self, secs: i64) {
+        self.clock.fetch_add(secs, Ordering::SeqCst);
     }
 
     pub fn url(&self, path: &str) -> String {

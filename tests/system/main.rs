@@ -18,3 +18,4 @@ mod hardening;
 mod interop;
 mod secrecy;
 mod submit;
+mod worker;

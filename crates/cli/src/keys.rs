@@ -19,6 +19,7 @@ pub const RECOVERY_FILE: &str = "RECOVERY-IDENTITY-MOVE-OFFLINE.txt";
 pub struct Bootstrap {
     pub triage_created: Option<PathBuf>,
     pub recovery_written: Option<PathBuf>,
+    pub fingerprint_created: Option<PathBuf>,
 }
 
 fn triage_pub_path(config: &Config) -> PathBuf {
@@ -55,7 +56,21 @@ pub fn bootstrap(config: &Config) -> anyhow::Result<Bootstrap> {
     Ok(Bootstrap {
         triage_created: ensure_triage(config)?,
         recovery_written: ensure_recovery(config)?,
+        fingerprint_created: ensure_fingerprint_key(config)?,
     })
+}
+
+/// Makes the worker's fingerprint key once (32 random bytes, hex, mode 0600).
+fn ensure_fingerprint_key(config: &Config) -> anyhow::Result<Option<PathBuf>> {
+    let path = config.fingerprint_key_path();
+    if path.exists() {
+        return Ok(None);
+    }
+    let mut key = zeroize::Zeroizing::new([0u8; 32]);
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, key.as_mut_slice());
+    let text = zeroize::Zeroizing::new(format!("{}\n", hex::encode(key.as_slice())));
+    write_new(&path, &text, 0o600)?;
+    Ok(Some(path))
 }
 
 /// Makes the triage identity once. Its public half existing means it was made, even if

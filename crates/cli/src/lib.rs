@@ -5,6 +5,7 @@ pub mod admin;
 pub mod check;
 pub mod config;
 pub mod keys;
+pub mod worker;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -24,9 +25,6 @@ use crate::config::{Config, non_empty};
 
 const BUILTIN_QUESTIONNAIRE: &str = include_str!("../../../config/questionnaire.toml");
 const MIB: u64 = 1024 * 1024;
-/// Files untouched for this long and referenced by no case are removed by the sweep.
-pub const SWEEP_GRACE: Duration = Duration::from_secs(3600);
-const SWEEP_EVERY: Duration = Duration::from_secs(600);
 
 /// Hooks for tests. Production passes `Overrides::default()`.
 #[derive(Clone, Default)]
@@ -159,28 +157,57 @@ pub fn start_intake(addr: SocketAddr, state: IntakeState, workers: usize) -> any
     })
 }
 
-/// Runs the orphan-blob sweep now and then every few minutes.
-pub fn spawn_sweeper(store: Store, blobs: BlobStore) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(SWEEP_EVERY);
-        loop {
-            tick.tick().await;
-            if let Err(e) =
-                redress_store::sweep_orphans(&store, &blobs, SWEEP_GRACE, std::time::SystemTime::now()).await
-            {
-                tracing::warn!(error = %e, "blob sweep failed");
-            }
-        }
-    });
-}
-
 /// `redress serve`: everything in one process on the embedded default.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let boot = keys::bootstrap(&config)?;
     announce(&config, &boot);
     let store = connect(&config).await?;
     store.migrate().await.context("migrating the database")?;
-    run_intake(&config, store).await
+    // The worker runs here while this host holds the triage identity; once an operator
+    // has moved it to a worker host, triage runs there.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let worker = if config.triage_identity_path().exists() {
+        let w = Arc::new(worker::build(&config, store.clone(), Arc::new(system_clock))?);
+        Some(tokio::spawn(w.run(stopped)))
+    } else {
+        println!("No triage identity on this host: run `redress worker` where it is.");
+        None
+    };
+    let served = run_intake(&config, store).await;
+    let _ = stop.send(true);
+    if let Some(w) = worker {
+        let _ = w.await;
+    }
+    served
+}
+
+/// `redress worker`: the triage worker and every background job, until SIGTERM or
+/// SIGINT; running jobs then get a grace period to finish, the rest are released.
+pub async fn worker(config: Config) -> anyhow::Result<()> {
+    let store = connect(&config).await?;
+    let w = Arc::new(worker::build(&config, store, Arc::new(system_clock))?);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(Arc::clone(&w).run(stopped));
+    println!("Worker {} running", w.name);
+    shutdown_signal().await;
+    let _ = stop.send(true);
+    let _ = running.await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
 }
 
 /// `redress intake`: the public door alone. Needs migrated storage and the two public keys.
@@ -191,10 +218,8 @@ pub async fn intake(config: Config) -> anyhow::Result<()> {
 
 async fn run_intake(config: &Config, store: Store) -> anyhow::Result<()> {
     let addr = config.intake_addr().map_err(anyhow::Error::msg)?;
-    let state = intake_state(config, store.clone(), &Overrides::default()).await?;
-    let blobs = state.blobs.clone();
+    let state = intake_state(config, store, &Overrides::default()).await?;
     let running = start_intake(addr, state, default_workers())?;
-    spawn_sweeper(store, blobs);
     println!("Intake listening on http://{}/", running.addr);
     running.server.await?;
     Ok(())

@@ -26,6 +26,8 @@ enum Command {
     Serve,
     /// The public door only (report form and intake API). Holds public keys only.
     Intake,
+    /// The triage worker and every background job. Holds the triage identity.
+    Worker,
     /// Create or upgrade the database schema.
     Migrate,
     /// Investigators and the job queue.
@@ -83,6 +85,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve => redress_cli::serve(config).await.map(|()| ExitCode::SUCCESS),
             Command::Intake => redress_cli::intake(config).await.map(|()| ExitCode::SUCCESS),
+            Command::Worker => redress_cli::worker(config).await.map(|()| ExitCode::SUCCESS),
             Command::Migrate => {
                 let store = redress_cli::connect(&config).await?;
                 store.migrate().await?;

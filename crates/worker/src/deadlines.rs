@@ -52,7 +52,9 @@ pub(crate) async fn scan(worker: &Worker) -> Result<(), JobError> {
         {
             let case_ref = case.case_ref.to_string();
             let notice = match (which, new_flag) {
-                (Which::Acknowledgement, "due_soon") => OutboxNotice::AcknowledgementDueSoon { case_ref, due },
+                (Which::Acknowledgement, "due_soon") => {
+                    OutboxNotice::AcknowledgementDueSoon { case_ref, due }
+                }
                 (Which::Acknowledgement, _) => OutboxNotice::AcknowledgementOverdue { case_ref, due },
                 (Which::Feedback, "due_soon") => OutboxNotice::FeedbackDueSoon { case_ref, due },
                 (Which::Feedback, _) => OutboxNotice::FeedbackOverdue { case_ref, due },

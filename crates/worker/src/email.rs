@@ -29,26 +29,38 @@ impl OutboxNotice {
         use redress_mail::{CaseRef, Notice};
         let r = |s: &str| CaseRef::parse(s).map_err(|_| JobError::BadJob("outbox case reference".into()));
         Ok(match self {
-            Self::CaseAssigned { case_ref } => Notice::CaseAssigned { case_ref: r(case_ref)? },
-            Self::AcknowledgementDueSoon { case_ref, due } => {
-                Notice::AcknowledgementDueSoon { case_ref: r(case_ref)?, due_date: date_of(*due)? }
-            }
-            Self::AcknowledgementOverdue { case_ref, due } => {
-                Notice::AcknowledgementOverdue { case_ref: r(case_ref)?, due_date: date_of(*due)? }
-            }
-            Self::FeedbackDueSoon { case_ref, due } => {
-                Notice::FeedbackDueSoon { case_ref: r(case_ref)?, due_date: date_of(*due)? }
-            }
-            Self::FeedbackOverdue { case_ref, due } => {
-                Notice::FeedbackOverdue { case_ref: r(case_ref)?, due_date: date_of(*due)? }
-            }
+            Self::CaseAssigned { case_ref } => Notice::CaseAssigned {
+                case_ref: r(case_ref)?,
+            },
+            Self::AcknowledgementDueSoon { case_ref, due } => Notice::AcknowledgementDueSoon {
+                case_ref: r(case_ref)?,
+                due_date: date_of(*due)?,
+            },
+            Self::AcknowledgementOverdue { case_ref, due } => Notice::AcknowledgementOverdue {
+                case_ref: r(case_ref)?,
+                due_date: date_of(*due)?,
+            },
+            Self::FeedbackDueSoon { case_ref, due } => Notice::FeedbackDueSoon {
+                case_ref: r(case_ref)?,
+                due_date: date_of(*due)?,
+            },
+            Self::FeedbackOverdue { case_ref, due } => Notice::FeedbackOverdue {
+                case_ref: r(case_ref)?,
+                due_date: date_of(*due)?,
+            },
         })
     }
 }
 
 /// An outbox row and the job that sends it, under one idempotency key: the same key
 /// queued twice is one email.
-pub(crate) fn outgoing(worker: &Worker, key: &str, recipient: &str, notice: &OutboxNotice, now: i64) -> (NewEmail, NewJob) {
+pub(crate) fn outgoing(
+    worker: &Worker,
+    key: &str,
+    recipient: &str,
+    notice: &OutboxNotice,
+    now: i64,
+) -> (NewEmail, NewJob) {
     let email = NewEmail {
         idempotency_key: key.to_owned(),
         recipient: recipient.to_owned(),
@@ -86,8 +98,12 @@ pub(crate) async fn send(worker: &Worker, job: &redress_store::Job) -> Result<()
         tracing::info!("email is not configured (mail.smtp_url); a notification stays in the outbox");
         return Ok(());
     };
-    let notice: OutboxNotice = serde_json::from_str(&row.notice).map_err(|e| JobError::BadJob(e.to_string()))?;
-    match mailer.send_with_id(&row.recipient, &notice.to_mail()?, &row.message_id).await {
+    let notice: OutboxNotice =
+        serde_json::from_str(&row.notice).map_err(|e| JobError::BadJob(e.to_string()))?;
+    match mailer
+        .send_with_id(&row.recipient, &notice.to_mail()?, &row.message_id)
+        .await
+    {
         Ok(_) => {
             worker.store.mark_email_sent(&row.id, worker.now()).await?;
             Ok(())

@@ -78,7 +78,10 @@ fn normalise(s: &str) -> String {
 /// group) — a single weak one would link nearly every case.
 pub fn related(shared: &[String]) -> bool {
     let strong = shared.iter().any(|k| k == INDICATOR || k == CUSTOMER);
-    let weak = shared.iter().filter(|k| [PRODUCT, COUNTRY, TARGET_GROUP].contains(&k.as_str())).count();
+    let weak = shared
+        .iter()
+        .filter(|k| [PRODUCT, COUNTRY, TARGET_GROUP].contains(&k.as_str()))
+        .count();
     strong || weak >= 2
 }
 
@@ -89,9 +92,18 @@ mod tests {
     #[test]
     fn equal_values_match_across_spelling_and_keys_differ() {
         let k = FingerprintKey::new([1; 32]);
-        assert_eq!(k.mac(CUSTOMER, "Ministry  of Example"), k.mac(CUSTOMER, " ministry of example "));
-        assert_ne!(k.mac(CUSTOMER, "Ministry of Example"), k.mac(COUNTRY, "Ministry of Example"));
-        assert_ne!(k.mac(CUSTOMER, "x"), FingerprintKey::new([2; 32]).mac(CUSTOMER, "x"));
+        assert_eq!(
+            k.mac(CUSTOMER, "Ministry  of Example"),
+            k.mac(CUSTOMER, " ministry of example ")
+        );
+        assert_ne!(
+            k.mac(CUSTOMER, "Ministry of Example"),
+            k.mac(COUNTRY, "Ministry of Example")
+        );
+        assert_ne!(
+            k.mac(CUSTOMER, "x"),
+            FingerprintKey::new([2; 32]).mac(CUSTOMER, "x")
+        );
         assert!(!k.mac(CUSTOMER, "Ministry").contains("inistry"));
     }
 

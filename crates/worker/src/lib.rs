@@ -25,6 +25,7 @@ use tokio::sync::watch;
 
 pub use email::OutboxNotice;
 pub use fingerprints::FingerprintKey;
+pub use periodic::SWEEP_GRACE;
 pub use rules::Rules;
 
 /// How the worker runs.
@@ -80,7 +81,10 @@ pub struct Worker {
 
 impl std::fmt::Debug for Worker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Worker").field("name", &self.name).field("settings", &self.settings).finish_non_exhaustive()
+        f.debug_struct("Worker")
+            .field("name", &self.name)
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
     }
 }
 
@@ -119,7 +123,11 @@ impl Worker {
     pub async fn run_one(&self) -> Result<Option<Ran>, JobError> {
         let now = self.now();
         periodic::enqueue_due(self, now).await?;
-        let Some(job) = self.store.claim(&self.name, self.settings.lease_secs, now).await? else {
+        let Some(job) = self
+            .store
+            .claim(&self.name, self.settings.lease_secs, now)
+            .await?
+        else {
             return Ok(None);
         };
         Ok(Some(self.execute(job).await?))
@@ -152,7 +160,9 @@ impl Worker {
             Err(e) => {
                 tracing::warn!(job = %job.id, kind = %job.kind, attempt = job.attempts, error = %e, "job failed");
                 let backoff = backoff_secs(job.attempts, 5, 3600);
-                self.store.fail(&job, &self.name, &e.to_string(), backoff, now).await?;
+                self.store
+                    .fail(&job, &self.name, &e.to_string(), backoff, now)
+                    .await?;
                 Ok(Ran::Failed(job.kind))
             }
         }
@@ -163,7 +173,11 @@ impl Worker {
         let every = Duration::from_secs(u64::try_from(self.settings.lease_secs / 3).unwrap_or(1).max(1));
         loop {
             tokio::time::sleep(every).await;
-            match self.store.renew(job, &self.name, self.settings.lease_secs, self.now()).await {
+            match self
+                .store
+                .renew(job, &self.name, self.settings.lease_secs, self.now())
+                .await
+            {
                 Ok(true) => {}
                 Ok(false) => return,
                 Err(e) => tracing::warn!(error = %e, "could not renew a job lease"),

@@ -11,8 +11,11 @@ use redress_store::NewJob;
 use crate::{JobError, Worker};
 
 /// (job, period in seconds)
-const SCHEDULE: [(JobKind, i64); 3] =
-    [(JobKind::DeadlineScan, 300), (JobKind::SweepBlobs, 600), (JobKind::PurgeJobs, 86_400)];
+const SCHEDULE: [(JobKind, i64); 3] = [
+    (JobKind::DeadlineScan, 300),
+    (JobKind::SweepBlobs, 600),
+    (JobKind::PurgeJobs, 86_400),
+];
 
 /// Files untouched for this long that no case references are removed by the sweep.
 pub const SWEEP_GRACE: Duration = Duration::from_secs(3600);

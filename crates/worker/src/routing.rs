@@ -40,9 +40,15 @@ pub fn route(
         }
         candidates.sort_by(|a, b| load(a).cmp(&load(b)).then_with(|| a.email.cmp(&b.email)));
         let take = usize::try_from(count).unwrap_or(1);
-        return Ok(Route { team: team.clone(), investigators: candidates.into_iter().take(take).cloned().collect() });
+        return Ok(Route {
+            team: team.clone(),
+            investigators: candidates.into_iter().take(take).cloned().collect(),
+        });
     }
-    Err(RoutingError::NoOne { teams: teams.to_vec(), fallback: fallback.to_owned() })
+    Err(RoutingError::NoOne {
+        teams: teams.to_vec(),
+        fallback: fallback.to_owned(),
+    })
 }
 
 #[cfg(test)]
@@ -71,20 +77,39 @@ mod tests {
         let loads = HashMap::from([("a@x".to_owned(), 3), ("b@x".to_owned(), 1)]);
         let teams = vec!["mobile".to_owned(), "europe".to_owned()];
         let r = route(&teams, "triage-desk", 1, &people, &loads).unwrap();
-        assert_eq!((r.team.as_str(), r.investigators[0].email.as_str()), ("mobile", "b@x"));
+        assert_eq!(
+            (r.team.as_str(), r.investigators[0].email.as_str()),
+            ("mobile", "b@x")
+        );
         let two = route(&teams, "triage-desk", 2, &people, &loads).unwrap();
-        assert_eq!(two.investigators.iter().map(|i| i.email.as_str()).collect::<Vec<_>>(), ["b@x", "a@x"]);
+        assert_eq!(
+            two.investigators
+                .iter()
+                .map(|i| i.email.as_str())
+                .collect::<Vec<_>>(),
+            ["b@x", "a@x"]
+        );
     }
 
     #[test]
     fn full_inactive_or_unmatched_falls_back() {
-        let people = [inv("a@x", &["mobile"], 1, true), inv("b@x", &["mobile"], 9, false), inv("d@x", &["triage-desk"], 1, true)];
+        let people = [
+            inv("a@x", &["mobile"], 1, true),
+            inv("b@x", &["mobile"], 9, false),
+            inv("d@x", &["triage-desk"], 1, true),
+        ];
         let loads = HashMap::from([("a@x".to_owned(), 1)]);
         let r = route(&["mobile".to_owned()], "triage-desk", 1, &people, &loads).unwrap();
-        assert_eq!((r.team.as_str(), r.investigators[0].email.as_str()), ("triage-desk", "d@x"));
+        assert_eq!(
+            (r.team.as_str(), r.investigators[0].email.as_str()),
+            ("triage-desk", "d@x")
+        );
         let r = route(&[], "triage-desk", 1, &people, &HashMap::new()).unwrap();
         assert_eq!(r.team, "triage-desk");
         let full = HashMap::from([("a@x".to_owned(), 1), ("d@x".to_owned(), 1)]);
-        assert!(matches!(route(&["mobile".to_owned()], "triage-desk", 1, &people, &full), Err(RoutingError::NoOne { .. })));
+        assert!(matches!(
+            route(&["mobile".to_owned()], "triage-desk", 1, &people, &full),
+            Err(RoutingError::NoOne { .. })
+        ));
     }
 }

@@ -159,20 +159,28 @@ impl Rules {
     fn check(&self) -> Result<(), RulesError> {
         let p = &self.priority;
         if !(p.p1 > p.p2 && p.p2 > p.p3) {
-            return Err(RulesError::Invalid("priority thresholds must fall: p1 > p2 > p3".into()));
+            return Err(RulesError::Invalid(
+                "priority thresholds must fall: p1 > p2 > p3".into(),
+            ));
         }
         for key in self.score.targeted.keys() {
             if TargetGroup::parse(key).is_none() {
-                return Err(RulesError::Invalid(format!("score.targeted: unknown target group {key:?}")));
+                return Err(RulesError::Invalid(format!(
+                    "score.targeted: unknown target group {key:?}"
+                )));
             }
         }
         for key in self.score.ongoing.keys() {
             if Ongoing::parse(key).is_none() {
-                return Err(RulesError::Invalid(format!("score.ongoing: unknown answer {key:?}")));
+                return Err(RulesError::Invalid(format!(
+                    "score.ongoing: unknown answer {key:?}"
+                )));
             }
         }
         if self.routing.fallback_team.trim().is_empty() || self.routing.assign_per_case == 0 {
-            return Err(RulesError::Invalid("routing needs a fallback_team and assign_per_case ≥ 1".into()));
+            return Err(RulesError::Invalid(
+                "routing needs a fallback_team and assign_per_case ≥ 1".into(),
+            ));
         }
         let d = &self.deadlines;
         if d.ack_days <= 0 || d.feedback_days <= 0 || d.due_soon_days < 0 {
@@ -189,14 +197,22 @@ impl Rules {
             if let Some(&points) = s.targeted.get(group.as_str())
                 && points != 0
             {
-                reasons.push(Reason { rule: "targeted".into(), points, detail: group.as_str().into() });
+                reasons.push(Reason {
+                    rule: "targeted".into(),
+                    points,
+                    detail: group.as_str().into(),
+                });
             }
         }
         let ongoing = answers.ongoing().as_str();
         if let Some(&points) = s.ongoing.get(ongoing)
             && points != 0
         {
-            reasons.push(Reason { rule: "ongoing".into(), points, detail: ongoing.into() });
+            reasons.push(Reason {
+                rule: "ongoing".into(),
+                points,
+                detail: ongoing.into(),
+            });
         }
         if findings.evidence_files > 0 && s.evidence_present != 0 {
             reasons.push(Reason {
@@ -211,8 +227,16 @@ impl Rules {
                 .indicator_matched
                 .saturating_add(s.per_extra_indicator.saturating_mul(extra))
                 .min(s.max_indicator_points);
-            let detail = if extra == 0 { first.clone() } else { format!("{first} and {extra} more") };
-            reasons.push(Reason { rule: "indicator_matched".into(), points, detail });
+            let detail = if extra == 0 {
+                first.clone()
+            } else {
+                format!("{first} and {extra} more")
+            };
+            reasons.push(Reason {
+                rule: "indicator_matched".into(),
+                points,
+                detail,
+            });
         }
         for list in &s.lists {
             let answer = match list.field {
@@ -223,7 +247,11 @@ impl Rules {
             if let Some(answer) = answer
                 && list.values.iter().any(|v| normalise(v) == normalise(answer))
             {
-                reasons.push(Reason { rule: format!("list: {}", list.name), points: list.points, detail: answer.into() });
+                reasons.push(Reason {
+                    rule: format!("list: {}", list.name),
+                    points: list.points,
+                    detail: answer.into(),
+                });
             }
         }
         let points = reasons.iter().map(|r| r.points).sum();
@@ -237,7 +265,11 @@ impl Rules {
         } else {
             Priority::P4
         };
-        Score { points, priority, reasons }
+        Score {
+            points,
+            priority,
+            reasons,
+        }
     }
 
     /// Teams whose rules match the case, in rule order.
@@ -248,7 +280,10 @@ impl Rules {
             .iter()
             .filter(|r| r.products.is_empty() || r.products.iter().any(|p| p == answers.product()))
             .filter(|r| {
-                r.countries.is_empty() || country.as_ref().is_some_and(|c| r.countries.iter().any(|x| &normalise(x) == c))
+                r.countries.is_empty()
+                    || country
+                        .as_ref()
+                        .is_some_and(|c| r.countries.iter().any(|x| &normalise(x) == c))
             })
             .map(|r| r.team.clone())
             .collect()
@@ -291,7 +326,10 @@ mod tests {
         let quiet = r.score(&answers(&["other"], "no", None), &Findings::default());
         let loud = r.score(
             &answers(&["journalist", "human_rights_defender"], "yes", None),
-            &Findings { evidence_files: 2, indicators: vec!["implant C2".into(), "second".into()] },
+            &Findings {
+                evidence_files: 2,
+                indicators: vec!["implant C2".into(), "second".into()],
+            },
         );
         assert!(loud.priority < quiet.priority, "{loud:?} vs {quiet:?}");
         assert_eq!(loud.priority, Priority::P1);
@@ -300,7 +338,11 @@ mod tests {
         for expected in ["targeted", "ongoing", "evidence_present", "indicator_matched"] {
             assert!(rules.contains(&expected), "{rules:?}");
         }
-        let ind = loud.reasons.iter().find(|r| r.rule == "indicator_matched").unwrap();
+        let ind = loud
+            .reasons
+            .iter()
+            .find(|r| r.rule == "indicator_matched")
+            .unwrap();
         assert_eq!(ind.detail, "implant C2 and 1 more");
         assert_eq!(quiet.priority, Priority::P4);
     }
@@ -310,7 +352,9 @@ mod tests {
         let bad = RULES.replace("p1 = ", "p1 = -1000 + 0 * ");
         assert!(Rules::from_toml(&bad).is_err());
         let unknown = RULES.replace("journalist =", "journalists =");
-        assert!(matches!(Rules::from_toml(&unknown), Err(RulesError::Invalid(m)) if m.contains("journalists")));
+        assert!(
+            matches!(Rules::from_toml(&unknown), Err(RulesError::Invalid(m)) if m.contains("journalists"))
+        );
         let extra = format!("{RULES}\nsurprise = 1\n");
         assert!(matches!(Rules::from_toml(&extra), Err(RulesError::Parse(m)) if m.contains("surprise")));
     }
@@ -321,6 +365,9 @@ mod tests {
         let teams = r.teams_for(&answers(&["journalist"], "yes", Some("  FRANCE ")));
         assert!(teams.contains(&"mobile".to_owned()), "{teams:?}");
         assert!(teams.contains(&"europe".to_owned()), "{teams:?}");
-        assert!(!r.teams_for(&answers(&["journalist"], "yes", Some("Atlantis"))).contains(&"europe".to_owned()));
+        assert!(
+            !r.teams_for(&answers(&["journalist"], "yes", Some("Atlantis")))
+                .contains(&"europe".to_owned())
+        );
     }
 }

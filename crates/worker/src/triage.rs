@@ -8,7 +8,9 @@
 
 use std::io::Read;
 
-use redress_crypto::{PublicKey, SecretIdentity, open, open_reader, seal_writer, unwrap_identity, wrap_identity};
+use redress_crypto::{
+    PublicKey, SecretIdentity, open, open_reader, seal_writer, unwrap_identity, wrap_identity,
+};
 use redress_domain::{Answers, CaseId, ObjectId, ObjectKind};
 use redress_store::{HolderKind, Job, KeyKind, NewObject, NewWrap, SealedTo, StoredCase, TriageCommit};
 use serde::{Deserialize, Serialize};
@@ -94,7 +96,8 @@ pub(crate) async fn run(worker: &Worker, job: &Job) -> Result<(), JobError> {
     let result = triage(worker, &case, &mut placed).await;
     match result {
         Ok(true) => {
-            let hour = std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(case.received_at).unwrap_or(0));
+            let hour = std::time::UNIX_EPOCH
+                + std::time::Duration::from_secs(u64::try_from(case.received_at).unwrap_or(0));
             for id in &placed {
                 let _ = worker.blobs.set_times(*id, hour);
             }
@@ -110,7 +113,12 @@ pub(crate) async fn run(worker: &Worker, job: &Job) -> Result<(), JobError> {
 }
 
 /// Seals `bytes` to `to` into a new blob (placed at once) and records it in `placed`.
-fn place(worker: &Worker, to: &PublicKey, bytes: &[u8], placed: &mut Vec<ObjectId>) -> Result<(ObjectId, u64), JobError> {
+fn place(
+    worker: &Worker,
+    to: &PublicKey,
+    bytes: &[u8],
+    placed: &mut Vec<ObjectId>,
+) -> Result<(ObjectId, u64), JobError> {
     let blob = worker.blobs.begin()?;
     let id = blob.id();
     let mut w = seal_writer(&[to], blob)?;
@@ -130,7 +138,9 @@ async fn triage(worker: &Worker, case: &StoredCase, placed: &mut Vec<ObjectId>) 
     };
     let case_key = unwrap_identity(&wrap.ciphertext, &worker.triage_identity)?;
     let thread_wraps = store.wraps(case.id, KeyKind::Thread, HolderKind::CaseKey).await?;
-    let thread_wrap = thread_wraps.first().ok_or_else(|| JobError::BadJob("case has no thread wrap".into()))?;
+    let thread_wrap = thread_wraps
+        .first()
+        .ok_or_else(|| JobError::BadJob("case has no thread wrap".into()))?;
     let thread_key = unwrap_identity(&thread_wrap.ciphertext, &case_key)?;
     let case_pub = case_key.public();
 
@@ -141,15 +151,21 @@ async fn triage(worker: &Worker, case: &StoredCase, placed: &mut Vec<ObjectId>) 
         .map(|(id, _)| *id)
         .ok_or_else(|| JobError::BadJob("case has no submission".into()))?;
     let doc = open(&thread_key, &std::fs::read(worker.blobs.path_of(submission_id))?)?;
-    let submission: Submission = serde_json::from_slice(&doc).map_err(|e| JobError::BadJob(format!("submission: {e}")))?;
+    let submission: Submission =
+        serde_json::from_slice(&doc).map_err(|e| JobError::BadJob(format!("submission: {e}")))?;
     let answers = &submission.answers;
 
     // Indicators in the text the reporter wrote.
-    let text = [Some(answers.what_happened()), answers.suspected_customer(), answers.when(), answers.contact()]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join("\n");
+    let text = [
+        Some(answers.what_happened()),
+        answers.suspected_customer(),
+        answers.when(),
+        answers.contact(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join("\n");
     let mut matches = worker.indicators.scan_text(&text);
 
     // Each evidence file: verify its hash, scan it, make a scrubbed copy.
@@ -157,10 +173,14 @@ async fn triage(worker: &Worker, case: &StoredCase, placed: &mut Vec<ObjectId>) 
     let mut new_objects = Vec::new();
     for entry in &submission.evidence {
         let (object, file) = inspect(worker, &thread_key, entry)?;
-        let scan_limits = redress_indicators::ScanLimits::default();
-        if let Ok(scan) = worker.indicators.scan_file(&entry.file_name, &file.head, &scan_limits) {
-            matches.merge(scan.matches);
-        }
+        // A file larger than the inspection limit is scanned as far as it was read; its
+        // file hashes then cannot match (they are of the whole file).
+        let scan = worker.indicators.scan_file(
+            &entry.file_name,
+            &file.head,
+            &redress_indicators::ScanLimits::default(),
+        );
+        matches.merge(scan.matches);
         let mut record = Custody {
             original_object: object.to_string(),
             file_name: entry.file_name.clone(),
@@ -176,9 +196,14 @@ async fn triage(worker: &Worker, case: &StoredCase, placed: &mut Vec<ObjectId>) 
         }
         if file.complete {
             match redress_scrub::scrub(&file.head, &redress_scrub::Limits::default()) {
-                redress_scrub::Outcome::Scrubbed { bytes, removed } => {
+                redress_scrub::Outcome::Scrubbed { bytes, removed, .. } => {
                     let (id, size) = place(worker, &case_pub, &bytes, placed)?;
-                    new_objects.push(NewObject { id, kind: ObjectKind::Scrubbed, sealed_to: SealedTo::Case, ciphertext_bytes: size });
+                    new_objects.push(NewObject {
+                        id,
+                        kind: ObjectKind::Scrubbed,
+                        sealed_to: SealedTo::Case,
+                        ciphertext_bytes: size,
+                    });
                     record.scrubbed = Some(ScrubbedCopy {
                         object: id.to_string(),
                         sha256: hex::encode(Sha256::digest(&bytes)),
@@ -188,30 +213,43 @@ async fn triage(worker: &Worker, case: &StoredCase, placed: &mut Vec<ObjectId>) 
                 redress_scrub::Outcome::Unchanged { kind } => {
                     record.not_scrubbed = Some(format!("{kind:?}: no metadata found"));
                 }
-                redress_scrub::Outcome::NotScrubbed { reason } => {
-                    record.not_scrubbed = Some(format!("{reason:?}"));
+                redress_scrub::Outcome::NotScrubbed { kind, reason } => {
+                    record.not_scrubbed = Some(format!("{kind:?}: {reason:?}"));
                 }
             }
         } else {
-            record.not_scrubbed = Some(format!("larger than {} bytes: not inspected whole", worker.settings.max_inspect_bytes));
+            record.not_scrubbed = Some(format!(
+                "larger than {} bytes: not inspected whole",
+                worker.settings.max_inspect_bytes
+            ));
         }
         custody.push(record);
     }
 
     let indicators: Vec<MatchedIndicator> = matches
         .indicators()
-        .map(|i| MatchedIndicator { id: i.id().to_owned(), name: i.name().map(str::to_owned) })
+        .map(|i| MatchedIndicator {
+            id: i.id().to_owned(),
+            name: i.name().map(str::to_owned),
+        })
         .collect();
     let indicator_ids: Vec<String> = indicators.iter().map(|i| i.id.clone()).collect();
     let findings = Findings {
         evidence_files: submission.evidence.len(),
-        indicators: indicators.iter().map(|i| i.name.clone().unwrap_or_else(|| i.id.clone())).collect(),
+        indicators: indicators
+            .iter()
+            .map(|i| i.name.clone().unwrap_or_else(|| i.id.clone()))
+            .collect(),
     };
     let score = worker.rules.score(answers, &findings);
 
     let fps = worker.fingerprint_key.of_case(answers, &indicator_ids);
-    let related: Vec<(CaseId, Vec<String>)> =
-        store.cases_sharing(case.id, &fps).await?.into_iter().filter(|(_, kinds)| fingerprints::related(kinds)).collect();
+    let related: Vec<(CaseId, Vec<String>)> = store
+        .cases_sharing(case.id, &fps)
+        .await?
+        .into_iter()
+        .filter(|(_, kinds)| fingerprints::related(kinds))
+        .collect();
     let mut related_refs = Vec::new();
     for (other, _) in &related {
         if let Some(c) = store.case_by_id(*other).await? {
@@ -240,7 +278,8 @@ async fn triage(worker: &Worker, case: &StoredCase, placed: &mut Vec<ObjectId>) 
         ack_due,
         evidence: custody,
     };
-    let summary_json = zeroize::Zeroizing::new(serde_json::to_vec(&summary).map_err(|e| JobError::BadJob(e.to_string()))?);
+    let summary_json =
+        zeroize::Zeroizing::new(serde_json::to_vec(&summary).map_err(|e| JobError::BadJob(e.to_string()))?);
     let (summary_id, summary_size) = place(worker, &case_pub, &summary_json, placed)?;
     new_objects.push(NewObject {
         id: summary_id,
@@ -268,7 +307,9 @@ async fn triage(worker: &Worker, case: &StoredCase, placed: &mut Vec<ObjectId>) 
         });
         commit.assign_to.push(person.id.clone());
         let key = format!("assigned:{}:{}", case.id, person.id);
-        let notice = OutboxNotice::CaseAssigned { case_ref: case.case_ref.to_string() };
+        let notice = OutboxNotice::CaseAssigned {
+            case_ref: case.case_ref.to_string(),
+        };
         let (email, job) = outgoing(worker, &key, &person.email, &notice, now);
         commit.emails.push(email);
         commit.jobs.push(job);
@@ -286,7 +327,11 @@ struct Inspected {
     sha256: String,
 }
 
-fn inspect(worker: &Worker, thread_key: &SecretIdentity, entry: &EvidenceEntry) -> Result<(ObjectId, Inspected), JobError> {
+fn inspect(
+    worker: &Worker,
+    thread_key: &SecretIdentity,
+    entry: &EvidenceEntry,
+) -> Result<(ObjectId, Inspected), JobError> {
     let id = ObjectId::parse(&entry.object_id).ok_or_else(|| JobError::BadJob("evidence id".into()))?;
     let file = std::fs::File::open(worker.blobs.path_of(id))?;
     let mut reader = open_reader(thread_key, std::io::BufReader::new(file))?;
@@ -307,5 +352,12 @@ fn inspect(worker: &Worker, thread_key: &SecretIdentity, entry: &EvidenceEntry) 
             complete = false;
         }
     }
-    Ok((id, Inspected { head, complete, sha256: hex::encode(hash.finalize()) }))
+    Ok((
+        id,
+        Inspected {
+            head,
+            complete,
+            sha256: hex::encode(hash.finalize()),
+        },
+    ))
 }

@@ -1,0 +1,108 @@
+//! Wiring for the triage worker: key files, rules, indicators and mail from the
+//! configuration.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use redress_crypto::SecretIdentity;
+use redress_indicators::IndicatorSet;
+use redress_store::{BlobStore, Store};
+use redress_worker::{FingerprintKey, Rules, Worker, WorkerSettings};
+
+use crate::config::{Config, non_empty};
+
+const BUILTIN_RULES: &str = include_str!("../../../config/triage.toml");
+
+/// Reads a secret file, refusing one that others can read (DESIGN.md: "file 0600,
+/// permissions checked at start-up").
+pub fn read_secret_file(path: &Path, what: &str) -> anyhow::Result<String> {
+    let meta = std::fs::metadata(path).with_context(|| format!("{what} {} is missing", path.display()))?;
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        anyhow::bail!(
+            "{what} {} has loose permissions {mode:04o}: run chmod 600 on it",
+            path.display()
+        );
+    }
+    std::fs::read_to_string(path).with_context(|| format!("reading {what} {}", path.display()))
+}
+
+pub fn rules(config: &Config) -> anyhow::Result<Rules> {
+    let text = match non_empty(&config.worker.rules_file) {
+        Some(path) => {
+            std::fs::read_to_string(path).with_context(|| format!("reading triage rules {path}"))?
+        }
+        None => BUILTIN_RULES.to_owned(),
+    };
+    Ok(Rules::from_toml(&text)?)
+}
+
+pub fn indicators(config: &Config, now: i64) -> anyhow::Result<IndicatorSet> {
+    let Some(dir) = non_empty(&config.worker.indicators_dir) else {
+        return Ok(IndicatorSet::default());
+    };
+    let now = time::OffsetDateTime::from_unix_timestamp(now).context("clock")?;
+    let (set, report) = IndicatorSet::load_dir(Path::new(dir), now)
+        .with_context(|| format!("loading indicators from {dir}"))?;
+    tracing::info!(
+        bundles = report.bundles,
+        indicators = report.indicators,
+        skipped = report.skipped.len(),
+        "indicators loaded"
+    );
+    for s in report.skipped.iter().take(20) {
+        tracing::warn!(indicator = ?s.id, reason = ?s.reason, "indicator skipped");
+    }
+    Ok(set)
+}
+
+fn fingerprint_key(config: &Config) -> anyhow::Result<FingerprintKey> {
+    let path = config.fingerprint_key_path();
+    let text = read_secret_file(&path, "fingerprint key")?;
+    let bytes = hex::decode(text.trim()).context("the fingerprint key is not hex")?;
+    let key: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("the fingerprint key must be 32 bytes"))?;
+    Ok(FingerprintKey::new(key))
+}
+
+/// Builds the worker from configuration. `clock` is Unix seconds.
+pub fn build(
+    config: &Config,
+    store: Store,
+    clock: Arc<dyn Fn() -> i64 + Send + Sync>,
+) -> anyhow::Result<Worker> {
+    let identity_text = read_secret_file(&config.triage_identity_path(), "triage identity")?;
+    let triage_identity = SecretIdentity::parse(&identity_text).context("the triage identity file")?;
+    let mailer = match non_empty(&config.mail.smtp_url) {
+        Some(_) => Some(redress_mail::Mailer::new(&config.mail)?),
+        None => None,
+    };
+    let w = &config.worker;
+    let settings = WorkerSettings {
+        concurrency: w.concurrency.max(1),
+        poll_interval: Duration::from_millis(w.poll_interval_ms.max(10)),
+        lease_secs: w.lease_secs.max(10),
+        max_inspect_bytes: w.max_inspect_mib * 1024 * 1024,
+        message_id_domain: non_empty(&config.mail.message_id_domain)
+            .unwrap_or("redress.invalid")
+            .to_owned(),
+        ..WorkerSettings::default()
+    };
+    Ok(Worker {
+        blobs: BlobStore::open(config.blob_dir()).context("opening the blob folder")?,
+        store,
+        triage_identity,
+        fingerprint_key: fingerprint_key(config)?,
+        rules: rules(config)?,
+        indicators: indicators(config, clock())?,
+        mailer,
+        settings,
+        clock,
+        name: format!("worker-{}", uuid::Uuid::new_v4().simple()),
+        last_periodic: std::sync::atomic::AtomicI64::new(0),
+    })
+}

@@ -1,0 +1,484 @@
+//! The triage worker end to end: a submitted case is opened with the triage key, scored,
+//! scanned, scrubbed, routed and handed over; the assignees are mailed (content-free) by
+//! an SMTP server on loopback; and the triage key no longer opens the case.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use redress_crypto::{SecretIdentity, open, unwrap_identity};
+use redress_domain::ObjectKind;
+use redress_mail::{MailConfig, Mailer, sink};
+use redress_store::{HolderKind, KeyKind};
+use serde_json::Value;
+
+use crate::helpers::*;
+
+const PORTAL: &str = "http://127.0.0.1:8081";
+
+pub fn mail_config(sink: &sink::SinkHandle) -> MailConfig {
+    MailConfig {
+        smtp_url: sink.url(),
+        credentials_file: String::new(),
+        from: "Redress <redress@example.org>".into(),
+        ehlo_name: "notify.redress.test".into(),
+        message_id_domain: "mid.redress.test".into(),
+        portal_base_url: PORTAL.into(),
+        timeout_secs: 5,
+    }
+}
+
+/// A small JPEG carrying an EXIF block with GPS coordinates and an artist name.
+pub fn jpeg_with_gps() -> Vec<u8> {
+    let (w, h) = (32u32, 16u32);
+    let pixels: Vec<u8> = (0..h)
+        .flat_map(|y| (0..w).flat_map(move |x| [(x * 7) as u8, (y * 9) as u8, 128]))
+        .collect();
+    let mut plain = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut plain, 90)
+        .encode(&pixels, w, h, image::ExtendedColorType::Rgb8)
+        .unwrap();
+    // A little-endian TIFF: IFD0 holds Artist and a pointer to a GPS IFD with latitude.
+    let mut tiff = b"II\x2A\x00\x08\x00\x00\x00".to_vec();
+    let artist = b"Jane Reporter\0";
+    let ifd0_len = 2 + 2 * 12 + 4;
+    let artist_at = 8 + ifd0_len;
+    let gps_at = artist_at + artist.len();
+    tiff.extend_from_slice(&2u16.to_le_bytes());
+    tiff.extend_from_slice(&[0x3B, 0x01, 2, 0]); // Artist, ASCII
+    tiff.extend_from_slice(&(artist.len() as u32).to_le_bytes());
+    tiff.extend_from_slice(&(artist_at as u32).to_le_bytes());
+    tiff.extend_from_slice(&[0x25, 0x88, 4, 0, 1, 0, 0, 0]); // GPS IFD pointer, LONG
+    tiff.extend_from_slice(&(gps_at as u32).to_le_bytes());
+    tiff.extend_from_slice(&0u32.to_le_bytes());
+    tiff.extend_from_slice(artist);
+    tiff.extend_from_slice(&1u16.to_le_bytes());
+    tiff.extend_from_slice(&[0x01, 0x00, 2, 0, 2, 0, 0, 0]); // GPSLatitudeRef, ASCII, "N"
+    tiff.extend_from_slice(b"N\0\0\0");
+    tiff.extend_from_slice(&0u32.to_le_bytes());
+    let payload = [b"Exif\0\0".as_slice(), &tiff].concat();
+    let mut out = plain[..2].to_vec();
+    out.extend_from_slice(&[0xFF, 0xE1]);
+    out.extend_from_slice(&u16::try_from(payload.len() + 2).unwrap().to_be_bytes());
+    out.extend_from_slice(&payload);
+    out.extend_from_slice(&plain[2..]);
+    out
+}
+
+/// The case key, as an assignee gets it.
+async fn case_key_of(app: &TestApp, case_ref: &str, investigator: &SecretIdentity) -> SecretIdentity {
+    let case = app.case(case_ref).await;
+    let wraps = app
+        .store
+        .wraps(case.id, KeyKind::Case, HolderKind::Investigator)
+        .await
+        .unwrap();
+    wraps
+        .iter()
+        .find_map(|w| unwrap_identity(&w.ciphertext, investigator).ok())
+        .expect("an assignee's wrap")
+}
+
+async fn object_of(app: &TestApp, case_ref: &str, kind: ObjectKind) -> Vec<Vec<u8>> {
+    let case = app.case(case_ref).await;
+    let mut out = Vec::new();
+    for (id, k) in app.store.objects(case.id).await.unwrap() {
+        if k == kind {
+            out.push(std::fs::read(app.blobs.path_of(id)).unwrap());
+        }
+    }
+    out
+}
+
+async fn submit(app: &TestApp, what: &str, files: &[(&str, &[u8])]) -> String {
+    let mut answers = good_answers(what);
+    answers["country"] = "France".into();
+    let res = app.api_submit(&answers, files).await;
+    assert_eq!(res.status(), 201);
+    res.json::<Value>().await.unwrap()["case_ref"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_case_is_triaged_handed_over_and_announced_without_content() {
+    let app = TestApp::spawn().await;
+    let sink = sink::start().await.unwrap();
+    let (ana, ana_key) = app.investigator("ana@example.org", &["mobile"], 5).await;
+    let (_bo, _) = app.investigator("bo@example.org", &["network"], 5).await;
+    let (_desk, _) = app.investigator("desk@example.org", &["triage-desk"], 5).await;
+    let jpeg = jpeg_with_gps();
+    let log = b"2026-05-01 process rdxsyncd started\n".to_vec();
+    let case_ref = submit(
+        &app,
+        "My phone kept talking to evil[.]example after the interview.",
+        &[("photo.jpg", &jpeg), ("device.log", &log)],
+    )
+    .await;
+
+    let worker = app.worker("w1", Some(Mailer::new(&mail_config(&sink)).unwrap()));
+    let ran = worker.run_until_idle().await.unwrap();
+    assert!(
+        ran.contains(&redress_worker::Ran::Done("triage_case".into())),
+        "{ran:?}"
+    );
+    assert!(
+        ran.contains(&redress_worker::Ran::Done("send_email".into())),
+        "{ran:?}"
+    );
+
+    // Routed by product to the mobile team; the triage key is gone.
+    let case = app.case(&case_ref).await;
+    assert!(case.triaged);
+    assert_eq!(case.priority.as_deref(), Some("P1"));
+    assert_eq!(case.ack_due, Some(case.received_at + 7 * 86_400));
+    let assignees = app.store.assignees(case.id).await.unwrap();
+    assert_eq!(
+        assignees.iter().map(|i| i.email.as_str()).collect::<Vec<_>>(),
+        ["ana@example.org"]
+    );
+    assert!(
+        app.store
+            .wraps(case.id, KeyKind::Case, HolderKind::Triage)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        app.open_as(&case_ref, HolderKind::Triage, &app.triage)
+            .await
+            .is_err(),
+        "triage key opens nothing now"
+    );
+    app.open_as(&case_ref, HolderKind::Recovery, &app.recovery)
+        .await
+        .unwrap();
+
+    // The assignee reads the summary; the reporter's thread key cannot.
+    let case_key = case_key_of(&app, &case_ref, &ana_key).await;
+    let summary_ct = object_of(&app, &case_ref, ObjectKind::TriageSummary).await;
+    assert_eq!(summary_ct.len(), 1);
+    let summary: Value = serde_json::from_slice(&open(&case_key, &summary_ct[0]).unwrap()).unwrap();
+    let reporter_thread = {
+        let wrap = app
+            .store
+            .wraps(case.id, KeyKind::Thread, HolderKind::CaseKey)
+            .await
+            .unwrap();
+        unwrap_identity(&wrap[0].ciphertext, &case_key).unwrap()
+    };
+    assert!(
+        open(&reporter_thread, &summary_ct[0]).is_err(),
+        "the summary is not sealed to the thread key"
+    );
+    let reasons: BTreeSet<&str> = summary["score"]["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["rule"].as_str().unwrap())
+        .collect();
+    for r in ["targeted", "ongoing", "evidence_present", "indicator_matched"] {
+        assert!(reasons.contains(r), "{summary}");
+    }
+    let names: BTreeSet<&str> = summary["indicators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["name"].as_str())
+        .collect();
+    assert!(
+        names.contains("C2 domain") && names.contains("Implant process"),
+        "{names:?}"
+    );
+    assert_eq!(summary["routed_to_team"], "mobile");
+
+    // Chain of custody: both files verified; the photo has a scrubbed copy without GPS.
+    let evidence = summary["evidence"].as_array().unwrap();
+    assert!(evidence.iter().all(|e| e["sha256_verified"] == true), "{summary}");
+    let photo = evidence.iter().find(|e| e["file_name"] == "photo.jpg").unwrap();
+    assert_eq!(photo["sha256"], sha256_hex(&jpeg));
+    let scrubbed_ct = object_of(&app, &case_ref, ObjectKind::Scrubbed).await;
+    assert_eq!(scrubbed_ct.len(), 1);
+    let scrubbed = open(&case_key, &scrubbed_ct[0]).unwrap();
+    assert_eq!(photo["scrubbed"]["sha256"], sha256_hex(&scrubbed));
+    assert!(!contains(&scrubbed, b"Jane Reporter") && !contains(&scrubbed, b"Exif\0\0"));
+    let pixels = |b: &[u8]| image::load_from_memory(b).unwrap().into_bytes();
+    assert_eq!(pixels(&scrubbed), pixels(&jpeg), "pixels unchanged");
+    let log_entry = evidence.iter().find(|e| e["file_name"] == "device.log").unwrap();
+    assert!(log_entry["scrubbed"].is_null() && log_entry["not_scrubbed"].is_string());
+
+    // One email, to the assignee, saying nothing about the report.
+    let mails = sink.messages();
+    assert_eq!(mails.len(), 1);
+    let m = &mails[0];
+    assert_eq!(m.rcpt_to, vec![ana.email.clone()]);
+    assert_eq!(m.ehlo, "notify.redress.test");
+    let text = m.text();
+    assert!(
+        text.contains(&case_ref) && text.contains(&format!("{PORTAL}/cases/{case_ref}")),
+        "{text}"
+    );
+    for secret in [
+        "evil",
+        "France",
+        "Ministry",
+        "mobile",
+        "implant",
+        "journalist",
+        "photo.jpg",
+        "rdxsyncd",
+        "P1",
+    ] {
+        assert!(
+            !text.to_lowercase().contains(&secret.to_lowercase()),
+            "{secret} in {text}"
+        );
+    }
+    let row = app.store.emails().await.unwrap();
+    assert_eq!((row.len(), row[0].state.as_str()), (1, "sent"));
+    assert_eq!(m.header("Message-ID").unwrap(), row[0].message_id);
+
+    // Running again does nothing more.
+    assert!(worker.run_until_idle().await.unwrap().is_empty());
+    assert_eq!(sink.messages().len(), 1);
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn related_cases_are_linked_through_fingerprints_not_plaintext() {
+    let app = TestApp::spawn().await;
+    app.investigator("desk@example.org", &["triage-desk", "mobile"], 50)
+        .await;
+    let a = submit(&app, "Contact with evil.example, the ministry's contractor.", &[]).await;
+    let b = submit(&app, "Same implant, it phoned evil.example too.", &[]).await;
+    let worker = app.worker("w1", None);
+    worker.run_until_idle().await.unwrap();
+    let (case_a, case_b) = (app.case(&a).await, app.case(&b).await);
+    let links = app.store.links(case_b.id).await.unwrap();
+    assert_eq!(links.len(), 1);
+    assert_eq!(links[0].0, case_a.id);
+    assert!(
+        links[0].1.contains(&"indicator".to_owned()) && links[0].1.contains(&"customer".to_owned()),
+        "{links:?}"
+    );
+    // The database holds fingerprints, not the shared values.
+    let dump = dump_database(&app.store).await;
+    for plain in ["evil.example", "Ministry of Example", "France"] {
+        assert!(!dump.contains(plain), "{plain} stored in plaintext");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_workers_share_the_queue_and_never_triage_a_case_twice() {
+    let app = TestApp::spawn().await;
+    let sink = sink::start().await.unwrap();
+    app.investigator("ana@example.org", &["mobile"], 100).await;
+    app.investigator("bo@example.org", &["mobile"], 100).await;
+    let mut refs = Vec::new();
+    for i in 0..8 {
+        refs.push(
+            submit(
+                &app,
+                &format!("Report number {i} about the implant."),
+                &[("n.txt", b"note")],
+            )
+            .await,
+        );
+    }
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut runs = Vec::new();
+    for name in ["w1", "w2"] {
+        let w = Arc::new(app.worker(name, Some(Mailer::new(&mail_config(&sink)).unwrap())));
+        runs.push(tokio::spawn(w.run(stopped.clone())));
+    }
+    for _ in 0..400 {
+        if app.store.job_count("send_email", "done").await.unwrap() == 8 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stop.send(true).unwrap();
+    for r in runs {
+        r.await.unwrap();
+    }
+    assert_triaged_exactly_once(&app, &refs, &sink).await;
+}
+
+/// Every case: triaged, one assignee, one wrap each, one summary, no triage wrap; every
+/// assignee: one email (by Message-ID).
+pub async fn assert_triaged_exactly_once(app: &TestApp, refs: &[String], sink: &sink::SinkHandle) {
+    let mut expected_ids = BTreeSet::new();
+    for r in refs {
+        let case = app.case(r).await;
+        assert!(case.triaged, "{r} triaged");
+        assert_eq!(
+            app.store.assignees(case.id).await.unwrap().len(),
+            1,
+            "{r}: one assignee"
+        );
+        assert_eq!(
+            app.store
+                .wraps(case.id, KeyKind::Case, HolderKind::Investigator)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        assert!(
+            app.store
+                .wraps(case.id, KeyKind::Case, HolderKind::Triage)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let summaries = app
+            .store
+            .objects(case.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|(_, k)| *k == ObjectKind::TriageSummary)
+            .count();
+        assert_eq!(summaries, 1, "{r}: one triage summary");
+    }
+    for email in app.store.emails().await.unwrap() {
+        assert_eq!(email.state, "sent");
+        expected_ids.insert(email.message_id);
+    }
+    assert_eq!(expected_ids.len(), refs.len(), "one outbox row per assignee");
+    let received: BTreeMap<String, usize> = sink.messages().iter().fold(BTreeMap::new(), |mut m, msg| {
+        *m.entry(msg.header("Message-ID").unwrap().to_owned()).or_default() += 1;
+        m
+    });
+    assert_eq!(
+        received.keys().cloned().collect::<BTreeSet<_>>(),
+        expected_ids,
+        "each assignee's email arrived"
+    );
+    assert_eq!(
+        app.store.job_count("triage_case", "done").await.unwrap(),
+        refs.len() as u64
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deadlines_flag_cases_and_remind_assignees_once_per_change() {
+    let app = TestApp::spawn().await;
+    let sink = sink::start().await.unwrap();
+    app.investigator("ana@example.org", &["mobile"], 5).await;
+    let case_ref = submit(&app, "A report that nobody acknowledges.", &[]).await;
+    let worker = app.worker("w1", Some(Mailer::new(&mail_config(&sink)).unwrap()));
+    worker.run_until_idle().await.unwrap();
+    assert_eq!(sink.messages().len(), 1, "the assignment");
+    let received = app.case(&case_ref).await.received_at;
+    let now = app.clock.load(std::sync::atomic::Ordering::SeqCst);
+
+    app.advance(received + 5 * 86_400 + 3600 - now); // two days before the deadline
+    worker.run_until_idle().await.unwrap();
+    assert_eq!(app.case(&case_ref).await.deadline_flag, "due_soon");
+    assert_eq!(sink.messages().len(), 2);
+    assert!(
+        sink.messages()[1].text().contains("acknowledg"),
+        "{}",
+        sink.messages()[1].text()
+    );
+
+    app.advance(3 * 86_400);
+    worker.run_until_idle().await.unwrap();
+    assert_eq!(app.case(&case_ref).await.deadline_flag, "overdue");
+    assert_eq!(sink.messages().len(), 3);
+
+    app.advance(600);
+    worker.run_until_idle().await.unwrap();
+    assert_eq!(sink.messages().len(), 3, "no new reminder without a change");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unroutable_case_waits_as_a_dead_job_until_an_admin_retries() {
+    let app = TestApp::spawn().await;
+    let case_ref = submit(&app, "Nobody is there to take this.", &[]).await;
+    let worker = app.worker("w1", None);
+    for _ in 0..12 {
+        worker.run_until_idle().await.unwrap();
+        app.advance(3600);
+    }
+    let dead = app.store.jobs_in_state("dead").await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].kind, "triage_case");
+    assert!(
+        dead[0]
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("no active investigator"),
+        "{dead:?}"
+    );
+    assert!(!app.case(&case_ref).await.triaged);
+    // The triage key still holds the case while it waits.
+    assert_eq!(
+        app.store
+            .wraps(app.case(&case_ref).await.id, KeyKind::Case, HolderKind::Triage)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    app.investigator("desk@example.org", &["triage-desk"], 5).await;
+    assert!(
+        app.store
+            .retry_dead(&dead[0].id, app.clock.load(std::sync::atomic::Ordering::SeqCst))
+            .await
+            .unwrap()
+    );
+    worker.run_until_idle().await.unwrap();
+    assert!(app.case(&case_ref).await.triaged);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_evidence_is_triaged_within_bounds() {
+    let app = TestApp::spawn().await;
+    app.investigator("ana@example.org", &["mobile"], 5).await;
+    // A zip bomb: 64 MiB of zeros in a few tens of KiB.
+    let bomb = {
+        let mut buf = std::io::Cursor::new(Vec::new());
+        let mut zip = zip::ZipWriter::new(&mut buf);
+        zip.start_file("zeros.txt", zip::write::SimpleFileOptions::default())
+            .unwrap();
+        let zeros = vec![0u8; 1024 * 1024];
+        for _ in 0..64 {
+            std::io::Write::write_all(&mut zip, &zeros).unwrap();
+        }
+        zip.finish().unwrap();
+        buf.into_inner()
+    };
+    assert!(bomb.len() < 1024 * 1024, "the bomb fits the test's upload limit");
+    let jpeg = jpeg_with_gps();
+    let truncated_jpeg = &jpeg[..jpeg.len() / 2];
+    let fake_pdf =
+        b"%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n[[[[[[[[[[[[[[[[".repeat(100);
+    let case_ref = submit(
+        &app,
+        "Files from my phone, some of them broken.",
+        &[
+            ("bomb.zip", &bomb),
+            ("half.jpg", truncated_jpeg),
+            ("odd.pdf", &fake_pdf),
+        ],
+    )
+    .await;
+    let worker = app.worker("w1", None);
+    let ran = tokio::time::timeout(Duration::from_secs(60), worker.run_until_idle())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        ran.contains(&redress_worker::Ran::Done("triage_case".into())),
+        "{ran:?}"
+    );
+    assert!(app.case(&case_ref).await.triaged);
+}
