@@ -315,7 +315,8 @@ fn check_config_reports_every_problem_at_once() {
         "loose permissions 0644",
         "recovery public key missing",
         "portal.listen = \"not-an-address\" is not host:port",
-        "4 problem(s) found",
+        "fingerprint key",
+        "5 problem(s) found",
     ] {
         assert!(t.contains(expected), "missing {expected:?} in:\n{t}");
     }
@@ -327,6 +328,9 @@ fn check_config_reports_every_problem_at_once() {
         SecretIdentity::generate().public().to_string(),
     )
     .unwrap();
+    let fingerprint = data.join("keys/fingerprint.key");
+    std::fs::write(&fingerprint, "00".repeat(32)).unwrap();
+    std::fs::set_permissions(&fingerprint, std::fs::Permissions::from_mode(0o600)).unwrap();
     let out = redress(dir.path())
         .arg("check-config")
         .env("REDRESS_DATA_DIR", &data)

@@ -482,3 +482,125 @@ async fn hostile_evidence_is_triaged_within_bounds() {
     );
     assert!(app.case(&case_ref).await.triaged);
 }
+
+/// The environment for a `redress worker` process on this app's storage and keys.
+fn worker_process(app: &TestApp, sink: &sink::SinkHandle) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_redress"));
+    let fixtures = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../indicators/tests/fixtures");
+    cmd.arg("worker")
+        .current_dir(app.dir.path())
+        .env_remove("REDRESS_TEST_DATABASE_URL")
+        .env_remove("REDRESS_REQUIRE_ALL")
+        .env("RUST_LOG", "warn")
+        .env("REDRESS_DATA_DIR", &app.config.data_dir)
+        .env("REDRESS_DATABASE__URL", &app.config.database.url)
+        .env(
+            "REDRESS_KEYS__TRIAGE_IDENTITY_FILE",
+            app.offline_dir.join("triage.key"),
+        )
+        .env(
+            "REDRESS_WORKER__FINGERPRINT_KEY_FILE",
+            app.offline_dir.join("fingerprint.key"),
+        )
+        .env("REDRESS_WORKER__INDICATORS_DIR", fixtures)
+        .env("REDRESS_WORKER__LEASE_SECS", "2")
+        .env("REDRESS_WORKER__POLL_INTERVAL_MS", "20")
+        .env("REDRESS_MAIL__SMTP_URL", sink.url())
+        .env("REDRESS_MAIL__FROM", "Redress <redress@example.org>")
+        .env("REDRESS_MAIL__EHLO_NAME", "notify.redress.test")
+        .env("REDRESS_MAIL__MESSAGE_ID_DOMAIN", "mid.redress.test")
+        .env("REDRESS_MAIL__PORTAL_BASE_URL", PORTAL)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    cmd
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_worker_killed_at_random_points_still_triages_every_case_exactly_once() {
+    let app = TestApp::spawn().await;
+    let sink = sink::start().await.unwrap();
+    app.investigator("ana@example.org", &["mobile"], 1000).await;
+    app.investigator("bo@example.org", &["mobile"], 1000).await;
+    let jpeg = jpeg_with_gps();
+    let mut refs = Vec::new();
+    for i in 0..6 {
+        refs.push(
+            submit(
+                &app,
+                &format!("Report {i}: evil.example again."),
+                &[("p.jpg", &jpeg), ("l.txt", b"rdxsyncd")],
+            )
+            .await,
+        );
+    }
+    // Kill -9 a real worker process at random moments, many times.
+    let mut rng_state = rand::random::<u64>();
+    for _ in 0..20 {
+        let mut child = worker_process(&app, &sink).spawn().unwrap();
+        rng_state = rng_state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        let delay = 20 + (rng_state >> 33) % 400;
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    let mut before = 0;
+    for r in &refs {
+        before += usize::from(app.case(r).await.triaged);
+    }
+    eprintln!(
+        "killed workers had triaged {before} of {} cases and sent {} emails",
+        refs.len(),
+        sink.messages().len()
+    );
+    // Whatever state that left, one more worker finishes the work once leases run out.
+    app.clock.store(
+        redress_cli::system_clock() + 60,
+        std::sync::atomic::Ordering::SeqCst,
+    );
+    let worker = app.worker("finisher", Some(Mailer::new(&mail_config(&sink)).unwrap()));
+    worker.run_until_idle().await.unwrap();
+    assert_triaged_exactly_once(&app, &refs, &sink).await;
+
+    // Blobs of interrupted attempts are swept once they are old enough; what remains is
+    // exactly what the cases reference.
+    app.advance(2 * 3600);
+    worker.run_until_idle().await.unwrap();
+    let mut referenced = BTreeSet::new();
+    for r in &refs {
+        for (id, _) in app.store.objects(app.case(r).await.id).await.unwrap() {
+            referenced.insert(app.blobs.path_of(id));
+        }
+    }
+    let on_disk: BTreeSet<_> = app.blob_files().into_iter().collect();
+    assert_eq!(on_disk, referenced);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_worker_told_to_stop_finishes_or_gives_back_its_job() {
+    let app = TestApp::spawn().await;
+    let sink = sink::start().await.unwrap();
+    app.investigator("ana@example.org", &["mobile"], 1000).await;
+    for i in 0..4 {
+        submit(
+            &app,
+            &format!("Report number {i}, with a photo."),
+            &[("p.jpg", &jpeg_with_gps())],
+        )
+        .await;
+    }
+    let mut child = worker_process(&app, &sink).spawn().unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(status.success(), "clean exit on SIGTERM: {status:?}");
+    assert!(
+        app.store.jobs_in_state("running").await.unwrap().is_empty(),
+        "nothing left leased"
+    );
+}

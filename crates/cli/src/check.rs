@@ -4,7 +4,9 @@ use crate::config::Config;
 use crate::keys;
 
 /// All problems with the configuration and the key files, in a readable form.
-pub async fn problems(config: &Config, needs_triage_identity: bool) -> Vec<String> {
+/// `worker_host`: this host runs the triage worker (`serve` or `worker`), so it needs
+/// the triage identity, the fingerprint key, the rules and the mail settings.
+pub async fn problems(config: &Config, worker_host: bool) -> Vec<String> {
     let mut problems = Vec::new();
     if let Err(e) = config.intake_addr() {
         problems.push(e);
@@ -24,8 +26,9 @@ pub async fn problems(config: &Config, needs_triage_identity: bool) -> Vec<Strin
     if let Err(e) = keys::intake_keys(config) {
         problems.push(e);
     }
-    if needs_triage_identity {
+    if worker_host {
         keys::check_triage_identity(config, &mut problems);
+        worker_problems(config, &mut problems);
     }
     if let Err(e) = config.receipt_kdf.check(false) {
         problems.push(format!("receipt_kdf: {e}"));
@@ -43,6 +46,23 @@ pub async fn problems(config: &Config, needs_triage_identity: bool) -> Vec<Strin
         ));
     }
     problems
+}
+
+fn worker_problems(config: &Config, problems: &mut Vec<String>) {
+    if let Err(e) = crate::worker::read_secret_file(&config.fingerprint_key_path(), "fingerprint key") {
+        problems.push(format!("{e:#}"));
+    }
+    if let Err(e) = crate::worker::rules(config) {
+        problems.push(format!("worker.rules_file: {e:#}"));
+    }
+    if let Err(e) = crate::worker::indicators(config, crate::system_clock()) {
+        problems.push(format!("worker.indicators_dir: {e:#}"));
+    }
+    if crate::config::non_empty(&config.mail.smtp_url).is_some()
+        && let Err(e) = redress_mail::Mailer::new(&config.mail)
+    {
+        problems.push(format!("{e}"));
+    }
 }
 
 /// The settings an operator most often needs to confirm, without secrets: a password in

@@ -48,6 +48,8 @@ enum Role {
     Serve,
     /// `redress intake`: public keys only.
     Intake,
+    /// `redress worker`: the triage identity, fingerprint key, rules and mail.
+    Worker,
 }
 
 fn init_logging(config: &Config) {
@@ -102,7 +104,7 @@ fn main() -> ExitCode {
                 for line in redress_cli::check::summary(&config) {
                     println!("{line}");
                 }
-                let problems = redress_cli::check::problems(&config, role == Role::Serve).await;
+                let problems = redress_cli::check::problems(&config, role != Role::Intake).await;
                 if problems.is_empty() {
                     println!("Configuration OK.");
                     Ok(ExitCode::SUCCESS)

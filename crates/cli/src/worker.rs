@@ -85,7 +85,7 @@ pub fn build(
     let settings = WorkerSettings {
         concurrency: w.concurrency.max(1),
         poll_interval: Duration::from_millis(w.poll_interval_ms.max(10)),
-        lease_secs: w.lease_secs.max(10),
+        lease_secs: w.lease_secs.max(2),
         max_inspect_bytes: w.max_inspect_mib * 1024 * 1024,
         message_id_domain: non_empty(&config.mail.message_id_domain)
             .unwrap_or("redress.invalid")
