@@ -1,0 +1,188 @@
+//! Benchmark of the triage worker (run it through `tests/bench/triage.sh`).
+//!
+//! For SQLite, and for PostgreSQL when a URL is given, it prints:
+//! - throughput: N reports submitted through the real intake API while no worker runs,
+//!   then the time one worker process (2 job loops) takes to triage them all;
+//! - latency: reports submitted one at a time to a running worker, and for each, the
+//!   time from the intake's 201 to the assignee's email arriving at an SMTP server on
+//!   loopback (p50, p99, max).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use redress_cli::config::Config;
+use redress_cli::{Overrides, keys};
+use redress_mail::{MailConfig, sink};
+use redress_store::NewInvestigator;
+
+struct Args {
+    cases: usize,
+    latency_samples: usize,
+    postgres: Option<String>,
+}
+
+fn args() -> Args {
+    let mut a = Args { cases: 200, latency_samples: 60, postgres: None };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--cases" => a.cases = it.next().and_then(|v| v.parse().ok()).expect("--cases N"),
+            "--latency-samples" => a.latency_samples = it.next().and_then(|v| v.parse().ok()).expect("--latency-samples N"),
+            "--postgres" => a.postgres = it.next(),
+            other => panic!("unknown argument {other}"),
+        }
+    }
+    a
+}
+
+async fn fresh_postgres(admin: &str) -> String {
+    use sea_orm::{ConnectionTrait, Database};
+    let name = format!("redress_bench_{}", uuid::Uuid::new_v4().simple());
+    let db = Database::connect(admin).await.unwrap();
+    db.execute_unprepared(&format!("CREATE DATABASE {name}")).await.unwrap();
+    let base = admin.rsplit_once('/').map_or(admin, |(b, _)| b);
+    format!("{base}/{name}")
+}
+
+fn answers(i: usize) -> serde_json::Value {
+    serde_json::json!({
+        "product": "mobile-implant",
+        "suspected_customer": format!("Agency {}", i % 7),
+        "country": "France",
+        "targeted": ["journalist"],
+        "what_happened": format!("Benchmark report {i}: the phone contacted evil.example at night."),
+        "ongoing": "yes"
+    })
+}
+
+async fn submit(client: &reqwest::Client, base: &str, i: usize, evidence: &[u8]) -> String {
+    let form = reqwest::multipart::Form::new()
+        .part("report", reqwest::multipart::Part::text(answers(i).to_string()).mime_str("application/json").unwrap())
+        .part("evidence", reqwest::multipart::Part::bytes(evidence.to_vec()).file_name("device.log"));
+    let res = client.post(format!("{base}/api/v1/reports")).multipart(form).send().await.unwrap();
+    assert_eq!(res.status(), 201);
+    res.json::<serde_json::Value>().await.unwrap()["case_ref"].as_str().unwrap().to_owned()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx]
+}
+
+async fn run(label: &str, database_url: Option<String>, a: &Args) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config { data_dir: dir.path().join("data"), ..Config::default() };
+    if let Some(url) = database_url {
+        config.database.url = url;
+    }
+    config.intake.listen = "127.0.0.1:0".into();
+    config.intake.min_free_disk_mib = 1;
+    config.intake.max_concurrent_uploads = 16;
+    keys::bootstrap(&config).unwrap();
+    let store = redress_cli::connect(&config).await.unwrap();
+    store.migrate().await.unwrap();
+    for (i, email) in ["ana@example.org", "bo@example.org", "cy@example.org"].iter().enumerate() {
+        let id = redress_crypto::SecretIdentity::generate();
+        let new = NewInvestigator {
+            email: (*email).into(),
+            recipient: id.public().to_string(),
+            teams: vec!["mobile".into(), "triage-desk".into()],
+            capacity: 1_000_000,
+        };
+        store.add_investigator(&new, i as i64).await.unwrap();
+    }
+    // Production Argon2id parameters: the intake does exactly what it does in service.
+    let state = redress_cli::intake_state(&config, store.clone(), &Overrides::default()).await.unwrap();
+    let running = redress_cli::start_intake(config.intake_addr().unwrap(), state, 2).unwrap();
+    let base = format!("http://{}", running.addr);
+    tokio::spawn(running.server);
+
+    let sink = Arc::new(sink::start().await.unwrap());
+    config.mail = MailConfig {
+        smtp_url: sink.url(),
+        credentials_file: String::new(),
+        from: "Redress <redress@example.org>".into(),
+        ehlo_name: "notify.redress.test".into(),
+        message_id_domain: "mid.redress.test".into(),
+        portal_base_url: "http://127.0.0.1:8081".into(),
+        timeout_secs: 10,
+    };
+    let client = reqwest::Client::new();
+    let evidence = b"2026-05-01 12:00 rdxsyncd connected to 192.0.2.10\n".repeat(200);
+
+    // Throughput: a backlog, then one worker process's worth of job loops.
+    let t = Instant::now();
+    for i in 0..a.cases {
+        submit(&client, &base, i, &evidence).await;
+    }
+    let submit_secs = t.elapsed().as_secs_f64();
+    let worker = Arc::new(redress_cli::worker::build(&config, store.clone(), Arc::new(redress_cli::system_clock)).unwrap());
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let t = Instant::now();
+    let run = tokio::spawn(Arc::clone(&worker).run(stopped));
+    while store.job_count("triage_case", "done").await.unwrap() < a.cases as u64 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let triage_secs = t.elapsed().as_secs_f64();
+
+    // Latency: one report at a time; 201 → the assignee's email at the SMTP server.
+    let seen = Arc::new(std::sync::Mutex::new(HashMap::<String, Instant>::new()));
+    let watcher = {
+        let seen = Arc::clone(&seen);
+        let sink_msgs = Arc::clone(&sink);
+        tokio::spawn(async move {
+            loop {
+                for m in sink_msgs.messages() {
+                    let subject = m.header("Subject").unwrap_or_default().to_owned();
+                    if let Some(r) = subject.split_whitespace().find(|w| w.starts_with("RD-")) {
+                        seen.lock().unwrap().entry(r.to_owned()).or_insert_with(Instant::now);
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        })
+    };
+    let mut latencies = Vec::new();
+    for i in 0..a.latency_samples {
+        let case_ref = submit(&client, &base, a.cases + i, &evidence).await;
+        let sent = Instant::now();
+        loop {
+            if let Some(at) = seen.lock().unwrap().get(&case_ref) {
+                latencies.push(at.saturating_duration_since(sent));
+                break;
+            }
+            assert!(sent.elapsed() < Duration::from_secs(30), "no email for {case_ref}");
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        // Spread arrivals over the poll interval.
+        tokio::time::sleep(Duration::from_millis(37 + (i as u64 * 53) % 200)).await;
+    }
+    watcher.abort();
+    stop.send(true).unwrap();
+    run.await.unwrap();
+    latencies.sort();
+    println!(
+        "{label:<10} triage: {n} cases in {triage_secs:.2} s = {rate:.1} cases/s (submitting them took {submit_secs:.1} s)",
+        n = a.cases,
+        rate = a.cases as f64 / triage_secs
+    );
+    println!(
+        "{label:<10} submission→email over {k} reports: p50 {p50} ms, p99 {p99} ms, max {max} ms (target p99 ≤ 2000 ms)",
+        k = latencies.len(),
+        p50 = percentile(&latencies, 0.50).as_millis(),
+        p99 = percentile(&latencies, 0.99).as_millis(),
+        max = latencies.last().unwrap().as_millis()
+    );
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let a = args();
+    run("SQLite", None, &a).await;
+    if let Some(admin) = a.postgres.clone() {
+        let url = fresh_postgres(&admin).await;
+        run("PostgreSQL", Some(url), &a).await;
+    }
+}
