@@ -604,3 +604,50 @@ async fn a_worker_told_to_stop_finishes_or_gives_back_its_job() {
         "nothing left leased"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_email_configured_notices_wait_visibly_and_go_out_once_it_is() {
+    let app = TestApp::spawn().await;
+    app.investigator("ana@example.org", &["mobile"], 5).await;
+    submit(&app, "A report while mail is not set up yet.", &[]).await;
+    let unconfigured = app.worker("w1", None);
+    for _ in 0..12 {
+        unconfigured.run_until_idle().await.unwrap();
+        app.advance(3600);
+    }
+    let dead = app.store.jobs_in_state("dead").await.unwrap();
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert_eq!(dead[0].kind, "send_email");
+    assert!(dead[0].last_error.as_deref().unwrap().contains("mail.smtp_url"));
+    assert_eq!(app.store.emails().await.unwrap()[0].state, "pending");
+
+    // Once mail is configured, the admin retries and the notice goes out.
+    let sink = sink::start().await.unwrap();
+    let configured = app.worker("w2", Some(Mailer::new(&mail_config(&sink)).unwrap()));
+    let now = app.clock.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(app.store.retry_dead(&dead[0].id, now).await.unwrap());
+    configured.run_until_idle().await.unwrap();
+    assert_eq!(sink.messages().len(), 1);
+    assert_eq!(app.store.emails().await.unwrap()[0].state, "sent");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_permanent_smtp_refusal_is_not_retried() {
+    let app = TestApp::spawn().await;
+    let sink = sink::start().await.unwrap();
+    app.investigator("ana@example.org", &["mobile"], 5).await;
+    submit(&app, "A report whose notice the server refuses.", &[]).await;
+    sink.fail_next(550, 1);
+    let worker = app.worker("w1", Some(Mailer::new(&mail_config(&sink)).unwrap()));
+    worker.run_until_idle().await.unwrap();
+    let dead = app.store.jobs_in_state("dead").await.unwrap();
+    assert_eq!(
+        (dead.len(), dead[0].kind.as_str(), dead[0].attempts),
+        (1, "send_email", 1),
+        "{dead:?}"
+    );
+    assert!(
+        !dead[0].last_error.as_deref().unwrap().contains("ana@"),
+        "no address in the stored error"
+    );
+}

@@ -53,14 +53,21 @@ pub fn bootstrap(config: &Config) -> anyhow::Result<Bootstrap> {
         .mode(0o700)
         .create(config.keys_dir())?;
 
+    let triage_created = ensure_triage(config)?;
+    // The fingerprint key is made with the triage key, on the first run only: a key made
+    // again later would silently stop new cases from linking to old ones.
+    let fingerprint_created = match triage_created {
+        Some(_) => ensure_fingerprint_key(config)?,
+        None => None,
+    };
     Ok(Bootstrap {
-        triage_created: ensure_triage(config)?,
+        triage_created,
         recovery_written: ensure_recovery(config)?,
-        fingerprint_created: ensure_fingerprint_key(config)?,
+        fingerprint_created,
     })
 }
 
-/// Makes the worker's fingerprint key once (32 random bytes, hex, mode 0600).
+/// Makes the worker's fingerprint key (32 random bytes, hex, mode 0600).
 fn ensure_fingerprint_key(config: &Config) -> anyhow::Result<Option<PathBuf>> {
     let path = config.fingerprint_key_path();
     if path.exists() {

@@ -146,6 +146,9 @@ impl Store {
                     .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                     .foreign_keys(true)
                     .busy_timeout(std::time::Duration::from_secs(10))
+                    // Deleted rows (a triage wrap after hand-over, a purged case) are
+                    // overwritten, not left in free pages.
+                    .pragma("secure_delete", "on")
             });
         }
         let db = Database::connect(opts).await?;
@@ -321,6 +324,21 @@ impl Store {
 
     pub async fn object_count(&self) -> Result<u64, StoreError> {
         Ok(case_object::Entity::find().count(&self.db).await?)
+    }
+
+    /// Which of `ids` have a row.
+    pub async fn existing_objects(
+        &self,
+        ids: &[ObjectId],
+    ) -> Result<std::collections::HashSet<ObjectId>, StoreError> {
+        let keys: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        Ok(case_object::Entity::find()
+            .filter(case_object::Column::Id.is_in(keys))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .filter_map(|o| ObjectId::parse(&o.id))
+            .collect())
     }
 
     pub async fn object_exists(&self, id: ObjectId) -> Result<bool, StoreError> {

@@ -91,6 +91,9 @@ fn i32_of(v: u32) -> i32 {
 }
 
 pub(crate) fn new_job_row(job: &NewJob, now: i64) -> job::ActiveModel {
+    // Creation times are kept to the hour: a job made at hand-over would otherwise date
+    // its case to the second.
+    let now = now - now.rem_euclid(3600);
     job::ActiveModel {
         id: Set(uuid::Uuid::new_v4().to_string()),
         kind: Set(job.kind.clone()),
@@ -258,6 +261,24 @@ impl Store {
             .exec(self.connection())
             .await?;
         Ok(outcome)
+    }
+
+    /// Moves a job straight to `dead`: retrying cannot help (a permanent refusal).
+    pub async fn give_up(&self, job: &Job, worker: &str, error: &str, now: i64) -> Result<(), StoreError> {
+        job::Entity::update_many()
+            .col_expr(job::Column::State, "dead".into())
+            .col_expr(job::Column::LeasedBy, Option::<String>::None.into())
+            .col_expr(job::Column::LeaseUntil, Option::<i64>::None.into())
+            .col_expr(
+                job::Column::LastError,
+                Some(error.chars().take(1000).collect::<String>()).into(),
+            )
+            .col_expr(job::Column::UpdatedAt, now.into())
+            .filter(job::Column::Id.eq(job.id.as_str()))
+            .filter(job::Column::LeasedBy.eq(worker))
+            .exec(self.connection())
+            .await?;
+        Ok(())
     }
 
     /// Gives a claimed job back without counting the attempt (graceful shutdown).

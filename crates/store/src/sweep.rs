@@ -1,5 +1,7 @@
 use std::time::{Duration, SystemTime};
 
+use redress_domain::ObjectId;
+
 use crate::{BlobStore, Store, StoreError};
 
 /// What a sweep removed.
@@ -35,9 +37,16 @@ pub async fn sweep_orphans(
             report.stale_temps += 1;
         }
     }
-    for (id, path) in committed {
-        if old_enough(&path) && !store.object_exists(id).await? {
-            blobs.remove(id)?;
+    // Only old files are candidates; look them up in batches rather than one by one.
+    let candidates: Vec<ObjectId> = committed
+        .into_iter()
+        .filter(|(_, p)| old_enough(p))
+        .map(|(id, _)| id)
+        .collect();
+    for batch in candidates.chunks(500) {
+        let known = store.existing_objects(batch).await?;
+        for id in batch.iter().filter(|id| !known.contains(id)) {
+            blobs.remove(*id)?;
             report.orphan_blobs += 1;
         }
     }

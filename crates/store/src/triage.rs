@@ -250,7 +250,7 @@ impl Store {
                 id: Set(uuid::Uuid::new_v4().to_string()),
                 case_id: Set(id.clone()),
                 investigator_id: Set(investigator_id.clone()),
-                assigned_at: Set(now),
+                assigned_at: Set(now - now.rem_euclid(3600)),
             }
             .insert(&txn)
             .await?;

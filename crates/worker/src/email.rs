@@ -95,8 +95,9 @@ pub(crate) async fn send(worker: &Worker, job: &redress_store::Job) -> Result<()
         return Ok(());
     }
     let Some(mailer) = &worker.mailer else {
-        tracing::info!("email is not configured (mail.smtp_url); a notification stays in the outbox");
-        return Ok(());
+        // Kept visible: retried with backoff, then a dead job an admin can retry once
+        // mail.smtp_url is set.
+        return Err(JobError::Email("email is not configured (mail.smtp_url)".into()));
     };
     let notice: OutboxNotice =
         serde_json::from_str(&row.notice).map_err(|e| JobError::BadJob(e.to_string()))?;
@@ -108,10 +109,7 @@ pub(crate) async fn send(worker: &Worker, job: &redress_store::Job) -> Result<()
             worker.store.mark_email_sent(&row.id, worker.now()).await?;
             Ok(())
         }
-        Err(redress_mail::SendError::Permanent(e)) => {
-            // Retrying cannot help; bury the job at once for an admin to look at.
-            Err(JobError::Email(format!("refused permanently: {e}")))
-        }
+        Err(redress_mail::SendError::Permanent(e)) => Err(JobError::EmailRefused(e)),
         Err(redress_mail::SendError::Transient(e)) => Err(JobError::Email(e)),
     }
 }

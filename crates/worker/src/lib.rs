@@ -101,6 +101,9 @@ pub enum JobError {
     Routing(#[from] routing::RoutingError),
     #[error("email: {0}")]
     Email(String),
+    /// Retrying cannot help; the job goes to `dead` for an admin at once.
+    #[error("email refused permanently: {0}")]
+    EmailRefused(String),
     #[error("bad job: {0}")]
     BadJob(String),
 }
@@ -159,10 +162,14 @@ impl Worker {
             }
             Err(e) => {
                 tracing::warn!(job = %job.id, kind = %job.kind, attempt = job.attempts, error = %e, "job failed");
-                let backoff = backoff_secs(job.attempts, 5, 3600);
-                self.store
-                    .fail(&job, &self.name, &e.to_string(), backoff, now)
-                    .await?;
+                if matches!(e, JobError::EmailRefused(_)) {
+                    self.store.give_up(&job, &self.name, &e.to_string(), now).await?;
+                } else {
+                    let backoff = backoff_secs(job.attempts, 5, 3600);
+                    self.store
+                        .fail(&job, &self.name, &e.to_string(), backoff, now)
+                        .await?;
+                }
                 Ok(Ran::Failed(job.kind))
             }
         }

@@ -7,7 +7,9 @@ use redress_store::Investigator;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum RoutingError {
-    #[error("no active investigator with room in teams {teams:?} or the fallback team {fallback:?}")]
+    // Team names stay out of the message (it is stored with the job): they hint at the
+    // product or the country.
+    #[error("no active investigator with room in the matching teams or the fallback team")]
     NoOne { teams: Vec<String>, fallback: String },
 }
 

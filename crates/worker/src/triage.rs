@@ -133,8 +133,12 @@ async fn triage(worker: &Worker, case: &StoredCase, placed: &mut Vec<ObjectId>) 
     let now = worker.now();
     let wraps = store.wraps(case.id, KeyKind::Case, HolderKind::Triage).await?;
     let Some(wrap) = wraps.first() else {
-        // Another worker handed it over between our checks.
-        return Ok(store.case_by_id(case.id).await?.is_some_and(|c| c.triaged));
+        // Another worker may have handed it over between our checks; otherwise the case
+        // lost its triage wrap, and that must be seen, not skipped.
+        if store.case_by_id(case.id).await?.is_some_and(|c| c.triaged) {
+            return Ok(false);
+        }
+        return Err(JobError::BadJob("the case has no triage wrap".into()));
     };
     let case_key = unwrap_identity(&wrap.ciphertext, &worker.triage_identity)?;
     let thread_wraps = store.wraps(case.id, KeyKind::Thread, HolderKind::CaseKey).await?;
@@ -151,8 +155,9 @@ async fn triage(worker: &Worker, case: &StoredCase, placed: &mut Vec<ObjectId>) 
         .map(|(id, _)| *id)
         .ok_or_else(|| JobError::BadJob("case has no submission".into()))?;
     let doc = open(&thread_key, &std::fs::read(worker.blobs.path_of(submission_id))?)?;
-    let submission: Submission =
-        serde_json::from_slice(&doc).map_err(|e| JobError::BadJob(format!("submission: {e}")))?;
+    // The parse error is not kept: it could quote the report.
+    let submission: Submission = serde_json::from_slice(&doc)
+        .map_err(|_| JobError::BadJob("the submission document does not parse".into()))?;
     let answers = &submission.answers;
 
     // Indicators in the text the reporter wrote.
