@@ -423,3 +423,55 @@ async fn admins_register_and_list_investigators() {
     let retry = admin(&["admin", "jobs", "retry", "nope"]);
     assert!(!retry.status.success() && text(&retry).contains("no dead job"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_fingerprint_key_is_made_only_while_nothing_depends_on_it() {
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDatabase::create(dir.path()).await;
+    let data = dir.path().join("data");
+    let env = |cmd: &mut Command| {
+        cmd.env("REDRESS_DATA_DIR", &data)
+            .env("REDRESS_DATABASE__URL", db.url())
+            .env("REDRESS_INTAKE__LISTEN", "127.0.0.1:0")
+            .env("REDRESS_INTAKE__MIN_FREE_DISK_MIB", "1");
+    };
+    let mut serve = redress(dir.path());
+    serve.arg("serve");
+    env(&mut serve);
+    let (child, _, _) = start(serve);
+    stop(child);
+    let key = data.join("keys/fingerprint.key");
+    assert_eq!(mode(&key), 0o600);
+
+    // A data folder from before the worker existed: made on the next start.
+    std::fs::remove_file(&key).unwrap();
+    let mut serve = redress(dir.path());
+    serve.arg("serve");
+    env(&mut serve);
+    let (child, _, out) = start(serve);
+    stop(child);
+    assert!(out.contains("Created the fingerprint key"), "{out}");
+    assert_eq!(mode(&key), 0o600);
+
+    // Once cases were fingerprinted with it, losing it is an error, not a new key.
+    let store = redress_store::Store::connect(db.url()).await.unwrap();
+    let res = TestApp::insert_bare_case(&store).await;
+    redress_store::entity::fingerprint::ActiveModel {
+        id: Set(uuid::Uuid::new_v4().to_string()),
+        case_id: Set(res),
+        kind: Set("customer".into()),
+        fingerprint: Set("00".into()),
+    }
+    .insert(store.connection())
+    .await
+    .unwrap();
+    std::fs::remove_file(&key).unwrap();
+    let mut worker = redress(dir.path());
+    worker.arg("worker");
+    env(&mut worker);
+    let out = worker.output().unwrap();
+    assert!(!out.status.success());
+    assert!(text(&out).contains("restore it from backup"), "{}", text(&out));
+    assert!(!key.exists());
+}

@@ -221,6 +221,32 @@ impl TestApp {
         )
     }
 
+    /// Inserts a bare case row (for tests that need one to hang rows on) and returns its id.
+    pub async fn insert_bare_case(store: &Store) -> String {
+        let new = redress_store::NewCase {
+            id: redress_domain::CaseId::random(),
+            questionnaire_version: 1,
+            received_at: 0,
+            case_recipient: "age1".into(),
+            thread_recipient: "age1".into(),
+            wraps: vec![],
+            objects: vec![],
+            receipt: redress_store::NewReceipt {
+                lookup: rand::random(),
+                kdf_salt: vec![0; 16],
+                kdf_m_kib: 8,
+                kdf_t: 1,
+                kdf_p: 1,
+            },
+            jobs: vec![],
+        };
+        store
+            .insert_case(&new, || CaseRef::from_random(rand::random()))
+            .await
+            .unwrap();
+        new.id.to_string()
+    }
+
     /// Moves the clock forward.
     pub fn advance(&self, secs: i64) {
         self.clock.fetch_add(secs, Ordering::SeqCst);

@@ -49,7 +49,7 @@ pub async fn problems(config: &Config, worker_host: bool) -> Vec<String> {
 }
 
 fn worker_problems(config: &Config, problems: &mut Vec<String>) {
-    if let Err(e) = crate::worker::read_secret_file(&config.fingerprint_key_path(), "fingerprint key") {
+    if let Err(e) = crate::worker::fingerprint_key(config) {
         problems.push(format!("{e:#}"));
     }
     if let Err(e) = crate::worker::rules(config) {

@@ -67,17 +67,23 @@ pub fn bootstrap(config: &Config) -> anyhow::Result<Bootstrap> {
     })
 }
 
-/// Makes the worker's fingerprint key (32 random bytes, hex, mode 0600).
+/// Makes the worker's fingerprint key unless it exists.
 fn ensure_fingerprint_key(config: &Config) -> anyhow::Result<Option<PathBuf>> {
     let path = config.fingerprint_key_path();
     if path.exists() {
         return Ok(None);
     }
+    create_fingerprint_key(&path)?;
+    Ok(Some(path))
+}
+
+/// Writes a new fingerprint key: 32 random bytes, hex, mode 0600.
+pub fn create_fingerprint_key(path: &Path) -> anyhow::Result<()> {
     let mut key = zeroize::Zeroizing::new([0u8; 32]);
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, key.as_mut_slice());
     let text = zeroize::Zeroizing::new(format!("{}\n", hex::encode(key.as_slice())));
-    write_new(&path, &text, 0o600)?;
-    Ok(Some(path))
+    write_new(path, &text, 0o600)?;
+    Ok(())
 }
 
 /// Makes the triage identity once. Its public half existing means it was made, even if

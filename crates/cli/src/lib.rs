@@ -167,6 +167,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     // has moved it to a worker host, triage runs there.
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let worker = if config.triage_identity_path().exists() {
+        worker::ensure_fingerprint_key(&config, &store).await?;
         let w = Arc::new(worker::build(&config, store.clone(), Arc::new(system_clock))?);
         Some(tokio::spawn(w.run(stopped)))
     } else {
@@ -185,6 +186,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 /// SIGINT; running jobs then get a grace period to finish, the rest are released.
 pub async fn worker(config: Config) -> anyhow::Result<()> {
     let store = connect(&config).await?;
+    worker::ensure_fingerprint_key(&config, &store).await?;
     let w = Arc::new(worker::build(&config, store, Arc::new(system_clock))?);
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let running = tokio::spawn(Arc::clone(&w).run(stopped));

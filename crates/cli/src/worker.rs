@@ -59,7 +59,27 @@ pub fn indicators(config: &Config, now: i64) -> anyhow::Result<IndicatorSet> {
     Ok(set)
 }
 
-fn fingerprint_key(config: &Config) -> anyhow::Result<FingerprintKey> {
+/// Makes the fingerprint key if it is missing and nothing has been fingerprinted yet (a
+/// data folder from before the worker existed). Once fingerprints are stored, a new key
+/// would silently stop new cases from linking to old ones, so a missing key is an error.
+pub async fn ensure_fingerprint_key(config: &Config, store: &Store) -> anyhow::Result<()> {
+    let path = config.fingerprint_key_path();
+    if path.exists() {
+        return Ok(());
+    }
+    if store.fingerprint_count().await? > 0 {
+        anyhow::bail!(
+            "fingerprint key {} is missing, and cases were fingerprinted with it: restore it from backup",
+            path.display()
+        );
+    }
+    crate::keys::create_fingerprint_key(&path)?;
+    println!("Created the fingerprint key: {}", path.display());
+    Ok(())
+}
+
+/// Reads and checks the fingerprint key file.
+pub fn fingerprint_key(config: &Config) -> anyhow::Result<FingerprintKey> {
     let path = config.fingerprint_key_path();
     let text = read_secret_file(&path, "fingerprint key")?;
     let bytes = hex::decode(text.trim()).context("the fingerprint key is not hex")?;

@@ -146,7 +146,7 @@ impl Store {
                     .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                     .foreign_keys(true)
                     .busy_timeout(std::time::Duration::from_secs(10))
-                    // Deleted rows (a triage wrap after hand-over, a purged case) are
+                    // Deleted rows (a triage wrap after hand-over) are
                     // overwritten, not left in free pages.
                     .pragma("secure_delete", "on")
             });

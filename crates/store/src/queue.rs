@@ -159,7 +159,7 @@ impl Store {
             };
             if row.attempts > row.max_attempts {
                 // Its last lease ran out mid-run: count that as its final failure.
-                self.bury(&row.id, "lease expired on the last attempt", now)
+                self.bury(&row.id, None, "lease expired on the last attempt", now)
                     .await?;
                 continue;
             }
@@ -174,16 +174,25 @@ impl Store {
         }
     }
 
-    async fn bury(&self, id: &str, error: &str, now: i64) -> Result<(), StoreError> {
-        job::Entity::update_many()
+    /// Moves a job to `dead`, keeping only the hour: a dead job waits for an admin and
+    /// its times would otherwise date its case. `worker`, if given, must hold the lease.
+    async fn bury(&self, id: &str, worker: Option<&str>, error: &str, now: i64) -> Result<(), StoreError> {
+        let hour = now - now.rem_euclid(3600);
+        let mut update = job::Entity::update_many()
             .col_expr(job::Column::State, "dead".into())
+            .col_expr(job::Column::RunAt, hour.into())
             .col_expr(job::Column::LeasedBy, Option::<String>::None.into())
             .col_expr(job::Column::LeaseUntil, Option::<i64>::None.into())
-            .col_expr(job::Column::LastError, Some(error.to_owned()).into())
-            .col_expr(job::Column::UpdatedAt, now.into())
-            .filter(job::Column::Id.eq(id))
-            .exec(self.connection())
-            .await?;
+            .col_expr(
+                job::Column::LastError,
+                Some(error.chars().take(1000).collect::<String>()).into(),
+            )
+            .col_expr(job::Column::UpdatedAt, hour.into())
+            .filter(job::Column::Id.eq(id));
+        if let Some(w) = worker {
+            update = update.filter(job::Column::LeasedBy.eq(w));
+        }
+        update.exec(self.connection()).await?;
         Ok(())
     }
 
@@ -237,25 +246,21 @@ impl Store {
         backoff: i64,
         now: i64,
     ) -> Result<Failed, StoreError> {
-        let outcome = if job.attempts >= job.max_attempts {
-            Failed::Dead
-        } else {
-            Failed::RetryAt(now + backoff)
-        };
-        let (state, run_at) = match outcome {
-            Failed::Dead => ("dead", now),
-            Failed::RetryAt(at) => ("queued", at),
-        };
+        if job.attempts >= job.max_attempts {
+            self.bury(&job.id, Some(worker), error, now).await?;
+            return Ok(Failed::Dead);
+        }
+        let outcome = Failed::RetryAt(now + backoff);
         job::Entity::update_many()
-            .col_expr(job::Column::State, state.into())
-            .col_expr(job::Column::RunAt, run_at.into())
+            .col_expr(job::Column::State, "queued".into())
+            .col_expr(job::Column::RunAt, (now + backoff).into())
             .col_expr(job::Column::LeasedBy, Option::<String>::None.into())
             .col_expr(job::Column::LeaseUntil, Option::<i64>::None.into())
             .col_expr(
                 job::Column::LastError,
                 Some(error.chars().take(1000).collect::<String>()).into(),
             )
-            .col_expr(job::Column::UpdatedAt, now.into())
+            .col_expr(job::Column::UpdatedAt, (now - now.rem_euclid(3600)).into())
             .filter(job::Column::Id.eq(job.id.as_str()))
             .filter(job::Column::LeasedBy.eq(worker))
             .exec(self.connection())
@@ -265,20 +270,7 @@ impl Store {
 
     /// Moves a job straight to `dead`: retrying cannot help (a permanent refusal).
     pub async fn give_up(&self, job: &Job, worker: &str, error: &str, now: i64) -> Result<(), StoreError> {
-        job::Entity::update_many()
-            .col_expr(job::Column::State, "dead".into())
-            .col_expr(job::Column::LeasedBy, Option::<String>::None.into())
-            .col_expr(job::Column::LeaseUntil, Option::<i64>::None.into())
-            .col_expr(
-                job::Column::LastError,
-                Some(error.chars().take(1000).collect::<String>()).into(),
-            )
-            .col_expr(job::Column::UpdatedAt, now.into())
-            .filter(job::Column::Id.eq(job.id.as_str()))
-            .filter(job::Column::LeasedBy.eq(worker))
-            .exec(self.connection())
-            .await?;
-        Ok(())
+        self.bury(&job.id, Some(worker), error, now).await
     }
 
     /// Gives a claimed job back without counting the attempt (graceful shutdown).

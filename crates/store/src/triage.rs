@@ -198,6 +198,12 @@ impl Store {
         Ok(out)
     }
 
+    /// Number of stored fingerprints (zero until a case has been triaged).
+    pub async fn fingerprint_count(&self) -> Result<u64, StoreError> {
+        use sea_orm::PaginatorTrait;
+        Ok(fingerprint::Entity::find().count(self.connection()).await?)
+    }
+
     /// The cases linked to `case`, with the kinds they share.
     pub async fn links(&self, case: CaseId) -> Result<Vec<(CaseId, Vec<String>)>, StoreError> {
         let id = case.to_string();
@@ -346,6 +352,21 @@ impl Store {
             .all(self.connection())
             .await?;
         rows.into_iter().map(crate::db::stored_case).collect()
+    }
+
+    /// Records that the reporter was acknowledged: the case moves to `acknowledged` and
+    /// the feedback deadline starts (`feedback_due = now + feedback_secs`). False if the
+    /// case was not waiting for acknowledgement.
+    pub async fn acknowledge(&self, case: CaseId, now: i64, feedback_secs: i64) -> Result<bool, StoreError> {
+        let res = case::Entity::update_many()
+            .col_expr(case::Column::State, "acknowledged".into())
+            .col_expr(case::Column::FeedbackDue, Some(now + feedback_secs).into())
+            .col_expr(case::Column::DeadlineFlag, "ok".into())
+            .filter(case::Column::Id.eq(case.to_string()))
+            .filter(case::Column::State.eq("received"))
+            .exec(self.connection())
+            .await?;
+        Ok(res.rows_affected > 0)
     }
 
     pub async fn set_deadline_flag(&self, case: CaseId, flag: &str) -> Result<(), StoreError> {
