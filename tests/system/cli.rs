@@ -21,6 +21,17 @@ fn redress(dir: &Path) -> Command {
     cmd
 }
 
+/// `redress SUBCOMMAND` on a test's data folder and database, listening on a free port.
+fn redress_on(dir: &Path, data: &Path, db: &TestDatabase, subcommand: &str) -> Command {
+    let mut cmd = redress(dir);
+    cmd.arg(subcommand)
+        .env("REDRESS_DATA_DIR", data)
+        .env("REDRESS_DATABASE__URL", db.url())
+        .env("REDRESS_INTAKE__LISTEN", "127.0.0.1:0")
+        .env("REDRESS_INTAKE__MIN_FREE_DISK_MIB", "1");
+    cmd
+}
+
 fn text(out: &Output) -> String {
     format!(
         "{}{}",
@@ -64,15 +75,7 @@ async fn first_run_creates_keys_and_says_where_later_runs_reuse_them() {
     let dir = tempfile::tempdir().unwrap();
     let db = TestDatabase::create(dir.path()).await;
     let data = dir.path().join("data");
-    let serve = || {
-        let mut cmd = redress(dir.path());
-        cmd.arg("serve")
-            .env("REDRESS_DATA_DIR", &data)
-            .env("REDRESS_DATABASE__URL", db.url())
-            .env("REDRESS_INTAKE__LISTEN", "127.0.0.1:0")
-            .env("REDRESS_INTAKE__MIN_FREE_DISK_MIB", "1");
-        cmd
-    };
+    let serve = || redress_on(dir.path(), &data, &db, "serve");
     let (child, url, first) = start(serve());
     let recovery = data.join("RECOVERY-IDENTITY-MOVE-OFFLINE.txt");
     assert!(first.contains(&recovery.display().to_string()), "{first}");
@@ -137,33 +140,19 @@ async fn the_intake_subcommand_runs_with_public_keys_only() {
     let dir = tempfile::tempdir().unwrap();
     let db = TestDatabase::create(dir.path()).await;
     let data = dir.path().join("data");
-    let env = |cmd: &mut Command| {
-        cmd.env("REDRESS_DATA_DIR", &data)
-            .env("REDRESS_DATABASE__URL", db.url())
-            .env("REDRESS_INTAKE__LISTEN", "127.0.0.1:0")
-            .env("REDRESS_INTAKE__MIN_FREE_DISK_MIB", "1");
-    };
     // Without public keys the intake refuses to start, and says why.
-    let mut cmd = redress(dir.path());
-    cmd.arg("intake");
-    env(&mut cmd);
-    let out = cmd.output().unwrap();
+    let out = redress_on(dir.path(), &data, &db, "intake").output().unwrap();
     assert!(!out.status.success());
     assert!(text(&out).contains("public key missing"), "{}", text(&out));
 
     // An intake host gets only the two public keys, from configuration.
     let triage = SecretIdentity::generate();
     let recovery = SecretIdentity::generate();
-    let mut migrate = redress(dir.path());
-    migrate.arg("migrate");
-    env(&mut migrate);
-    let out = migrate.output().unwrap();
+    let out = redress_on(dir.path(), &data, &db, "migrate").output().unwrap();
     assert!(out.status.success(), "{}", text(&out));
-    let mut cmd = redress(dir.path());
-    cmd.arg("intake")
-        .env("REDRESS_KEYS__TRIAGE_RECIPIENT", triage.public().to_string())
+    let mut cmd = redress_on(dir.path(), &data, &db, "intake");
+    cmd.env("REDRESS_KEYS__TRIAGE_RECIPIENT", triage.public().to_string())
         .env("REDRESS_KEYS__RECOVERY_RECIPIENT", recovery.public().to_string());
-    env(&mut cmd);
     let (child, url, _) = start(cmd);
     let form = reqwest::multipart::Form::new().part(
         "report",
@@ -430,26 +419,14 @@ async fn a_missing_fingerprint_key_is_made_only_while_nothing_depends_on_it() {
     let dir = tempfile::tempdir().unwrap();
     let db = TestDatabase::create(dir.path()).await;
     let data = dir.path().join("data");
-    let env = |cmd: &mut Command| {
-        cmd.env("REDRESS_DATA_DIR", &data)
-            .env("REDRESS_DATABASE__URL", db.url())
-            .env("REDRESS_INTAKE__LISTEN", "127.0.0.1:0")
-            .env("REDRESS_INTAKE__MIN_FREE_DISK_MIB", "1");
-    };
-    let mut serve = redress(dir.path());
-    serve.arg("serve");
-    env(&mut serve);
-    let (child, _, _) = start(serve);
+    let (child, _, _) = start(redress_on(dir.path(), &data, &db, "serve"));
     stop(child);
     let key = data.join("keys/fingerprint.key");
     assert_eq!(mode(&key), 0o600);
 
     // A data folder from before the worker existed: made on the next start.
     std::fs::remove_file(&key).unwrap();
-    let mut serve = redress(dir.path());
-    serve.arg("serve");
-    env(&mut serve);
-    let (child, _, out) = start(serve);
+    let (child, _, out) = start(redress_on(dir.path(), &data, &db, "serve"));
     stop(child);
     assert!(out.contains("Created the fingerprint key"), "{out}");
     assert_eq!(mode(&key), 0o600);
@@ -467,10 +444,7 @@ async fn a_missing_fingerprint_key_is_made_only_while_nothing_depends_on_it() {
     .await
     .unwrap();
     std::fs::remove_file(&key).unwrap();
-    let mut worker = redress(dir.path());
-    worker.arg("worker");
-    env(&mut worker);
-    let out = worker.output().unwrap();
+    let out = redress_on(dir.path(), &data, &db, "worker").output().unwrap();
     assert!(!out.status.success());
     assert!(text(&out).contains("restore it from backup"), "{}", text(&out));
     assert!(!key.exists());
