@@ -79,6 +79,9 @@ fn ensure_fingerprint_key(config: &Config) -> anyhow::Result<Option<PathBuf>> {
 
 /// Writes a new fingerprint key: 32 random bytes, hex, mode 0600.
 pub fn create_fingerprint_key(path: &Path) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent() {
+        fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    }
     let mut key = zeroize::Zeroizing::new([0u8; 32]);
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, key.as_mut_slice());
     let text = zeroize::Zeroizing::new(format!("{}\n", hex::encode(key.as_slice())));

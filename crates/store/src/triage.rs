@@ -364,6 +364,7 @@ impl Store {
             .col_expr(case::Column::DeadlineFlag, "ok".into())
             .filter(case::Column::Id.eq(case.to_string()))
             .filter(case::Column::State.eq("received"))
+            .filter(case::Column::Triaged.eq(true))
             .exec(self.connection())
             .await?;
         Ok(res.rows_affected > 0)
