@@ -223,7 +223,14 @@ async fn malformed_multipart_is_a_400() {
 #[tokio::test(flavor = "multi_thread")]
 async fn path_traversal_and_control_characters_in_file_names_are_refused() {
     let app = TestApp::spawn().await;
-    for name in ["../../etc/passwd", "..\\windows\\system.ini", "a/b.txt", ".."] {
+    for name in [
+        "../../etc/passwd",
+        "..\\windows\\system.ini",
+        "a/b.txt",
+        "..",
+        "photo\u{202E}gpj.exe",
+        "x\u{200B}.txt",
+    ] {
         let res = app
             .api_submit(&good_answers("A long enough description."), &[(name, b"x")])
             .await;

@@ -343,6 +343,13 @@ impl TestApp {
             .await
             .unwrap();
         assert_eq!(page.status(), 200);
+        // Shown once: the page tells the browser to forget the cookie.
+        let removal = set_cookie_header(&page, "redress_receipt").expect("the receipt cookie is removed");
+        assert!(
+            removal.starts_with("redress_receipt=;") && removal.contains("Max-Age=0"),
+            "{removal}"
+        );
+        assert!(removal.contains("Path=/receipt"), "{removal}");
         let html = page.text().await.unwrap();
         let receipt = element_text(&html, "receipt").expect("receipt on the page");
         let case_ref = element_text(&html, "case-ref").expect("case ref on the page");
@@ -531,7 +538,10 @@ pub fn element_text(html: &str, id: &str) -> Option<String> {
 /// Every row of every table as text (binary columns decoded lossily), so a marker
 /// stored in any column on either backend would show up.
 pub async fn dump_database(store: &Store) -> String {
-    use redress_store::entity::{case, case_object, job, key_wrap, receipt, setting};
+    use redress_store::entity::{
+        assignment, case, case_link, case_object, fingerprint, investigator, job, key_wrap, outbox, receipt,
+        setting,
+    };
     use sea_orm::EntityTrait;
     let db = store.connection();
     let mut out = String::new();
@@ -561,6 +571,21 @@ pub async fn dump_database(store: &Store) -> String {
     }
     for j in job::Entity::find().all(db).await.unwrap() {
         out += &format!("{j:?}\n");
+    }
+    for f in fingerprint::Entity::find().all(db).await.unwrap() {
+        out += &format!("{f:?}\n");
+    }
+    for l in case_link::Entity::find().all(db).await.unwrap() {
+        out += &format!("{l:?}\n");
+    }
+    for a in assignment::Entity::find().all(db).await.unwrap() {
+        out += &format!("{a:?}\n");
+    }
+    for i in investigator::Entity::find().all(db).await.unwrap() {
+        out += &format!("{i:?}\n");
+    }
+    for o in outbox::Entity::find().all(db).await.unwrap() {
+        out += &format!("{o:?}\n");
     }
     out
 }

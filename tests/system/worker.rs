@@ -265,10 +265,19 @@ async fn related_cases_are_linked_through_fingerprints_not_plaintext() {
         links[0].1.contains(&"indicator".to_owned()) && links[0].1.contains(&"customer".to_owned()),
         "{links:?}"
     );
-    // The database holds fingerprints, not the shared values.
+    // The database holds fingerprints, not the shared values (the dump does see the
+    // fingerprint rows, and the file on disk is checked too).
     let dump = dump_database(&app.store).await;
+    assert!(
+        dump.contains("kind: \"customer\""),
+        "the dump covers the fingerprints"
+    );
     for plain in ["evil.example", "Ministry of Example", "France"] {
         assert!(!dump.contains(plain), "{plain} stored in plaintext");
+        assert!(
+            files_containing(&app.config.data_dir, plain.as_bytes()).is_empty(),
+            "{plain} on disk"
+        );
     }
 }
 
@@ -551,6 +560,10 @@ async fn a_worker_killed_at_random_points_still_triages_every_case_exactly_once(
         "killed workers had triaged {before} of {} cases and sent {} emails",
         refs.len(),
         sink.messages().len()
+    );
+    assert!(
+        before > 0,
+        "the killed workers did real work before the finisher ran"
     );
     // Whatever state that left, one more worker finishes the work once leases run out.
     app.clock.store(

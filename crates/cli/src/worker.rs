@@ -18,16 +18,27 @@ const BUILTIN_RULES: &str = include_str!("../../../config/triage.toml");
 
 /// Reads a secret file, refusing one that others can read (DESIGN.md: "file 0600,
 /// permissions checked at start-up").
-pub fn read_secret_file(path: &Path, what: &str) -> anyhow::Result<String> {
-    let meta = std::fs::metadata(path).with_context(|| format!("{what} {} is missing", path.display()))?;
-    let mode = meta.permissions().mode() & 0o777;
+pub fn read_secret_file(path: &Path, what: &str) -> anyhow::Result<zeroize::Zeroizing<String>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    // Open once (not through a symlink) and check the file we hold, so what is read is
+    // what was checked.
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .with_context(|| format!("{what} {} is missing or not a plain file", path.display()))?;
+    let mode = file.metadata()?.permissions().mode() & 0o777;
     if mode & 0o077 != 0 {
         anyhow::bail!(
             "{what} {} has loose permissions {mode:04o}: run chmod 600 on it",
             path.display()
         );
     }
-    std::fs::read_to_string(path).with_context(|| format!("reading {what} {}", path.display()))
+    let mut text = zeroize::Zeroizing::new(String::new());
+    file.read_to_string(&mut text)
+        .with_context(|| format!("reading {what} {}", path.display()))?;
+    Ok(text)
 }
 
 pub fn rules(config: &Config) -> anyhow::Result<Rules> {
@@ -82,8 +93,9 @@ pub async fn ensure_fingerprint_key(config: &Config, store: &Store) -> anyhow::R
 pub fn fingerprint_key(config: &Config) -> anyhow::Result<FingerprintKey> {
     let path = config.fingerprint_key_path();
     let text = read_secret_file(&path, "fingerprint key")?;
-    let bytes = hex::decode(text.trim()).context("the fingerprint key is not hex")?;
+    let bytes = zeroize::Zeroizing::new(hex::decode(text.trim()).context("the fingerprint key is not hex")?);
     let key: [u8; 32] = bytes
+        .as_slice()
         .try_into()
         .map_err(|_| anyhow::anyhow!("the fingerprint key must be 32 bytes"))?;
     Ok(FingerprintKey::new(key))

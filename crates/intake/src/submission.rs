@@ -504,6 +504,11 @@ async fn receive_file(
         return Err(SubmitError::TooManyFiles);
     }
     tally.files += 1;
+    // Uploads in parallel each passed the floor at their start; check again per file so
+    // they cannot fill the disk between them.
+    if state.blobs.available_bytes().map_err(SubmitError::internal)? < l.min_free_bytes {
+        return Err(SubmitError::DiskFull);
+    }
     let file_name = check_file_name(&file_name)?;
     let content_type = clean_content_type(&content_type);
     let mut writer = EvidenceWriter::start(&state.blobs, recipient).map_err(SubmitError::internal)?;
@@ -550,7 +555,7 @@ fn check_file_name(name: &str) -> Result<String, SubmitError> {
     let name = name.trim();
     let bad = name.len() > 255
         || name.contains(['/', '\\'])
-        || name.chars().any(char::is_control)
+        || name.chars().any(|c| c.is_control() || is_invisible_format(c))
         || name == "."
         || name == "..";
     if bad {
@@ -561,6 +566,16 @@ fn check_file_name(name: &str) -> Result<String, SubmitError> {
     } else {
         name.to_owned()
     })
+}
+
+/// Invisible formatting characters (Unicode category Cf) that can disguise a file name,
+/// e.g. RIGHT-TO-LEFT OVERRIDE turning `photo\u{202E}gpj.exe` into `photoexe.jpg`.
+fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}'
+    )
 }
 
 fn clean_content_type(declared: &str) -> String {

@@ -60,7 +60,10 @@ impl CsrfKeys {
         let Some(issued) = issued_at(field) else {
             return false;
         };
-        if issued > now + 60 || now - issued > max_age_secs {
+        // The time comes from the client: compare without overflowing on forged values.
+        let too_new = issued > now.saturating_add(60);
+        let too_old = now.checked_sub(issued).is_none_or(|age| age > max_age_secs);
+        if too_new || too_old {
             return false;
         }
         std::iter::once(&self.current)
@@ -131,6 +134,17 @@ mod tests {
             3600
         ));
         assert!(!CsrfKeys::new([2; 32], None).verify(Some(&t.cookie), Some(&t.field), 1001, 3600));
+    }
+
+    #[test]
+    fn forged_extreme_times_are_refused_without_overflow() {
+        let keys = CsrfKeys::new([1; 32], None);
+        let t = keys.issue(None, 1000);
+        for forged in [i64::MIN, i64::MAX, -1] {
+            let mut raw = B64.decode(&t.field).unwrap();
+            raw[..8].copy_from_slice(&forged.to_be_bytes());
+            assert!(!keys.verify(Some(&t.cookie), Some(&B64.encode(raw)), 1001, 3600));
+        }
     }
 
     #[test]

@@ -17,6 +17,7 @@ mod triage;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use redress_crypto::SecretIdentity;
 use redress_domain::JobKind;
 use redress_indicators::IndicatorSet;
@@ -146,11 +147,24 @@ impl Worker {
     }
 
     async fn execute(&self, job: Job) -> Result<Ran, JobError> {
-        let renew = self.renew_while_running(&job);
+        // Renewal is a task of its own, so CPU-heavy steps of the job cannot starve it.
+        let (lost, lease_lost) = tokio::sync::oneshot::channel();
+        let renewer = tokio::spawn(renew_while_running(
+            self.store.clone(),
+            job.clone(),
+            self.name.clone(),
+            self.settings.lease_secs,
+            Arc::clone(&self.clock),
+            lost,
+        ));
+        // A panic in a job (a third-party parser meeting a hostile file) fails that job;
+        // it must not end the job loop and with it all triage.
+        let work = std::panic::AssertUnwindSafe(self.dispatch(&job)).catch_unwind();
         let result = tokio::select! {
-            r = self.dispatch(&job) => r,
-            () = renew => Err(JobError::BadJob("lease lost".into())),
+            r = work => r.unwrap_or_else(|_| Err(JobError::BadJob("the job panicked".into()))),
+            _ = lease_lost => Err(JobError::BadJob("lease lost".into())),
         };
+        renewer.abort();
         let now = self.now();
         match result {
             Ok(()) => {
@@ -171,23 +185,6 @@ impl Worker {
                         .await?;
                 }
                 Ok(Ran::Failed(job.kind))
-            }
-        }
-    }
-
-    /// Renews the lease at a third of its length; returns if the lease is lost.
-    async fn renew_while_running(&self, job: &Job) {
-        let every = Duration::from_secs(u64::try_from(self.settings.lease_secs / 3).unwrap_or(1).max(1));
-        loop {
-            tokio::time::sleep(every).await;
-            match self
-                .store
-                .renew(job, &self.name, self.settings.lease_secs, self.now())
-                .await
-            {
-                Ok(true) => {}
-                Ok(false) => return,
-                Err(e) => tracing::warn!(error = %e, "could not renew a job lease"),
             }
         }
     }
@@ -213,7 +210,9 @@ impl Worker {
             loops.push(tokio::spawn(async move { worker.job_loop(shutdown).await }));
         }
         for l in loops {
-            let _ = l.await;
+            if let Err(e) = l.await {
+                tracing::error!(error = %e, "a job loop ended unexpectedly");
+            }
         }
     }
 
@@ -250,6 +249,29 @@ impl Worker {
                     }
                 }
             }
+        }
+    }
+}
+
+/// Renews a job's lease at a third of its length; reports when the lease is lost.
+async fn renew_while_running(
+    store: Store,
+    job: Job,
+    worker: String,
+    lease_secs: i64,
+    clock: Arc<dyn Fn() -> i64 + Send + Sync>,
+    lost: tokio::sync::oneshot::Sender<()>,
+) {
+    let every = Duration::from_secs(u64::try_from(lease_secs / 3).unwrap_or(1).max(1));
+    loop {
+        tokio::time::sleep(every).await;
+        match store.renew(&job, &worker, lease_secs, clock()).await {
+            Ok(true) => {}
+            Ok(false) => {
+                let _ = lost.send(());
+                return;
+            }
+            Err(e) => tracing::warn!(error = %e, "could not renew a job lease"),
         }
     }
 }

@@ -54,6 +54,7 @@ struct Custody {
     /// Why there is no scrubbed copy.
     not_scrubbed: Option<String>,
     inspected_bytes: u64,
+    indicator_scan_failed: bool,
 }
 
 #[derive(Serialize)]
@@ -177,15 +178,25 @@ async fn triage(worker: &Worker, case: &StoredCase, placed: &mut Vec<ObjectId>) 
     let mut custody = Vec::new();
     let mut new_objects = Vec::new();
     for entry in &submission.evidence {
-        let (object, file) = inspect(worker, &thread_key, entry)?;
+        // Decrypting, hashing, scanning and scrubbing are CPU work: keep them off the
+        // async workers' queue so other tasks (lease renewal, the intake) keep running.
+        let (object, file) = tokio::task::block_in_place(|| inspect(worker, &thread_key, entry))?;
         // A file larger than the inspection limit is scanned as far as it was read; its
         // file hashes then cannot match (they are of the whole file).
-        let scan = worker.indicators.scan_file(
-            &entry.file_name,
-            &file.head,
-            &redress_indicators::ScanLimits::default(),
-        );
-        matches.merge(scan.matches);
+        let scan = tokio::task::block_in_place(|| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                worker.indicators.scan_file(
+                    &entry.file_name,
+                    &file.head,
+                    &redress_indicators::ScanLimits::default(),
+                )
+            }))
+        });
+        // A parser that panics on a hostile file costs that file's scan, not the case.
+        let scan_failed = scan.is_err();
+        if let Ok(scan) = scan {
+            matches.merge(scan.matches);
+        }
         let mut record = Custody {
             original_object: object.to_string(),
             file_name: entry.file_name.clone(),
@@ -195,6 +206,7 @@ async fn triage(worker: &Worker, case: &StoredCase, placed: &mut Vec<ObjectId>) 
             scrubbed: None,
             not_scrubbed: None,
             inspected_bytes: file.head.len() as u64,
+            indicator_scan_failed: scan_failed,
         };
         if !record.sha256_verified {
             // No case reference here: a log line's time next to it would date the case.
@@ -202,7 +214,9 @@ async fn triage(worker: &Worker, case: &StoredCase, placed: &mut Vec<ObjectId>) 
             tracing::warn!("an evidence file does not match its intake hash");
         }
         if file.complete {
-            match redress_scrub::scrub(&file.head, &redress_scrub::Limits::default()) {
+            match tokio::task::block_in_place(|| {
+                redress_scrub::scrub(&file.head, &redress_scrub::Limits::default())
+            }) {
                 redress_scrub::Outcome::Scrubbed { bytes, removed, .. } => {
                     let (id, size) = place(worker, &case_pub, &bytes, placed)?;
                     new_objects.push(NewObject {
