@@ -479,6 +479,15 @@ impl Drop for TestApp {
     }
 }
 
+/// A blob's modification time, Unix seconds.
+pub fn blob_mtime(app: &TestApp, id: redress_domain::ObjectId) -> i64 {
+    let modified = std::fs::metadata(app.blobs.path_of(id))
+        .unwrap()
+        .modified()
+        .unwrap();
+    i64::try_from(modified.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()).unwrap()
+}
+
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     sha2::Sha256::digest(bytes)

@@ -110,6 +110,15 @@ async fn api_submission_returns_201_and_the_case_opens() {
     assert_eq!(row.payload, format!("{{\"case_id\":\"{}\"}}", case.id));
     assert_eq!(row.created_at, case.received_at);
 
+    // File times say no more than the database: the hour.
+    for (id, _) in app.store.objects(case.id).await.unwrap() {
+        assert_eq!(
+            blob_mtime(&app, id),
+            case.received_at,
+            "blob {id} is dated to the hour"
+        );
+    }
+
     // A report without files is fine too.
     let res = app
         .api_submit(&good_answers("No files, but I saw it happen."), &[])

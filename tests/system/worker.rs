@@ -239,6 +239,11 @@ async fn a_case_is_triaged_handed_over_and_announced_without_content() {
     assert_eq!((row.len(), row[0].state.as_str()), (1, "sent"));
     assert_eq!(m.header("Message-ID").unwrap(), row[0].message_id);
 
+    // Triage's own blobs are dated to the hour too.
+    for (id, _) in app.store.objects(case.id).await.unwrap() {
+        assert_eq!(blob_mtime(&app, id), case.received_at);
+    }
+
     // Running again does nothing more.
     assert!(worker.run_until_idle().await.unwrap().is_empty());
     assert_eq!(sink.messages().len(), 1);

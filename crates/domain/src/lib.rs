@@ -11,3 +11,9 @@ pub use answers::{Answers, FieldError, Ongoing, RawAnswers, TargetGroup, Validat
 pub use case::{CaseId, CaseRef, CaseState, ObjectId, ObjectKind};
 pub use jobs::JobKind;
 pub use questionnaire::{FieldKind, FieldSpec, Questionnaire, QuestionnaireError};
+
+/// The start of the hour `unix` falls in. Times that could date a report (its arrival,
+/// the hand-over, job bookkeeping) are stored at this precision only.
+pub fn hour_floor(unix: i64) -> i64 {
+    unix - unix.rem_euclid(3600)
+}

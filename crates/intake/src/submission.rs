@@ -620,7 +620,7 @@ async fn store(
     files: Vec<ReceivedFile>,
 ) -> Result<Received, SubmitError> {
     let now = state.now();
-    let received_at = now - now.rem_euclid(3600);
+    let received_at = redress_domain::hour_floor(now);
     let receipt = Receipt::generate();
     let (salt, kdf) = (state.receipt_salt.clone(), state.kdf);
     let receipt_for_kdf = receipt.clone();

@@ -93,7 +93,7 @@ fn i32_of(v: u32) -> i32 {
 pub(crate) fn new_job_row(job: &NewJob, now: i64) -> job::ActiveModel {
     // Creation times are kept to the hour: a job made at hand-over would otherwise date
     // its case to the second.
-    let now = now - now.rem_euclid(3600);
+    let now = redress_domain::hour_floor(now);
     job::ActiveModel {
         id: Set(uuid::Uuid::new_v4().to_string()),
         kind: Set(job.kind.clone()),
@@ -177,7 +177,7 @@ impl Store {
     /// Moves a job to `dead`, keeping only the hour: a dead job waits for an admin and
     /// its times would otherwise date its case. `worker`, if given, must hold the lease.
     async fn bury(&self, id: &str, worker: Option<&str>, error: &str, now: i64) -> Result<(), StoreError> {
-        let hour = now - now.rem_euclid(3600);
+        let hour = redress_domain::hour_floor(now);
         let mut update = job::Entity::update_many()
             .col_expr(job::Column::State, "dead".into())
             .col_expr(job::Column::RunAt, hour.into())
@@ -220,7 +220,7 @@ impl Store {
     /// keeps only the hour it finished in: a triage job's times would otherwise date its
     /// case to the second.
     pub async fn complete(&self, job: &Job, worker: &str, now: i64) -> Result<bool, StoreError> {
-        let hour = now - now.rem_euclid(3600);
+        let hour = redress_domain::hour_floor(now);
         let res = job::Entity::update_many()
             .col_expr(job::Column::State, "done".into())
             .col_expr(job::Column::LeasedBy, Option::<String>::None.into())
@@ -260,7 +260,7 @@ impl Store {
                 job::Column::LastError,
                 Some(error.chars().take(1000).collect::<String>()).into(),
             )
-            .col_expr(job::Column::UpdatedAt, (now - now.rem_euclid(3600)).into())
+            .col_expr(job::Column::UpdatedAt, redress_domain::hour_floor(now).into())
             .filter(job::Column::Id.eq(job.id.as_str()))
             .filter(job::Column::LeasedBy.eq(worker))
             .exec(self.connection())

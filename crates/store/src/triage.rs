@@ -121,21 +121,26 @@ impl Store {
     }
 
     /// Open (untriaged-or-triaged, not closed or purged) cases per investigator.
+    /// Counted in the database: routing runs for every case and must not read them all.
     pub async fn open_case_loads(&self) -> Result<HashMap<String, u32>, StoreError> {
-        let open: std::collections::HashSet<String> = case::Entity::find()
-            .filter(case::Column::State.is_not_in(["closed", "purged"]))
-            .all(self.connection())
-            .await?
-            .into_iter()
-            .map(|c| c.id)
-            .collect();
-        let mut loads = HashMap::new();
-        for a in assignment::Entity::find().all(self.connection()).await? {
-            if open.contains(&a.case_id) {
-                *loads.entry(a.investigator_id).or_insert(0) += 1;
-            }
+        #[derive(sea_orm::FromQueryResult)]
+        struct Load {
+            investigator_id: String,
+            open_cases: i64,
         }
-        Ok(loads)
+        let sql = "SELECT a.investigator_id AS investigator_id, COUNT(*) AS open_cases \
+                   FROM case_assignments a JOIN cases c ON c.id = a.case_id \
+                   WHERE c.state NOT IN ('closed', 'purged') GROUP BY a.investigator_id";
+        let rows = <Load as sea_orm::FromQueryResult>::find_by_statement(sea_orm::Statement::from_string(
+            self.backend(),
+            sql,
+        ))
+        .all(self.connection())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.investigator_id, u32::try_from(r.open_cases).unwrap_or(u32::MAX)))
+            .collect())
     }
 
     /// Investigators a case is assigned to.
@@ -256,7 +261,7 @@ impl Store {
                 id: Set(uuid::Uuid::new_v4().to_string()),
                 case_id: Set(id.clone()),
                 investigator_id: Set(investigator_id.clone()),
-                assigned_at: Set(now - now.rem_euclid(3600)),
+                assigned_at: Set(redress_domain::hour_floor(now)),
             }
             .insert(&txn)
             .await?;
@@ -314,12 +319,6 @@ impl Store {
         Ok(inserted)
     }
 
-    pub async fn email(&self, id: &str) -> Result<Option<Email>, StoreError> {
-        Ok(outbox::Entity::find_by_id(id.to_owned())
-            .one(self.connection())
-            .await?)
-    }
-
     pub async fn email_by_key(&self, key: &str) -> Result<Option<Email>, StoreError> {
         Ok(outbox::Entity::find()
             .filter(outbox::Column::IdempotencyKey.eq(key))
@@ -330,7 +329,10 @@ impl Store {
     pub async fn mark_email_sent(&self, id: &str, now: i64) -> Result<(), StoreError> {
         outbox::Entity::update_many()
             .col_expr(outbox::Column::State, "sent".into())
-            .col_expr(outbox::Column::SentAt, Some(now - now.rem_euclid(3600)).into())
+            .col_expr(
+                outbox::Column::SentAt,
+                Some(redress_domain::hour_floor(now)).into(),
+            )
             .filter(outbox::Column::Id.eq(id))
             .exec(self.connection())
             .await?;
@@ -392,7 +394,7 @@ async fn insert_email<C: sea_orm::ConnectionTrait>(
         notice: Set(email.notice.clone()),
         state: Set("pending".into()),
         message_id: Set(email.message_id.clone()),
-        created_at: Set(now - now.rem_euclid(3600)),
+        created_at: Set(redress_domain::hour_floor(now)),
         sent_at: Set(None),
     })
     .on_conflict(

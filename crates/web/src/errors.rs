@@ -29,10 +29,6 @@ impl ApiError {
         self.field = Some(field.into());
         self
     }
-
-    pub fn code(&self) -> &'static str {
-        self.code
-    }
 }
 
 impl std::fmt::Display for ApiError {

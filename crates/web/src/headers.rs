@@ -6,7 +6,7 @@ use actix_web::middleware::Next;
 
 /// The headers every response of a Redress door carries, errors and static files
 /// included (docs/DESIGN.md, "Tor-friendly rules for the public door").
-pub const SECURITY_HEADERS: [(&str, &str); 7] = [
+const SECURITY_HEADERS: [(&str, &str); 7] = [
     (
         "content-security-policy",
         "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",

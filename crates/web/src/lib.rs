@@ -15,7 +15,7 @@ pub use assets::{STYLESHEET_PATH, stylesheet};
 pub use csrf::{CSRF_COOKIE, CSRF_FIELD, CsrfKeys, CsrfToken};
 pub use errors::{ApiError, PageError};
 pub use flash::{FlashError, FlashSealer};
-pub use headers::{SECURITY_HEADERS, security_headers};
+pub use headers::security_headers;
 pub use i18n::{Messages, MessagesError};
 
 /// Derives a purpose-bound 32-byte key from the installation's web secret, so that one
