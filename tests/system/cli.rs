@@ -177,14 +177,12 @@ async fn the_intake_subcommand_runs_with_public_keys_only() {
     let store = redress_store::Store::connect(db.url()).await.unwrap();
     let case = &store.cases().await.unwrap()[0];
     for (holder, id) in [
-        (redress_store::HolderKind::Triage, &triage),
-        (redress_store::HolderKind::Recovery, &recovery),
+        (redress_domain::Holder::Triage, &triage),
+        (redress_domain::Holder::Recovery, &recovery),
     ] {
-        let wraps = store
-            .wraps(case.id, redress_store::KeyKind::Case, holder)
+        redress_keychain::open_case_key(&store, case.id, holder, id)
             .await
             .unwrap();
-        redress_crypto::unwrap_identity(&wraps[0].ciphertext, id).unwrap();
     }
 }
 
@@ -415,7 +413,6 @@ async fn admins_register_and_list_investigators() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_missing_fingerprint_key_is_made_only_while_nothing_depends_on_it() {
-    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
     let dir = tempfile::tempdir().unwrap();
     let db = TestDatabase::create(dir.path()).await;
     let data = dir.path().join("data");
@@ -433,16 +430,19 @@ async fn a_missing_fingerprint_key_is_made_only_while_nothing_depends_on_it() {
 
     // Once cases were fingerprinted with it, losing it is an error, not a new key.
     let store = redress_store::Store::connect(db.url()).await.unwrap();
-    let res = TestApp::insert_bare_case(&store).await;
-    redress_store::entity::fingerprint::ActiveModel {
-        id: Set(uuid::Uuid::new_v4().to_string()),
-        case_id: Set(res),
-        kind: Set("customer".into()),
-        fingerprint: Set("00".into()),
-    }
-    .insert(store.connection())
-    .await
-    .unwrap();
+    let case = TestApp::insert_bare_case(&store).await;
+    let fingerprinted = redress_store::TriageCommit {
+        priority: redress_domain::Priority::P4,
+        ack_due: 0,
+        objects: vec![],
+        wraps: vec![],
+        assign_to: vec![],
+        fingerprints: vec![("customer".into(), "00".into())],
+        links: vec![],
+        emails: vec![],
+        jobs: vec![],
+    };
+    assert!(store.commit_triage(case, &fingerprinted, 0).await.unwrap());
     std::fs::remove_file(&key).unwrap();
     let out = redress_on(dir.path(), &data, &db, "worker").output().unwrap();
     assert!(!out.status.success());

@@ -352,7 +352,7 @@ async fn the_sweep_removes_what_a_crash_left_and_keeps_committed_cases() {
     let mut expected = committed;
     expected.sort();
     assert_eq!(left, expected);
-    app.open_as(&case_ref, redress_store::HolderKind::Recovery, &app.recovery)
+    app.open_as(&case_ref, redress_domain::Holder::Recovery, &app.recovery)
         .await
         .unwrap();
 }

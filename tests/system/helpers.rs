@@ -9,11 +9,11 @@ use std::time::Duration;
 use actix_web::web;
 use redress_cli::config::Config;
 use redress_cli::{Overrides, keys};
-use redress_crypto::{KdfParams, Receipt, SecretIdentity, derive_receipt_keys, open, unwrap_identity};
-use redress_domain::{CaseRef, ObjectKind};
+use redress_crypto::{KdfParams, Receipt, SecretIdentity, derive_receipt_keys, open};
+use redress_domain::{CaseRef, Holder, ObjectKind};
 use redress_intake::IntakeState;
 use redress_store::test_support::TestDatabase;
-use redress_store::{BlobStore, HolderKind, KeyKind, Store, StoredCase};
+use redress_store::{BlobStore, Store, StoredCase};
 use reqwest::multipart::{Form, Part};
 use serde_json::Value;
 use tempfile::TempDir;
@@ -222,7 +222,7 @@ impl TestApp {
     }
 
     /// Inserts a bare case row (for tests that need one to hang rows on) and returns its id.
-    pub async fn insert_bare_case(store: &Store) -> String {
+    pub async fn insert_bare_case(store: &Store) -> redress_domain::CaseId {
         let new = redress_store::NewCase {
             id: redress_domain::CaseId::random(),
             questionnaire_version: 1,
@@ -244,7 +244,7 @@ impl TestApp {
             .insert_case(&new, || CaseRef::from_random(rand::random()))
             .await
             .unwrap();
-        new.id.to_string()
+        new.id
     }
 
     /// Moves the clock forward.
@@ -369,19 +369,16 @@ impl TestApp {
     pub async fn open_as(
         &self,
         case_ref: &str,
-        holder: HolderKind,
+        holder: Holder,
         identity: &SecretIdentity,
     ) -> Result<OpenedCase, String> {
         let case = self.case(case_ref).await;
-        let wraps = self.store.wraps(case.id, KeyKind::Case, holder).await.unwrap();
-        let wrap = wraps.first().ok_or("no wrap for this holder")?;
-        let case_key = unwrap_identity(&wrap.ciphertext, identity).map_err(|e| e.to_string())?;
-        let thread_wrap = self
-            .store
-            .wraps(case.id, KeyKind::Thread, HolderKind::CaseKey)
+        let case_key = redress_keychain::open_case_key(&self.store, case.id, holder, identity)
             .await
-            .unwrap();
-        let thread = unwrap_identity(&thread_wrap[0].ciphertext, &case_key).map_err(|e| e.to_string())?;
+            .map_err(|e| e.to_string())?;
+        let thread = redress_keychain::open_thread_key(&self.store, case.id, &case_key)
+            .await
+            .map_err(|e| e.to_string())?;
         self.read_objects(&case, &thread).await
     }
 
@@ -397,13 +394,10 @@ impl TestApp {
             .await
             .unwrap()
             .ok_or("receipt lookup found nothing")?;
-        assert_eq!(row.case_id, case.id.to_string());
-        let wrap = self
-            .store
-            .wraps(case.id, KeyKind::Thread, HolderKind::Reporter)
+        assert_eq!(row.case_id, case.id);
+        let thread = redress_keychain::open_thread_as_reporter(&self.store, case.id, &keys.identity)
             .await
-            .unwrap();
-        let thread = unwrap_identity(&wrap[0].ciphertext, &keys.identity).map_err(|e| e.to_string())?;
+            .map_err(|e| e.to_string())?;
         self.read_objects(&case, &thread).await
     }
 
@@ -544,59 +538,10 @@ pub fn element_text(html: &str, id: &str) -> Option<String> {
     Some(html[start..end].trim().to_owned())
 }
 
-/// Every row of every table as text (binary columns decoded lossily), so a marker
-/// stored in any column on either backend would show up.
+/// Every row of every table as text, so a marker stored in any column on either
+/// backend would show up.
 pub async fn dump_database(store: &Store) -> String {
-    use redress_store::entity::{
-        assignment, case, case_link, case_object, fingerprint, investigator, job, key_wrap, outbox, receipt,
-        setting,
-    };
-    use sea_orm::EntityTrait;
-    let db = store.connection();
-    let mut out = String::new();
-    let lossy = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    for s in setting::Entity::find().all(db).await.unwrap() {
-        out += &format!("{} {}\n", s.key, lossy(&s.value));
-    }
-    for c in case::Entity::find().all(db).await.unwrap() {
-        out += &format!("{c:?}\n");
-    }
-    for w in key_wrap::Entity::find().all(db).await.unwrap() {
-        out += &format!(
-            "{} {} {} {:?} {} {}\n",
-            w.id,
-            w.key_kind,
-            w.holder_kind,
-            w.holder_id,
-            w.holder_recipient,
-            lossy(&w.ciphertext)
-        );
-    }
-    for r in receipt::Entity::find().all(db).await.unwrap() {
-        out += &format!("{} {} {}\n", r.lookup, r.case_id, lossy(&r.kdf_salt));
-    }
-    for o in case_object::Entity::find().all(db).await.unwrap() {
-        out += &format!("{o:?}\n");
-    }
-    for j in job::Entity::find().all(db).await.unwrap() {
-        out += &format!("{j:?}\n");
-    }
-    for f in fingerprint::Entity::find().all(db).await.unwrap() {
-        out += &format!("{f:?}\n");
-    }
-    for l in case_link::Entity::find().all(db).await.unwrap() {
-        out += &format!("{l:?}\n");
-    }
-    for a in assignment::Entity::find().all(db).await.unwrap() {
-        out += &format!("{a:?}\n");
-    }
-    for i in investigator::Entity::find().all(db).await.unwrap() {
-        out += &format!("{i:?}\n");
-    }
-    for o in outbox::Entity::find().all(db).await.unwrap() {
-        out += &format!("{o:?}\n");
-    }
-    out
+    redress_store::test_support::dump_database(store).await
 }
 
 /// Paths of files under `dir` whose bytes contain `needle`.

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use redress_store::{HolderKind, KeyKind};
+use redress_domain::Holder;
 
 use crate::helpers::*;
 
@@ -49,11 +49,7 @@ async fn the_stock_age_cli_opens_a_stored_report_with_the_recovery_identity() {
     std::fs::create_dir(&work).unwrap();
 
     // recovery identity → case key
-    let wrap = &app
-        .store
-        .wraps(case.id, KeyKind::Case, HolderKind::Recovery)
-        .await
-        .unwrap()[0];
+    let wrap = app.store.wrap(case.id, Holder::Recovery).await.unwrap().unwrap();
     std::fs::write(work.join("case-wrap.age"), &wrap.ciphertext).unwrap();
     let recovery_file = app.offline_dir.join("recovery.txt");
     let case_key = age_decrypt(&recovery_file, &work.join("case-wrap.age"));
@@ -65,11 +61,7 @@ async fn the_stock_age_cli_opens_a_stored_report_with_the_recovery_identity() {
     );
 
     // case key → thread key
-    let wrap = &app
-        .store
-        .wraps(case.id, KeyKind::Thread, HolderKind::CaseKey)
-        .await
-        .unwrap()[0];
+    let wrap = app.store.wrap(case.id, Holder::CaseKey).await.unwrap().unwrap();
     std::fs::write(work.join("thread-wrap.age"), &wrap.ciphertext).unwrap();
     std::fs::write(
         work.join("thread.key"),

@@ -98,7 +98,7 @@ async fn the_intake_host_holds_no_identity_that_opens_anything() {
         assert!(SecretIdentity::parse(&public).is_err());
     }
     // The offline identities still open the case: the test is not vacuous.
-    app.open_as(&case_ref, redress_store::HolderKind::Triage, &app.triage)
+    app.open_as(&case_ref, redress_domain::Holder::Triage, &app.triage)
         .await
         .unwrap();
 }

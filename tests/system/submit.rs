@@ -1,7 +1,7 @@
 //! Submitting through the form and the API, and who can open what was stored.
 
 use redress_crypto::SecretIdentity;
-use redress_store::HolderKind;
+use redress_domain::{Holder, JobKind, JobState};
 use serde_json::Value;
 
 use crate::helpers::*;
@@ -31,10 +31,7 @@ async fn form_submission_shows_the_receipt_once_and_every_holder_opens_the_exact
     assert_eq!(again.status(), 410);
     assert!(!again.text().await.unwrap().contains(&receipt));
 
-    for (holder, identity) in [
-        (HolderKind::Triage, &app.triage),
-        (HolderKind::Recovery, &app.recovery),
-    ] {
+    for (holder, identity) in [(Holder::Triage, &app.triage), (Holder::Recovery, &app.recovery)] {
         let opened = app.open_as(&case_ref, holder, identity).await.unwrap();
         assert_eq!(opened.document["answers"]["what_happened"], fields[5].1.as_str());
         assert_eq!(
@@ -53,13 +50,9 @@ async fn form_submission_shows_the_receipt_once_and_every_holder_opens_the_exact
     assert_eq!(by_receipt.files.len(), 2);
 
     let stranger = SecretIdentity::generate();
+    assert!(app.open_as(&case_ref, Holder::Triage, &stranger).await.is_err());
     assert!(
-        app.open_as(&case_ref, HolderKind::Triage, &stranger)
-            .await
-            .is_err()
-    );
-    assert!(
-        app.open_as(&case_ref, HolderKind::Recovery, &app.triage)
+        app.open_as(&case_ref, Holder::Recovery, &app.triage)
             .await
             .is_err(),
         "keys are not interchangeable"
@@ -85,7 +78,7 @@ async fn api_submission_returns_201_and_the_case_opens() {
     assert_eq!(body.as_object().unwrap().len(), 2);
 
     let opened = app
-        .open_as(case_ref, HolderKind::Recovery, &app.recovery)
+        .open_as(case_ref, Holder::Recovery, &app.recovery)
         .await
         .unwrap();
     assert_eq!(opened.files, [("a.bin".to_owned(), binary)]);
@@ -101,12 +94,12 @@ async fn api_submission_returns_201_and_the_case_opens() {
 
     // The case's triage was queued with it, dated only to the hour.
     let case = app.case(case_ref).await;
-    let jobs = app.store.jobs_in_state("queued").await.unwrap();
+    let jobs = app.store.jobs_in_state(JobState::Queued).await.unwrap();
     assert_eq!(jobs.len(), 1);
-    assert_eq!(jobs[0].kind, "triage_case");
+    assert_eq!(jobs[0].kind, JobKind::TriageCase);
     assert_eq!(jobs[0].run_at, case.received_at);
     assert_eq!(case.received_at % 3600, 0);
-    let row = app.store.job(&jobs[0].id).await.unwrap().unwrap();
+    let row = app.store.job(jobs[0].id).await.unwrap().unwrap();
     assert_eq!(row.payload, format!("{{\"case_id\":\"{}\"}}", case.id));
     assert_eq!(row.created_at, case.received_at);
 

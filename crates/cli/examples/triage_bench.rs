@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use redress_cli::config::Config;
 use redress_cli::{Overrides, keys};
+use redress_domain::{JobKind, JobState};
 use redress_mail::{MailConfig, sink};
 use redress_store::NewInvestigator;
 
@@ -159,12 +160,17 @@ async fn run(label: &str, database_url: Option<String>, a: &Args) {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let t = Instant::now();
     let run = tokio::spawn(Arc::clone(&worker).run(stopped));
-    while store.job_count("triage_case", "done").await.unwrap() < a.cases as u64 {
+    while store
+        .job_count(JobKind::TriageCase, JobState::Done)
+        .await
+        .unwrap()
+        < a.cases as u64
+    {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let triage_secs = t.elapsed().as_secs_f64();
     // Let the backlog's emails go out before measuring latency on an idle worker.
-    while store.job_count("send_email", "done").await.unwrap() < a.cases as u64 {
+    while store.job_count(JobKind::SendEmail, JobState::Done).await.unwrap() < a.cases as u64 {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let drain_secs = t.elapsed().as_secs_f64();

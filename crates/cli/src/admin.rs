@@ -2,6 +2,7 @@
 
 use clap::Subcommand;
 use redress_crypto::PublicKey;
+use redress_domain::{JobId, JobState};
 use redress_store::{NewInvestigator, Store, StoreError};
 
 #[derive(Debug, Subcommand)]
@@ -38,11 +39,18 @@ pub enum InvestigatorCommand {
 pub enum JobsCommand {
     /// Lists jobs in a state (queued, running, done, dead).
     List {
-        #[arg(long, default_value = "dead")]
-        state: String,
+        #[arg(long, default_value = "dead", value_parser = parse_state)]
+        state: JobState,
     },
     /// Puts a dead job back in the queue.
     Retry { id: String },
+}
+
+fn parse_state(s: &str) -> Result<JobState, String> {
+    JobState::parse(s).ok_or_else(|| {
+        let names: Vec<&str> = JobState::ALL.iter().map(|s| s.as_str()).collect();
+        format!("use {}", names.join(", "))
+    })
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -108,13 +116,8 @@ pub async fn run(store: &Store, cmd: AdminCommand, now: i64) -> Result<String, A
             Ok(out)
         }
         AdminCommand::Jobs(JobsCommand::List { state }) => {
-            if !["queued", "running", "done", "dead"].contains(&state.as_str()) {
-                return Err(AdminError::Invalid(format!(
-                    "--state {state:?}: use queued, running, done or dead"
-                )));
-            }
             let mut out = String::from("id\tkind\tattempts\tlast error\n");
-            for j in store.jobs_in_state(&state).await? {
+            for j in store.jobs_in_state(state).await? {
                 out += &format!(
                     "{}\t{}\t{}\t{}\n",
                     j.id,
@@ -126,10 +129,16 @@ pub async fn run(store: &Store, cmd: AdminCommand, now: i64) -> Result<String, A
             Ok(out)
         }
         AdminCommand::Jobs(JobsCommand::Retry { id }) => {
-            if store.retry_dead(&id, now).await? {
-                Ok(format!("Job {id} is queued again."))
+            let not_found = || {
+                AdminError::Invalid(format!(
+                    "no dead job with id {id:?} (see `redress admin jobs list`)"
+                ))
+            };
+            let job = JobId::parse(id.trim()).ok_or_else(not_found)?;
+            if store.retry_dead(job, now).await? {
+                Ok(format!("Job {job} is queued again."))
             } else {
-                Err(AdminError::Invalid(format!("no dead job with id {id}")))
+                Err(not_found())
             }
         }
     }

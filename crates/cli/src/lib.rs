@@ -19,7 +19,7 @@ use redress_crypto::KdfParams;
 use redress_domain::Questionnaire;
 use redress_intake::{IntakeLimits, IntakeState};
 use redress_store::{BlobStore, Store};
-use redress_web::{CsrfKeys, FlashSealer, Messages};
+use redress_web::{CsrfKeys, FlashSealer};
 
 use crate::config::{Config, non_empty};
 
@@ -96,7 +96,7 @@ pub async fn intake_state(
         blobs,
         keys,
         questionnaire: questionnaire(config)?,
-        messages: Messages::builtin("en")?,
+        messages: redress_intake::messages("en")?,
         csrf: CsrfKeys::new(redress_web::derive_key(&web_secret, "csrf"), None),
         flash: FlashSealer::new(redress_web::derive_key(&web_secret, "flash")),
         receipt_salt,

@@ -1,67 +1,26 @@
 use serde::{Deserialize, Serialize};
 
 use crate::Questionnaire;
+use crate::names::named_enum;
 
-/// Who was targeted. Fixed by the domain because triage rules score on it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TargetGroup {
-    Journalist,
-    HumanRightsDefender,
-    Lawyer,
-    Activist,
-    PoliticalOpposition,
-    Other,
-}
-
-impl TargetGroup {
-    pub const ALL: [Self; 6] = [
-        Self::Journalist,
-        Self::HumanRightsDefender,
-        Self::Lawyer,
-        Self::Activist,
-        Self::PoliticalOpposition,
-        Self::Other,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Journalist => "journalist",
-            Self::HumanRightsDefender => "human_rights_defender",
-            Self::Lawyer => "lawyer",
-            Self::Activist => "activist",
-            Self::PoliticalOpposition => "political_opposition",
-            Self::Other => "other",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|t| t.as_str() == s)
+named_enum! {
+    /// Who was targeted. Fixed by the domain because triage rules score on it.
+    pub enum TargetGroup {
+        Journalist = "journalist",
+        HumanRightsDefender = "human_rights_defender",
+        Lawyer = "lawyer",
+        Activist = "activist",
+        PoliticalOpposition = "political_opposition",
+        Other = "other",
     }
 }
 
-/// Whether the surveillance is still going on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Ongoing {
-    Yes,
-    No,
-    Unknown,
-}
-
-impl Ongoing {
-    pub const ALL: [Self; 3] = [Self::Yes, Self::No, Self::Unknown];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Yes => "yes",
-            Self::No => "no",
-            Self::Unknown => "unknown",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|o| o.as_str() == s)
+named_enum! {
+    /// Whether the surveillance is still going on.
+    pub enum Ongoing {
+        Yes = "yes",
+        No = "no",
+        Unknown = "unknown",
     }
 }
 

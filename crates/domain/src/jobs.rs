@@ -1,41 +1,36 @@
-use serde::{Deserialize, Serialize};
+use crate::names::named_enum;
 
-/// Kinds of background job. The names are stored in the job queue.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum JobKind {
-    /// Open a new case with the triage key, score, route and hand it over.
-    TriageCase,
-    /// Send one email from the outbox.
-    SendEmail,
-    /// Periodic: flag cases whose deadlines are near or past, queue reminders.
-    DeadlineScan,
-    /// Periodic: remove blobs a crash left behind.
-    SweepBlobs,
-    /// Periodic: forget finished jobs after a while.
-    PurgeJobs,
+named_enum! {
+    /// Kinds of background job. The names are stored in the job queue.
+    pub enum JobKind {
+        /// Open a new case with the triage key, score, route and hand it over.
+        TriageCase = "triage_case",
+        /// Send one email from the outbox.
+        SendEmail = "send_email",
+        /// Periodic: flag cases whose deadlines are near or past, queue reminders.
+        DeadlineScan = "deadline_scan",
+        /// Periodic: remove blobs a crash left behind.
+        SweepBlobs = "sweep_blobs",
+        /// Periodic: forget finished jobs after a while.
+        PurgeJobs = "purge_jobs",
+    }
 }
 
 impl JobKind {
-    pub const ALL: [Self; 5] = [
-        Self::TriageCase,
-        Self::SendEmail,
-        Self::DeadlineScan,
-        Self::SweepBlobs,
-        Self::PurgeJobs,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::TriageCase => "triage_case",
-            Self::SendEmail => "send_email",
-            Self::DeadlineScan => "deadline_scan",
-            Self::SweepBlobs => "sweep_blobs",
-            Self::PurgeJobs => "purge_jobs",
-        }
+    /// Jobs that a reporter's action causes (their times and failures could date a
+    /// report), as opposed to the periodic ones.
+    pub fn is_report_driven(self) -> bool {
+        matches!(self, Self::TriageCase | Self::SendEmail)
     }
+}
 
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == s)
+named_enum! {
+    /// Where a job is in the queue.
+    pub enum JobState {
+        Queued = "queued",
+        Running = "running",
+        Done = "done",
+        /// Used up its attempts (or cannot succeed): waits for an admin.
+        Dead = "dead",
     }
 }

@@ -1,19 +1,49 @@
 //! Pure domain types of Redress: identifiers, the questionnaire and its validated answers,
-//! case states and limits. Values are validated when constructed; nothing here does I/O,
-//! reads the clock or knows about storage, HTTP or cryptography.
+//! case states, priorities and deadlines, job kinds, and the sealed documents (what the
+//! reporter sent, what triage found). Values are validated when constructed; enums that
+//! are stored have one name each. Nothing here does I/O, reads the clock or knows about
+//! storage, HTTP or cryptography.
 
 mod answers;
 mod case;
+mod documents;
+pub mod evidence;
 mod jobs;
+mod names;
 mod questionnaire;
 
 pub use answers::{Answers, FieldError, Ongoing, RawAnswers, TargetGroup, ValidationErrors};
-pub use case::{CaseId, CaseRef, CaseState, ObjectId, ObjectKind};
-pub use jobs::JobKind;
+pub use case::{
+    CaseId, CaseRef, CaseRefError, CaseState, DeadlineFlag, Holder, HolderKind, IdError, InvestigatorId,
+    JobId, KeyKind, ObjectId, ObjectKind, Priority, SealedTo,
+};
+pub use documents::{
+    Custody, DocumentError, EvidenceEntry, MatchedIndicator, MatchedObservable, Overlap, Reason, Related,
+    RelatedCase, Rendition, Score, SubmissionDocument, TriageSummary,
+};
+pub use jobs::{JobKind, JobState};
 pub use questionnaire::{FieldKind, FieldSpec, Questionnaire, QuestionnaireError};
 
 /// The start of the hour `unix` falls in. Times that could date a report (its arrival,
 /// the hand-over, job bookkeeping) are stored at this precision only.
 pub fn hour_floor(unix: i64) -> i64 {
     unix - unix.rem_euclid(3600)
+}
+
+/// The start of the next hour after `unix` (or `unix` itself on an hour boundary): when
+/// a report-driven job that failed may run again, so its retry time dates nothing finer.
+pub fn hour_ceil(unix: i64) -> i64 {
+    let floor = hour_floor(unix);
+    if floor == unix { unix } else { floor + 3600 }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn hours_round_both_ways() {
+        assert_eq!(super::hour_floor(7199), 3600);
+        assert_eq!(super::hour_ceil(3601), 7200);
+        assert_eq!(super::hour_ceil(7200), 7200);
+        assert_eq!(super::hour_floor(-1), -3600);
+    }
 }

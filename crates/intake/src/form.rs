@@ -1,12 +1,12 @@
 //! The HTML form door: works with JavaScript off (Tor Browser "Safest").
 
 use actix_multipart::Multipart;
-use actix_web::cookie::{Cookie, SameSite};
+use actix_web::cookie::Cookie;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use redress_domain::{FieldKind, RawAnswers, ValidationErrors};
-use redress_web::{CSRF_COOKIE, Messages, PageError};
+use redress_web::{CSRF_COOKIE, Messages, PageError, html};
 use serde::{Deserialize, Serialize};
 
 use crate::IntakeState;
@@ -150,24 +150,7 @@ fn report_page(
 }
 
 fn cookie<'c>(state: &IntakeState, name: &'c str, value: String, path: &'c str) -> Cookie<'c> {
-    Cookie::build(name, value)
-        .path(path)
-        .http_only(true)
-        .same_site(SameSite::Strict)
-        .secure(state.secure_cookies)
-        .finish()
-}
-
-fn html(status: StatusCode, page: &impl Template) -> HttpResponse {
-    match page.render() {
-        Ok(body) => HttpResponse::build(status)
-            .content_type("text/html; charset=utf-8")
-            .body(body),
-        Err(e) => {
-            tracing::error!(error = %e, "template failed to render");
-            HttpResponse::InternalServerError().finish()
-        }
-    }
+    redress_web::cookie(name, value, path, state.secure_cookies)
 }
 
 /// Renders the form with a fresh CSRF token (reusing the browser's nonce cookie).
@@ -217,10 +200,19 @@ pub async fn submit(req: HttpRequest, multipart: Multipart, state: web::Data<Int
                 receipt: received.receipt.expose().to_owned(),
                 case_ref: received.case_ref.to_string(),
             };
-            let json = zeroize::Zeroizing::new(serde_json::to_vec(&flash).unwrap_or_default());
-            let sealed = state
-                .flash
-                .seal(RECEIPT_PURPOSE, &json, state.now() + RECEIPT_TTL_SECS);
+            let sealed = serde_json::to_vec(&flash)
+                .map(zeroize::Zeroizing::new)
+                .map_err(|e| SubmitError::Internal(Box::new(e)))
+                .and_then(|json| {
+                    state
+                        .flash
+                        .seal(RECEIPT_PURPOSE, &json, state.now() + RECEIPT_TTL_SECS)
+                        .map_err(|e| SubmitError::Internal(Box::new(e)))
+                });
+            let sealed = match sealed {
+                Ok(sealed) => sealed,
+                Err(e) => return error_page(&state, &e),
+            };
             let mut c = cookie(&state, RECEIPT_COOKIE, sealed, RECEIPT_PATH);
             c.set_max_age(actix_web::cookie::time::Duration::seconds(RECEIPT_TTL_SECS));
             HttpResponse::SeeOther()
@@ -252,7 +244,7 @@ fn error_page(state: &IntakeState, e: &SubmitError) -> HttpResponse {
     let (title, message) = e.describe(state);
     let t = &state.messages;
     PageError::new(e.status(), t, &state.service_name, t.get(title), message)
-        .with_back("/report")
+        .with_back("/report", t.get("error.back"))
         .error_response()
 }
 

@@ -15,6 +15,14 @@ use actix_web::web;
 
 pub use state::{IntakeKeys, IntakeLimits, IntakeState};
 
+/// The intake's own messages, by language; `Messages::layered` adds the shared ones.
+const MESSAGES: &[(&str, &str)] = &[("en", include_str!("../locales/en.toml"))];
+
+/// The intake's message catalogue for `lang`.
+pub fn messages(lang: &str) -> Result<redress_web::Messages, redress_web::MessagesError> {
+    redress_web::Messages::layered(lang, MESSAGES)
+}
+
 /// Registers every intake route (and nothing else) on a service config.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(pages::index))

@@ -12,10 +12,13 @@ use actix_multipart::{Field, Multipart};
 use actix_web::http::StatusCode;
 use bytes::Bytes;
 use futures_util::StreamExt;
-use redress_crypto::{Receipt, SecretIdentity, derive_receipt_keys, seal, wrap_identity};
-use redress_domain::{Answers, CaseId, CaseRef, JobKind, ObjectId, ObjectKind, RawAnswers, ValidationErrors};
-use redress_store::{HolderKind, KeyKind, NewCase, NewJob, NewObject, NewReceipt, NewWrap, SealedTo};
-use serde::Serialize;
+use redress_crypto::{Receipt, derive_receipt_keys, seal};
+use redress_domain::{
+    Answers, CaseId, CaseRef, EvidenceEntry, JobKind, ObjectId, ObjectKind, RawAnswers, SealedTo,
+    SubmissionDocument, ValidationErrors,
+};
+use redress_keychain::{FirstHolders, NewCaseKeys};
+use redress_store::{NewCase, NewJob, NewObject, NewReceipt};
 
 use crate::IntakeState;
 use crate::evidence::{EvidenceWriter, SealedFile};
@@ -200,26 +203,6 @@ pub fn field_message(state: &IntakeState, e: &redress_domain::FieldError) -> Str
         .fill(&format!("error.{}", e.code), &[("limit", &limit)])
 }
 
-/// One evidence file as listed inside the sealed submission document.
-#[derive(Debug, Serialize)]
-struct EvidenceEntry {
-    object_id: String,
-    file_name: String,
-    content_type: String,
-    size: u64,
-    sha256: String,
-}
-
-/// The sealed submission document: everything the reporter said, for the thread key.
-#[derive(Debug, Serialize)]
-struct SubmissionDocument<'a> {
-    format: u32,
-    questionnaire_version: u32,
-    received_at: i64,
-    answers: &'a Answers,
-    evidence: Vec<EvidenceEntry>,
-}
-
 /// Largest JSON `report` part accepted by the API.
 const MAX_REPORT_PART_BYTES: usize = 1024 * 1024;
 /// After a refusal, read and discard at most this much more so the client sees the
@@ -317,7 +300,7 @@ async fn receive_within_a_slot(
         tracing::warn!(free_bytes = free, "refusing a report: disk space below the floor");
         return Err(SubmitError::DiskFull);
     }
-    let keys = CaseKeys::generate();
+    let keys = NewCaseKeys::generate();
     let (raw, files) = read_parts(state, multipart, mode, csrf_cookie, &keys, pace).await?;
     let answers = match Answers::parse(&raw, &state.questionnaire) {
         Ok(a) => a,
@@ -329,7 +312,7 @@ async fn receive_within_a_slot(
             });
         }
     };
-    store(state, &keys, answers, files).await
+    store(state, keys, answers, files).await
 }
 
 /// Reads and discards what the client is still sending, within a cap.
@@ -357,7 +340,7 @@ async fn read_parts(
     multipart: &mut Multipart,
     mode: Mode,
     csrf_cookie: Option<&str>,
-    keys: &CaseKeys,
+    keys: &NewCaseKeys,
     pace: &mut Pace,
 ) -> Result<(RawAnswers, Vec<ReceivedFile>), SubmitError> {
     let l = &state.limits;
@@ -366,7 +349,7 @@ async fn read_parts(
     let mut csrf_ok = mode == Mode::Api;
     let mut files: Vec<ReceivedFile> = Vec::new();
     let mut tally = FileTally::default();
-    let thread_recipient = keys.thread.public();
+    let thread_recipient = keys.thread_public();
 
     while let Some(field) = pace.next(multipart).await? {
         let mut field = field.map_err(|_| SubmitError::Malformed)?;
@@ -459,21 +442,6 @@ async fn read_parts(
 
 /// The field a person cannot see and a form-filling robot tends to fill.
 pub const HONEYPOT_FIELD: &str = "website";
-
-/// The two fresh identities of a new case, made before the first byte is stored.
-struct CaseKeys {
-    case: SecretIdentity,
-    thread: SecretIdentity,
-}
-
-impl CaseKeys {
-    fn generate() -> Self {
-        Self {
-            case: SecretIdentity::generate(),
-            thread: SecretIdentity::generate(),
-        }
-    }
-}
 
 /// Files and bytes received so far in one submission.
 #[derive(Debug, Default)]
@@ -615,7 +583,7 @@ async fn read_string(
 /// Seals the answers, puts every blob in place, writes the case. See the module comment.
 async fn store(
     state: &IntakeState,
-    keys: &CaseKeys,
+    keys: NewCaseKeys,
     answers: Answers,
     files: Vec<ReceivedFile>,
 ) -> Result<Received, SubmitError> {
@@ -630,56 +598,28 @@ async fn store(
         .map_err(SubmitError::internal)?
         .map_err(SubmitError::internal)?;
 
-    let thread_pub = keys.thread.public();
-    let case_pub = keys.case.public();
+    let thread_pub = keys.thread_public();
+    let case_pub = keys.case_public();
     let evidence: Vec<EvidenceEntry> = files
         .iter()
         .map(|f| EvidenceEntry {
-            object_id: f.sealed.blob.id().to_string(),
+            object_id: f.sealed.blob.id(),
             file_name: f.file_name.clone(),
             content_type: f.content_type.clone(),
             size: f.sealed.plaintext_bytes,
-            sha256: hex_lower(&f.sealed.sha256),
+            sha256: hex::encode(f.sealed.sha256),
         })
         .collect();
-    let document = SubmissionDocument {
-        format: 1,
-        questionnaire_version: state.questionnaire.version(),
-        received_at,
-        answers: &answers,
-        evidence,
-    };
-    let plaintext = zeroize::Zeroizing::new(serde_json::to_vec(&document).map_err(SubmitError::internal)?);
+    let document = SubmissionDocument::new(state.questionnaire.version(), received_at, answers, evidence);
+    let plaintext = document.to_json().map_err(SubmitError::internal)?;
     let sealed_doc = seal(&[&thread_pub], &plaintext).map_err(SubmitError::internal)?;
-
-    let wrap = |secret: &SecretIdentity, key_kind, holder_kind, holder: &redress_crypto::PublicKey| {
-        wrap_identity(secret, holder).map(|ciphertext| NewWrap {
-            key_kind,
-            holder_kind,
-            holder_id: None,
-            holder_recipient: holder.to_string(),
-            ciphertext,
+    let wraps = keys
+        .first_wraps(&FirstHolders {
+            triage: &state.keys.triage,
+            recovery: &state.keys.recovery,
+            reporter: &reporter.identity.public(),
         })
-    };
-    let wraps = [
-        wrap(&keys.case, KeyKind::Case, HolderKind::Triage, &state.keys.triage),
-        wrap(
-            &keys.case,
-            KeyKind::Case,
-            HolderKind::Recovery,
-            &state.keys.recovery,
-        ),
-        wrap(&keys.thread, KeyKind::Thread, HolderKind::CaseKey, &case_pub),
-        wrap(
-            &keys.thread,
-            KeyKind::Thread,
-            HolderKind::Reporter,
-            &reporter.identity.public(),
-        ),
-    ]
-    .into_iter()
-    .collect::<Result<Vec<_>, _>>()
-    .map_err(SubmitError::internal)?;
+        .map_err(SubmitError::internal)?;
 
     // Put every blob in place (fsync + rename) off the async workers.
     let blobs = state.blobs.clone();
@@ -721,9 +661,8 @@ async fn store(
     {
         Ok(case_ref) => {
             // File times say no more than the database: the hour, not the second.
-            let hour = std::time::UNIX_EPOCH + Duration::from_secs(u64::try_from(received_at).unwrap_or(0));
             for (id, _, _) in &placed {
-                if let Err(e) = state.blobs.set_times(*id, hour) {
+                if let Err(e) = state.blobs.set_times(*id, received_at) {
                     tracing::warn!(error = %e, "could not coarsen a blob's file times");
                 }
             }
@@ -744,9 +683,9 @@ async fn store(
 
 /// The case's triage, committed with the case so that every stored case is triaged.
 fn triage_job(case_id: CaseId, received_at: i64) -> NewJob {
-    let kind = JobKind::TriageCase.as_str();
+    let kind = JobKind::TriageCase;
     NewJob {
-        kind: kind.to_owned(),
+        kind,
         idempotency_key: format!("{kind}:{case_id}"),
         payload: serde_json::json!({ "case_id": case_id.to_string() }).to_string(),
         run_at: received_at,
@@ -785,8 +724,4 @@ fn place_blobs(
             Err(e)
         }
     }
-}
-
-fn hex_lower(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -30,5 +30,6 @@ pub mod sink;
 pub use config::MailConfig;
 pub use error::{MailError, SendError};
 pub use mailer::{Mailer, SentId};
-pub use notice::{CaseRef, CaseRefError, Notice, Rendered, render};
+pub use notice::{Notice, Rendered, render};
+pub use redress_domain::{CaseRef, CaseRefError};
 pub use time::Date;

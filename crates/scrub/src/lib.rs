@@ -118,51 +118,9 @@ impl Default for Limits {
     }
 }
 
-/// A kind of metadata that was found and removed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Removed {
-    /// An EXIF block (camera make and model, serial numbers, timestamps, settings…).
-    Exif,
-    /// GPS coordinates inside the EXIF block (reported in addition to [`Removed::Exif`]).
-    Gps,
-    /// An XMP packet.
-    Xmp,
-    /// IPTC or Photoshop image resources (JPEG `APP13`, PNG raw IPTC profiles).
-    Iptc,
-    /// A JPEG comment (`COM`).
-    Comment,
-    /// An embedded preview image (JFIF/JFXX thumbnails).
-    Thumbnail,
-    /// PNG text chunks (`tEXt`, `zTXt`, `iTXt`) other than XMP and raw EXIF/IPTC profiles.
-    PngText,
-    /// The PNG last-modification time (`tIME`).
-    Timestamp,
-    /// Bytes after the end of the image or RIFF container (e.g. MPF secondary images).
-    TrailingData,
-    /// Segments or chunks not on the allowlist (C2PA manifests, vendor data…).
-    OtherMetadata,
-    /// The PDF document information dictionary (`/Info`: author, creator, producer, dates…).
-    PdfInfo,
-    /// PDF XMP metadata streams (`/Metadata`).
-    PdfXmp,
-    /// PDF application data (`/PieceInfo`, `/LastModified`).
-    PdfPieceInfo,
-    /// The PDF file identifier (trailer `/ID`).
-    PdfId,
-    /// Author names (`/T`) of PDF markup annotations (comments, highlights…).
-    PdfAnnotationAuthor,
-    /// Earlier PDF revisions kept by incremental updates, and objects nothing refers to any
-    /// more: both can hold superseded metadata, and the rewrite leaves them out.
-    PdfHistory,
-    /// OOXML core properties (creator, last modified by, dates, title, keywords…).
-    OfficeCoreProps,
-    /// OOXML extended properties (application, company, manager, template, editing time…).
-    OfficeAppProps,
-    /// OOXML custom properties.
-    OfficeCustomProps,
-    /// Zip entry timestamps, extra fields and comments of an OOXML package.
-    ZipMetadata,
-}
+/// A kind of metadata that was found and removed: the domain's list, so the triage
+/// summary records exactly these names.
+pub use redress_domain::evidence::Metadata as Removed;
 
 /// Why no rendition was made.
 ///
@@ -182,16 +140,38 @@ pub enum NotScrubbedReason {
 }
 
 /// Which bound of [`Limits`] (other than the input size) was exceeded.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum LimitKind {
-    #[error("too many PDF objects")]
-    PdfObjects,
-    #[error("PDF streams decompress to too many bytes")]
-    PdfDecompressed,
-    #[error("too many zip entries")]
-    ZipEntries,
-    #[error("zip contents decompress to too many bytes")]
-    ZipUncompressed,
+pub use redress_domain::evidence::ScrubLimit as LimitKind;
+
+impl NotScrubbedReason {
+    /// The reason as the triage summary records it (the detail of a malformed file is
+    /// for logs and tests, not for the record).
+    pub fn recorded(&self) -> redress_domain::evidence::NotScrubbed {
+        use redress_domain::evidence::NotScrubbed;
+        match self {
+            Self::UnsupportedType => NotScrubbed::UnsupportedType,
+            Self::TooLarge => NotScrubbed::TooLarge,
+            Self::Encrypted => NotScrubbed::Encrypted,
+            Self::Limit(limit) => NotScrubbed::Limit(*limit),
+            Self::Malformed(_) => NotScrubbed::Malformed,
+        }
+    }
+}
+
+impl FileKind {
+    /// The file type as the triage summary records it.
+    pub fn file_type(self) -> redress_domain::evidence::FileType {
+        use redress_domain::evidence::FileType;
+        match self {
+            Self::Jpeg => FileType::Jpeg,
+            Self::Png => FileType::Png,
+            Self::Webp => FileType::Webp,
+            Self::Pdf => FileType::Pdf,
+            Self::Office(OfficeKind::Docx) => FileType::Docx,
+            Self::Office(OfficeKind::Xlsx) => FileType::Xlsx,
+            Self::Office(OfficeKind::Pptx) => FileType::Pptx,
+            Self::Other => FileType::Other,
+        }
+    }
 }
 
 /// The result of [`scrub`].

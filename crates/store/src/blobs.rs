@@ -56,9 +56,11 @@ impl BlobStore {
         })
     }
 
-    /// Sets a committed blob's access and modification times, so file times say no more
-    /// than the database does (see `received_at`).
-    pub fn set_times(&self, id: ObjectId, time: SystemTime) -> io::Result<()> {
+    /// Sets a committed blob's access and modification times to `unix` (seconds), so
+    /// file times say no more than the database does (see `received_at`).
+    pub fn set_times(&self, id: ObjectId, unix: i64) -> io::Result<()> {
+        let secs = u64::try_from(unix).map_err(|_| io::Error::other("time before 1970"))?;
+        let time = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs);
         let file = File::options().write(true).open(self.path_of(id))?;
         file.set_times(fs::FileTimes::new().set_accessed(time).set_modified(time))
     }

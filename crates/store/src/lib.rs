@@ -2,24 +2,34 @@
 //! and the blob store of age ciphertext on disk.
 //!
 //! This crate only ever receives ciphertext and public metadata. It must never be handed
-//! plaintext of a report, a receipt, or a secret key.
+//! plaintext of a report, a receipt, or a secret key. It returns its own records, never
+//! sea-orm models: what a column holds is parsed into domain types on the way out.
 
 mod blobs;
-mod db;
-pub mod entity;
+mod cases;
+mod connection;
+mod entity;
 mod error;
+mod handover;
+mod investigators;
+mod links;
 mod migration;
+mod outbox;
 mod queue;
 mod sweep;
 #[cfg(any(test, feature = "test-support"))]
 pub mod test_support;
-mod triage;
+mod wraps;
 
 pub use blobs::{BlobStore, PendingBlob};
-pub use db::{HolderKind, KeyKind, NewCase, NewObject, NewReceipt, NewWrap, SealedTo, Store, StoredCase};
+pub use cases::{NewCase, NewObject, NewReceipt, StoredCase, StoredReceipt};
+pub use connection::Store;
 pub use error::StoreError;
+pub use handover::TriageCommit;
+pub use investigators::{Investigator, NewInvestigator};
+pub use outbox::{Email, NewEmail};
 pub use queue::{Failed, Job, JobSummary, NewJob, backoff_secs};
 pub use sweep::{SweepReport, sweep_orphans};
-pub use triage::{Email, Investigator, NewEmail, NewInvestigator, TriageCommit};
+pub use wraps::{NewWrap, StoredWrap};
 #[cfg(test)]
 mod tests;

@@ -7,19 +7,21 @@
 //! Jobs must therefore be idempotent: a job may run again after a crash, never
 //! concurrently with itself while its lease holds. Time is always a parameter.
 
+use redress_domain::{JobId, JobKind, JobState};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder,
-    Statement,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, Statement,
 };
 
+use crate::connection::{parsed, to_i32, to_u32};
 use crate::entity::job;
 use crate::{Store, StoreError};
 
 /// A job to enqueue.
 #[derive(Clone, Debug)]
 pub struct NewJob {
-    pub kind: String,
+    pub kind: JobKind,
     /// Enqueueing a key that exists already does nothing.
     pub idempotency_key: String,
     /// JSON naming what to work on (ids only; never report content).
@@ -31,8 +33,8 @@ pub struct NewJob {
 /// A claimed job.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Job {
-    pub id: String,
-    pub kind: String,
+    pub id: JobId,
+    pub kind: JobKind,
     pub idempotency_key: String,
     pub payload: String,
     /// Including this one.
@@ -43,12 +45,34 @@ pub struct Job {
 /// A job as an admin sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JobSummary {
-    pub id: String,
-    pub kind: String,
-    pub state: String,
+    pub id: JobId,
+    pub kind: JobKind,
+    pub idempotency_key: String,
+    /// JSON naming what the job works on (ids only).
+    pub payload: String,
+    pub state: JobState,
     pub attempts: u32,
     pub run_at: i64,
+    pub lease_until: Option<i64>,
     pub last_error: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+fn summary(j: job::Model) -> Result<JobSummary, StoreError> {
+    Ok(JobSummary {
+        id: parsed(&j.id, JobId::parse, "job id")?,
+        kind: parsed(&j.kind, JobKind::parse, "job kind")?,
+        idempotency_key: j.idempotency_key,
+        payload: j.payload,
+        state: parsed(&j.state, JobState::parse, "job state")?,
+        attempts: to_u32(j.attempts)?,
+        run_at: j.run_at,
+        lease_until: j.lease_until,
+        last_error: j.last_error,
+        created_at: j.created_at,
+        updated_at: j.updated_at,
+    })
 }
 
 /// What became of a failed job.
@@ -82,33 +106,25 @@ const CLAIM_SQLITE: &str = "UPDATE jobs SET state = 'running', leased_by = ?1, l
         ORDER BY run_at, created_at LIMIT 1) \
      RETURNING *";
 
-fn u32_of(v: i32) -> u32 {
-    u32::try_from(v).unwrap_or(0)
-}
-
-fn i32_of(v: u32) -> i32 {
-    i32::try_from(v).unwrap_or(i32::MAX)
-}
-
-pub(crate) fn new_job_row(job: &NewJob, now: i64) -> job::ActiveModel {
+pub(crate) fn new_job_row(job: &NewJob, now: i64) -> Result<job::ActiveModel, StoreError> {
     // Creation times are kept to the hour: a job made at hand-over would otherwise date
     // its case to the second.
     let now = redress_domain::hour_floor(now);
-    job::ActiveModel {
-        id: Set(uuid::Uuid::new_v4().to_string()),
-        kind: Set(job.kind.clone()),
+    Ok(job::ActiveModel {
+        id: Set(JobId::random().to_string()),
+        kind: Set(job.kind.as_str().to_owned()),
         idempotency_key: Set(job.idempotency_key.clone()),
         payload: Set(job.payload.clone()),
-        state: Set("queued".into()),
+        state: Set(JobState::Queued.as_str().into()),
         attempts: Set(0),
-        max_attempts: Set(i32_of(job.max_attempts.max(1))),
+        max_attempts: Set(to_i32(job.max_attempts.max(1))?),
         run_at: Set(job.run_at),
         leased_by: Set(None),
         lease_until: Set(None),
         last_error: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
-    }
+    })
 }
 
 /// Inserts a job unless its idempotency key exists; true if it was inserted.
@@ -117,7 +133,7 @@ pub(crate) async fn enqueue_on<C: ConnectionTrait>(
     job: &NewJob,
     now: i64,
 ) -> Result<bool, StoreError> {
-    let rows = job::Entity::insert(new_job_row(job, now))
+    let rows = job::Entity::insert(new_job_row(job, now)?)
         .on_conflict(
             OnConflict::column(job::Column::IdempotencyKey)
                 .do_nothing()
@@ -157,29 +173,30 @@ impl Store {
             else {
                 return Ok(None);
             };
+            let id = parsed(&row.id, JobId::parse, "job id")?;
             if row.attempts > row.max_attempts {
                 // Its last lease ran out mid-run: count that as its final failure.
-                self.bury(&row.id, None, "lease expired on the last attempt", now)
+                self.bury(id, None, "lease expired on the last attempt", now)
                     .await?;
                 continue;
             }
             return Ok(Some(Job {
-                id: row.id,
-                kind: row.kind,
+                id,
+                kind: parsed(&row.kind, JobKind::parse, "job kind")?,
                 idempotency_key: row.idempotency_key,
                 payload: row.payload,
-                attempts: u32_of(row.attempts),
-                max_attempts: u32_of(row.max_attempts),
+                attempts: to_u32(row.attempts)?,
+                max_attempts: to_u32(row.max_attempts)?,
             }));
         }
     }
 
     /// Moves a job to `dead`, keeping only the hour: a dead job waits for an admin and
     /// its times would otherwise date its case. `worker`, if given, must hold the lease.
-    async fn bury(&self, id: &str, worker: Option<&str>, error: &str, now: i64) -> Result<(), StoreError> {
+    async fn bury(&self, id: JobId, worker: Option<&str>, error: &str, now: i64) -> Result<(), StoreError> {
         let hour = redress_domain::hour_floor(now);
         let mut update = job::Entity::update_many()
-            .col_expr(job::Column::State, "dead".into())
+            .col_expr(job::Column::State, JobState::Dead.as_str().into())
             .col_expr(job::Column::RunAt, hour.into())
             .col_expr(job::Column::LeasedBy, Option::<String>::None.into())
             .col_expr(job::Column::LeaseUntil, Option::<i64>::None.into())
@@ -188,7 +205,7 @@ impl Store {
                 Some(error.chars().take(1000).collect::<String>()).into(),
             )
             .col_expr(job::Column::UpdatedAt, hour.into())
-            .filter(job::Column::Id.eq(id));
+            .filter(job::Column::Id.eq(id.to_string()));
         if let Some(w) = worker {
             update = update.filter(job::Column::LeasedBy.eq(w));
         }
@@ -207,8 +224,8 @@ impl Store {
         let res = job::Entity::update_many()
             .col_expr(job::Column::LeaseUntil, Some(now + lease_secs).into())
             .col_expr(job::Column::UpdatedAt, now.into())
-            .filter(job::Column::Id.eq(job.id.as_str()))
-            .filter(job::Column::State.eq("running"))
+            .filter(job::Column::Id.eq(job.id.to_string()))
+            .filter(job::Column::State.eq(JobState::Running.as_str()))
             .filter(job::Column::LeasedBy.eq(worker))
             .exec(self.connection())
             .await?;
@@ -222,14 +239,14 @@ impl Store {
     pub async fn complete(&self, job: &Job, worker: &str, now: i64) -> Result<bool, StoreError> {
         let hour = redress_domain::hour_floor(now);
         let res = job::Entity::update_many()
-            .col_expr(job::Column::State, "done".into())
+            .col_expr(job::Column::State, JobState::Done.as_str().into())
             .col_expr(job::Column::LeasedBy, Option::<String>::None.into())
             .col_expr(job::Column::LeaseUntil, Option::<i64>::None.into())
             .col_expr(job::Column::LastError, Option::<String>::None.into())
             .col_expr(job::Column::RunAt, hour.into())
             .col_expr(job::Column::UpdatedAt, hour.into())
-            .filter(job::Column::Id.eq(job.id.as_str()))
-            .filter(job::Column::State.eq("running"))
+            .filter(job::Column::Id.eq(job.id.to_string()))
+            .filter(job::Column::State.eq(JobState::Running.as_str()))
             .filter(job::Column::LeasedBy.eq(worker))
             .exec(self.connection())
             .await?;
@@ -247,12 +264,12 @@ impl Store {
         now: i64,
     ) -> Result<Failed, StoreError> {
         if job.attempts >= job.max_attempts {
-            self.bury(&job.id, Some(worker), error, now).await?;
+            self.bury(job.id, Some(worker), error, now).await?;
             return Ok(Failed::Dead);
         }
         let outcome = Failed::RetryAt(now + backoff);
         job::Entity::update_many()
-            .col_expr(job::Column::State, "queued".into())
+            .col_expr(job::Column::State, JobState::Queued.as_str().into())
             .col_expr(job::Column::RunAt, (now + backoff).into())
             .col_expr(job::Column::LeasedBy, Option::<String>::None.into())
             .col_expr(job::Column::LeaseUntil, Option::<i64>::None.into())
@@ -261,7 +278,7 @@ impl Store {
                 Some(error.chars().take(1000).collect::<String>()).into(),
             )
             .col_expr(job::Column::UpdatedAt, redress_domain::hour_floor(now).into())
-            .filter(job::Column::Id.eq(job.id.as_str()))
+            .filter(job::Column::Id.eq(job.id.to_string()))
             .filter(job::Column::LeasedBy.eq(worker))
             .exec(self.connection())
             .await?;
@@ -270,22 +287,22 @@ impl Store {
 
     /// Moves a job straight to `dead`: retrying cannot help (a permanent refusal).
     pub async fn give_up(&self, job: &Job, worker: &str, error: &str, now: i64) -> Result<(), StoreError> {
-        self.bury(&job.id, Some(worker), error, now).await
+        self.bury(job.id, Some(worker), error, now).await
     }
 
     /// Gives a claimed job back without counting the attempt (graceful shutdown).
     pub async fn release(&self, job: &Job, worker: &str, now: i64) -> Result<(), StoreError> {
         job::Entity::update_many()
-            .col_expr(job::Column::State, "queued".into())
+            .col_expr(job::Column::State, JobState::Queued.as_str().into())
             .col_expr(
                 job::Column::Attempts,
-                i32_of(job.attempts.saturating_sub(1)).into(),
+                to_i32(job.attempts.saturating_sub(1))?.into(),
             )
             .col_expr(job::Column::LeasedBy, Option::<String>::None.into())
             .col_expr(job::Column::LeaseUntil, Option::<i64>::None.into())
             .col_expr(job::Column::UpdatedAt, now.into())
-            .filter(job::Column::Id.eq(job.id.as_str()))
-            .filter(job::Column::State.eq("running"))
+            .filter(job::Column::Id.eq(job.id.to_string()))
+            .filter(job::Column::State.eq(JobState::Running.as_str()))
             .filter(job::Column::LeasedBy.eq(worker))
             .exec(self.connection())
             .await?;
@@ -293,34 +310,27 @@ impl Store {
     }
 
     /// Jobs in `state`, oldest first (for admins).
-    pub async fn jobs_in_state(&self, state: &str) -> Result<Vec<JobSummary>, StoreError> {
-        Ok(job::Entity::find()
-            .filter(job::Column::State.eq(state))
+    pub async fn jobs_in_state(&self, state: JobState) -> Result<Vec<JobSummary>, StoreError> {
+        job::Entity::find()
+            .filter(job::Column::State.eq(state.as_str()))
             .order_by_asc(job::Column::CreatedAt)
             .all(self.connection())
             .await?
             .into_iter()
-            .map(|j| JobSummary {
-                id: j.id,
-                kind: j.kind,
-                state: j.state,
-                attempts: u32_of(j.attempts),
-                run_at: j.run_at,
-                last_error: j.last_error,
-            })
-            .collect())
+            .map(summary)
+            .collect()
     }
 
     /// Puts a dead job back in the queue with fresh attempts. False if no dead job has
     /// that id.
-    pub async fn retry_dead(&self, id: &str, now: i64) -> Result<bool, StoreError> {
+    pub async fn retry_dead(&self, id: JobId, now: i64) -> Result<bool, StoreError> {
         let res = job::Entity::update_many()
-            .col_expr(job::Column::State, "queued".into())
+            .col_expr(job::Column::State, JobState::Queued.as_str().into())
             .col_expr(job::Column::Attempts, 0.into())
             .col_expr(job::Column::RunAt, now.into())
             .col_expr(job::Column::UpdatedAt, now.into())
-            .filter(job::Column::Id.eq(id))
-            .filter(job::Column::State.eq("dead"))
+            .filter(job::Column::Id.eq(id.to_string()))
+            .filter(job::Column::State.eq(JobState::Dead.as_str()))
             .exec(self.connection())
             .await?;
         Ok(res.rows_affected > 0)
@@ -330,7 +340,7 @@ impl Store {
     /// with them, so only purge what can no longer be enqueued again).
     pub async fn purge_done_jobs(&self, before: i64) -> Result<u64, StoreError> {
         let res = job::Entity::delete_many()
-            .filter(job::Column::State.eq("done"))
+            .filter(job::Column::State.eq(JobState::Done.as_str()))
             .filter(job::Column::UpdatedAt.lt(before))
             .exec(self.connection())
             .await?;
@@ -338,19 +348,30 @@ impl Store {
     }
 
     /// Number of jobs of `kind` in `state`.
-    pub async fn job_count(&self, kind: &str, state: &str) -> Result<u64, StoreError> {
-        use sea_orm::PaginatorTrait;
+    pub async fn job_count(&self, kind: JobKind, state: JobState) -> Result<u64, StoreError> {
         Ok(job::Entity::find()
-            .filter(job::Column::Kind.eq(kind))
-            .filter(job::Column::State.eq(state))
+            .filter(job::Column::Kind.eq(kind.as_str()))
+            .filter(job::Column::State.eq(state.as_str()))
             .count(self.connection())
             .await?)
     }
 
-    /// Used by tests and admins: one job by id.
-    pub async fn job(&self, id: &str) -> Result<Option<job::Model>, StoreError> {
-        Ok(job::Entity::find_by_id(id.to_owned())
+    /// One job by id (admins and tests).
+    pub async fn job(&self, id: JobId) -> Result<Option<JobSummary>, StoreError> {
+        job::Entity::find_by_id(id.to_string())
             .one(self.connection())
-            .await?)
+            .await?
+            .map(summary)
+            .transpose()
+    }
+
+    /// Every job, in no particular order (admins and tests).
+    pub async fn jobs(&self) -> Result<Vec<JobSummary>, StoreError> {
+        job::Entity::find()
+            .all(self.connection())
+            .await?
+            .into_iter()
+            .map(summary)
+            .collect()
     }
 }

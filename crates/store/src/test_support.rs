@@ -81,3 +81,72 @@ impl Drop for TestDatabase {
         .join();
     }
 }
+
+/// Every row of every table as text, found from the database's own catalogue (so a table
+/// added later is included without anyone remembering to), with binary columns shown as
+/// text: a marker stored in any column, on either backend, shows up.
+pub async fn dump_database(store: &crate::Store) -> String {
+    use sea_orm::{DbBackend, Statement};
+    let db = store.connection();
+    let backend = store.backend();
+    let query = |sql: String| Statement::from_string(backend, sql);
+    let tables_sql = match backend {
+        DbBackend::Postgres => {
+            "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1"
+        }
+        _ => "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY 1",
+    };
+    let mut out = String::new();
+    let tables = db
+        .query_all_raw(query(tables_sql.to_owned()))
+        .await
+        .unwrap_or_else(|e| panic!("list tables: {e}"));
+    for t in tables {
+        let table: String = t
+            .try_get("", "name")
+            .unwrap_or_else(|e| panic!("table name: {e}"));
+        let columns_sql = match backend {
+            DbBackend::Postgres => format!(
+                "SELECT column_name AS name, data_type AS kind FROM information_schema.columns \
+                 WHERE table_name = '{table}' ORDER BY ordinal_position"
+            ),
+            _ => format!("SELECT name, type AS kind FROM pragma_table_info('{table}')"),
+        };
+        let columns = db
+            .query_all_raw(query(columns_sql))
+            .await
+            .unwrap_or_else(|e| panic!("columns of {table}: {e}"));
+        let exprs: Vec<String> = columns
+            .iter()
+            .map(|c| {
+                let name: String = c.try_get("", "name").unwrap_or_else(|e| panic!("column: {e}"));
+                let kind: String = c
+                    .try_get("", "kind")
+                    .unwrap_or_else(|e| panic!("column type: {e}"));
+                match backend {
+                    DbBackend::Postgres if kind == "bytea" => {
+                        format!("convert_to(encode(\"{name}\", 'escape'), 'UTF8')")
+                    }
+                    DbBackend::Postgres => format!("convert_to(\"{name}\"::text, 'UTF8')"),
+                    _ => format!("CAST(\"{name}\" AS BLOB)"),
+                }
+            })
+            .collect();
+        let rows = db
+            .query_all_raw(query(format!("SELECT {} FROM \"{table}\"", exprs.join(", "))))
+            .await
+            .unwrap_or_else(|e| panic!("rows of {table}: {e}"));
+        for row in rows {
+            out += &table;
+            for i in 0..exprs.len() {
+                let value: Option<Vec<u8>> = row
+                    .try_get_by_index(i)
+                    .unwrap_or_else(|e| panic!("value in {table}: {e}"));
+                out += " ";
+                out += &value.map_or_else(|| "NULL".into(), |v| String::from_utf8_lossy(&v).into_owned());
+            }
+            out += "\n";
+        }
+    }
+    out
+}

@@ -2,7 +2,10 @@
 
 use std::time::{Duration, SystemTime};
 
-use redress_domain::{CaseId, CaseRef, ObjectId, ObjectKind};
+use redress_domain::{
+    CaseId, CaseRef, DeadlineFlag, Holder, HolderKind, InvestigatorId, JobKind, JobState, ObjectId,
+    ObjectKind, Priority, SealedTo,
+};
 
 use crate::test_support::TestDatabase;
 use crate::*;
@@ -15,9 +18,7 @@ fn new_case(objects: Vec<NewObject>) -> NewCase {
         case_recipient: "age1case".into(),
         thread_recipient: "age1thread".into(),
         wraps: vec![NewWrap {
-            key_kind: KeyKind::Case,
-            holder_kind: HolderKind::Recovery,
-            holder_id: None,
+            holder: Holder::Recovery,
             holder_recipient: "age1recovery".into(),
             ciphertext: vec![1, 2, 3],
         }],
@@ -63,21 +64,11 @@ async fn a_case_is_written_whole_and_found_again() {
         store.objects(new.id).await.unwrap(),
         [(obj, ObjectKind::Submission)]
     );
-    assert_eq!(
-        store
-            .wraps(new.id, KeyKind::Case, HolderKind::Recovery)
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
-    assert!(
-        store
-            .wraps(new.id, KeyKind::Case, HolderKind::Triage)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    let recovery = store.wrap(new.id, Holder::Recovery).await.unwrap().unwrap();
+    assert_eq!(recovery.ciphertext, [1, 2, 3]);
+    assert!(store.wrap(new.id, Holder::Triage).await.unwrap().is_none());
+    assert_eq!(found.deadline_flag, DeadlineFlag::Ok);
+    assert_eq!(found.priority, None);
     assert!(store.receipt(&new.receipt.lookup).await.unwrap().is_some());
 }
 
@@ -196,7 +187,7 @@ async fn sweep_removes_orphans_and_stale_temps_but_keeps_referenced_and_fresh_fi
 
 fn job(key: &str) -> NewJob {
     NewJob {
-        kind: "test".into(),
+        kind: JobKind::SweepBlobs,
         idempotency_key: key.into(),
         payload: "{}".into(),
         run_at: 1000,
@@ -234,7 +225,7 @@ async fn a_dead_worker_s_job_is_claimed_again_after_its_lease() {
         "lease still holds at its last second"
     );
     let again = store.claim("w2", 30, 1031).await.unwrap().unwrap();
-    assert_eq!((again.id.as_str(), again.attempts), (first.id.as_str(), 2));
+    assert_eq!((again.id, again.attempts), (first.id, 2));
     // The crashed worker, if it comes back, can no longer complete or fail the job.
     assert!(!store.complete(&first, "crashed", 1032).await.unwrap());
     assert!(store.renew(&again, "w2", 30, 1040).await.unwrap());
@@ -273,10 +264,10 @@ async fn failures_back_off_then_go_dead_and_an_admin_can_retry() {
         None,
         "dead jobs are not claimed"
     );
-    let dead = store.jobs_in_state("dead").await.unwrap();
+    let dead = store.jobs_in_state(JobState::Dead).await.unwrap();
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].last_error.as_deref(), Some("smtp refused"));
-    assert!(store.retry_dead(&dead[0].id, now).await.unwrap());
+    assert!(store.retry_dead(dead[0].id, now).await.unwrap());
     assert_eq!(store.claim("w", 30, now).await.unwrap().unwrap().attempts, 1);
     assert_eq!(
         (
@@ -303,7 +294,7 @@ async fn a_lease_that_runs_out_on_the_last_attempt_buries_the_job() {
         .unwrap();
     store.claim("crashed", 30, 1000).await.unwrap().unwrap();
     assert_eq!(store.claim("w", 30, 2000).await.unwrap(), None);
-    assert_eq!(store.jobs_in_state("dead").await.unwrap().len(), 1);
+    assert_eq!(store.jobs_in_state(JobState::Dead).await.unwrap().len(), 1);
 }
 
 #[tokio::test]
@@ -353,7 +344,13 @@ async fn a_case_and_its_triage_job_commit_together() {
         .insert_case(&new, || CaseRef::from_random(rand::random()))
         .await
         .unwrap();
-    assert_eq!(store.job_count("test", "queued").await.unwrap(), 1);
+    assert_eq!(
+        store
+            .job_count(JobKind::SweepBlobs, JobState::Queued)
+            .await
+            .unwrap(),
+        1
+    );
 
     let obj = ObjectId::random();
     let object = |id| NewObject {
@@ -371,7 +368,10 @@ async fn a_case_and_its_triage_job_commit_together() {
             .is_err()
     );
     assert_eq!(
-        store.job_count("test", "queued").await.unwrap(),
+        store
+            .job_count(JobKind::SweepBlobs, JobState::Queued)
+            .await
+            .unwrap(),
         1,
         "no job for a case that did not commit"
     );
@@ -400,9 +400,7 @@ async fn triage_commits_once_and_removes_the_triage_wrap() {
     let (_dir, _db, store, _blobs) = setup().await;
     let mut new = new_case(vec![]);
     new.wraps.push(NewWrap {
-        key_kind: KeyKind::Case,
-        holder_kind: HolderKind::Triage,
-        holder_id: None,
+        holder: Holder::Triage,
         holder_recipient: "age1triage".into(),
         ciphertext: vec![4],
     });
@@ -423,56 +421,57 @@ async fn triage_commits_once_and_removes_the_triage_wrap() {
         .await
         .unwrap();
     let commit = TriageCommit {
-        priority: "P2".into(),
+        priority: Priority::P2,
         ack_due: 2_000_000,
+        objects: vec![],
         wraps: vec![NewWrap {
-            key_kind: KeyKind::Case,
-            holder_kind: HolderKind::Investigator,
-            holder_id: Some(ana.id.clone()),
+            holder: Holder::Investigator(ana.id),
             holder_recipient: "age1ana".into(),
             ciphertext: vec![5],
         }],
-        assign_to: vec![ana.id.clone()],
+        assign_to: vec![ana.id],
         fingerprints: vec![("customer".into(), "ab12".into())],
+        links: vec![],
         emails: vec![NewEmail {
             idempotency_key: format!("assigned:{}:{}", new.id, ana.id),
             recipient: ana.email.clone(),
             notice: "{}".into(),
             message_id: "<m@x>".into(),
         }],
-        ..TriageCommit::default()
+        jobs: vec![],
     };
     assert!(store.commit_triage(new.id, &commit, 10).await.unwrap());
     assert!(
         !store.commit_triage(new.id, &commit, 11).await.unwrap(),
         "a second triage writes nothing"
     );
-    assert!(
-        store
-            .wraps(new.id, KeyKind::Case, HolderKind::Triage)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(store.wrap(new.id, Holder::Triage).await.unwrap().is_none());
     assert_eq!(
-        store
-            .wraps(new.id, KeyKind::Case, HolderKind::Investigator)
-            .await
-            .unwrap()
-            .len(),
+        store.wraps(new.id, HolderKind::Investigator).await.unwrap().len(),
         1
     );
-    let assignees = store.assignees(new.id).await.unwrap();
-    assert_eq!(
-        assignees.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(),
-        [ana.id.as_str()]
+    assert!(
+        store
+            .wrap(new.id, Holder::Investigator(ana.id))
+            .await
+            .unwrap()
+            .is_some()
     );
+    assert!(
+        store
+            .wrap(new.id, Holder::Investigator(InvestigatorId::random()))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let assignees = store.assignees(new.id).await.unwrap();
+    assert_eq!(assignees.iter().map(|i| i.id).collect::<Vec<_>>(), [ana.id]);
     assert_eq!(store.emails().await.unwrap().len(), 1);
     assert_eq!(store.open_case_loads().await.unwrap().get(&ana.id), Some(&1));
     let case = store.case_by_id(new.id).await.unwrap().unwrap();
     assert_eq!(
-        (case.triaged, case.priority.as_deref(), case.ack_due),
-        (true, Some("P2"), Some(2_000_000))
+        (case.triaged, case.priority, case.ack_due),
+        (true, Some(Priority::P2), Some(2_000_000))
     );
 
     // A second case sharing the customer fingerprint finds the first.

@@ -1,8 +1,6 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use hmac::{Hmac, Mac};
 use rand::RngCore;
-use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 /// Name of the cookie holding the browser's random CSRF nonce.
@@ -86,14 +84,9 @@ fn valid_nonce(c: &str) -> bool {
 }
 
 fn sign(key: &[u8; 32], cookie: &str, time: i64) -> String {
-    let mut mac = match <Hmac<Sha256> as Mac>::new_from_slice(key) {
-        Ok(m) => m,
-        Err(_) => return String::new(),
-    };
-    mac.update(cookie.as_bytes());
-    mac.update(&time.to_be_bytes());
+    let mac = redress_crypto::hmac_sha256(key, &[cookie.as_bytes(), &time.to_be_bytes()]);
     let mut out = time.to_be_bytes().to_vec();
-    out.extend_from_slice(&mac.finalize().into_bytes());
+    out.extend_from_slice(&mac);
     B64.encode(out)
 }
 

@@ -65,8 +65,8 @@ pub struct PageError {
     pub service_name: String,
     pub title: String,
     pub message: String,
-    pub back_href: Option<String>,
-    pub back_label: String,
+    /// A link back (href, label), e.g. to the form.
+    pub back: Option<(String, String)>,
 }
 
 impl PageError {
@@ -83,13 +83,12 @@ impl PageError {
             service_name: service_name.to_owned(),
             title: title.into(),
             message: message.into(),
-            back_href: None,
-            back_label: t.get("error.back").into_owned(),
+            back: None,
         }
     }
 
-    pub fn with_back(mut self, href: &str) -> Self {
-        self.back_href = Some(href.to_owned());
+    pub fn with_back(mut self, href: &str, label: impl Into<String>) -> Self {
+        self.back = Some((href.to_owned(), label.into()));
         self
     }
 }

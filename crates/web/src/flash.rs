@@ -26,6 +26,8 @@ pub enum FlashError {
     Invalid,
     #[error("sealed value has expired")]
     Expired,
+    #[error("value too large to seal")]
+    TooLarge,
 }
 
 impl FlashSealer {
@@ -35,8 +37,9 @@ impl FlashSealer {
         }
     }
 
-    /// Seals `value` for `purpose` until `expires_at` (Unix seconds).
-    pub fn seal(&self, purpose: &str, value: &[u8], expires_at: i64) -> String {
+    /// Seals `value` for `purpose` until `expires_at` (Unix seconds). The AEAD refuses
+    /// only values far beyond a cookie's size.
+    pub fn seal(&self, purpose: &str, value: &[u8], expires_at: i64) -> Result<String, FlashError> {
         let mut nonce = [0u8; 24];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
         let mut msg = Zeroizing::new(expires_at.to_be_bytes().to_vec());
@@ -50,10 +53,10 @@ impl FlashSealer {
                     aad: purpose.as_bytes(),
                 },
             )
-            .unwrap_or_default();
+            .map_err(|_| FlashError::TooLarge)?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&sealed);
-        B64.encode(out)
+        Ok(B64.encode(out))
     }
 
     pub fn open(&self, purpose: &str, sealed: &str, now: i64) -> Result<Zeroizing<Vec<u8>>, FlashError> {
@@ -88,7 +91,7 @@ mod tests {
     #[test]
     fn round_trip_expiry_purpose_and_tampering() {
         let s = FlashSealer::new([3; 32]);
-        let c = s.seal("receipt", b"secret words", 100);
+        let c = s.seal("receipt", b"secret words", 100).unwrap();
         assert!(!c.contains("secret"));
         assert_eq!(s.open("receipt", &c, 99).unwrap().as_slice(), b"secret words");
         assert!(matches!(s.open("receipt", &c, 101), Err(FlashError::Expired)));

@@ -17,23 +17,34 @@ pub enum MessagesError {
     NotAString(String),
     #[error("no catalogue for language {0:?}")]
     UnknownLanguage(String),
+    #[error("message {0:?} is defined by two catalogues")]
+    Duplicate(String),
 }
 
-const EN: &str = include_str!("../locales/en.toml");
+/// The messages every door shares, by language.
+const SHARED: &[(&str, &str)] = &[("en", include_str!("../locales/en.toml"))];
 
 impl Messages {
-    /// The built-in catalogue for `lang`.
-    pub fn builtin(lang: &str) -> Result<Self, MessagesError> {
-        match lang {
-            "en" => Self::from_toml("en", EN),
-            other => Err(MessagesError::UnknownLanguage(other.to_owned())),
-        }
+    /// The shared catalogue for `lang` with a door's own catalogue (`door`: language →
+    /// TOML) on top. A key defined in both is an error, so a door cannot silently
+    /// change a shared message.
+    pub fn layered(lang: &str, door: &[(&str, &str)]) -> Result<Self, MessagesError> {
+        Self::from_layers(lang, &[pick(SHARED, lang)?, pick(door, lang)?])
     }
 
-    pub fn from_toml(lang: &str, text: &str) -> Result<Self, MessagesError> {
-        let table: toml::Table = toml::from_str(text).map_err(|e| MessagesError::Parse(e.to_string()))?;
+    /// One catalogue from TOML layers, each key defined in exactly one of them.
+    pub fn from_layers(lang: &str, layers: &[&str]) -> Result<Self, MessagesError> {
         let mut strings = HashMap::new();
-        flatten("", &table, &mut strings)?;
+        for text in layers {
+            let table: toml::Table = toml::from_str(text).map_err(|e| MessagesError::Parse(e.to_string()))?;
+            let mut layer = HashMap::new();
+            flatten("", &table, &mut layer)?;
+            for (key, value) in layer {
+                if strings.insert(key.clone(), value).is_some() {
+                    return Err(MessagesError::Duplicate(key));
+                }
+            }
+        }
         Ok(Self {
             lang: lang.into(),
             strings: Arc::new(strings),
@@ -66,6 +77,14 @@ impl Messages {
     }
 }
 
+fn pick<'a>(catalogues: &[(&str, &'a str)], lang: &str) -> Result<&'a str, MessagesError> {
+    catalogues
+        .iter()
+        .find(|(l, _)| *l == lang)
+        .map(|(_, text)| *text)
+        .ok_or_else(|| MessagesError::UnknownLanguage(lang.to_owned()))
+}
+
 fn flatten(
     prefix: &str,
     table: &toml::Table,
@@ -92,12 +111,25 @@ fn flatten(
 mod tests {
     use super::*;
 
+    const DOOR: &[(&str, &str)] = &[("en", "[door]\ngreeting = \"Hello {name}\"\n")];
+
     #[test]
-    fn builtin_english_loads_and_fills() {
-        let m = Messages::builtin("en").unwrap();
-        assert!(m.has("error.required"));
+    fn a_door_layers_its_messages_on_the_shared_ones() {
+        let m = Messages::layered("en", DOOR).unwrap();
+        assert!(m.has("error.not_found"));
+        assert_eq!(m.fill("door.greeting", &[("name", "you")]), "Hello you");
         assert_eq!(m.get("no.such.key"), "⟦no.such.key⟧");
-        assert!(m.fill("error.too_long", &[("limit", "200")]).contains("200"));
-        assert!(Messages::builtin("xx").is_err());
+        assert!(matches!(
+            Messages::layered("xx", DOOR),
+            Err(MessagesError::UnknownLanguage(_))
+        ));
+    }
+
+    #[test]
+    fn a_key_defined_twice_is_refused() {
+        let clash: &[(&str, &str)] = &[("en", "[error]\nnot_found = \"Elsewhere\"\n")];
+        assert!(
+            matches!(Messages::layered("en", clash), Err(MessagesError::Duplicate(k)) if k == "error.not_found")
+        );
     }
 }

@@ -10,6 +10,7 @@ mod errors;
 mod flash;
 mod headers;
 mod i18n;
+mod page;
 
 pub use assets::{STYLESHEET_PATH, stylesheet};
 pub use csrf::{CSRF_COOKIE, CSRF_FIELD, CsrfKeys, CsrfToken};
@@ -17,17 +18,10 @@ pub use errors::{ApiError, PageError};
 pub use flash::{FlashError, FlashSealer};
 pub use headers::security_headers;
 pub use i18n::{Messages, MessagesError};
+pub use page::{cookie, html};
 
-/// Derives a purpose-bound 32-byte key from the installation's web secret, so that one
-/// stored secret serves CSRF and sealed cookies without one use weakening the other.
+/// Derives a purpose-bound 32-byte key from a door's web secret, so that one stored
+/// secret serves CSRF and sealed cookies without one use weakening the other.
 pub fn derive_key(web_secret: &[u8], purpose: &str) -> [u8; 32] {
-    use hmac::{Hmac, Mac};
-    let mut mac = match <Hmac<sha2::Sha256> as Mac>::new_from_slice(web_secret) {
-        Ok(m) => m,
-        // HMAC accepts keys of any length; this arm cannot be reached.
-        Err(_) => return [0; 32],
-    };
-    mac.update(b"redress/web/");
-    mac.update(purpose.as_bytes());
-    mac.finalize().into_bytes().into()
+    redress_crypto::hmac_sha256(web_secret, &[b"redress/web/", purpose.as_bytes()])
 }

@@ -4,9 +4,7 @@
 //! worker holds: the database shows which cases share a value, not the value, and
 //! without the key nobody can test a guess against it.
 
-use hmac::{Hmac, Mac};
 use redress_domain::Answers;
-use sha2::Sha256;
 use zeroize::Zeroizing;
 
 pub const INDICATOR: &str = "indicator";
@@ -30,13 +28,11 @@ impl FingerprintKey {
     }
 
     fn mac(&self, kind: &str, value: &str) -> String {
-        let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(self.0.as_slice()) else {
-            return String::new();
-        };
-        mac.update(kind.as_bytes());
-        mac.update(&[0]);
-        mac.update(normalise(value).as_bytes());
-        hex::encode(mac.finalize().into_bytes())
+        let mac = redress_crypto::hmac_sha256(
+            self.0.as_slice(),
+            &[kind.as_bytes(), &[0], normalise(value).as_bytes()],
+        );
+        hex::encode(mac)
     }
 
     /// Every fingerprint of a case: (kind, fingerprint), deduplicated.

@@ -24,7 +24,6 @@ use redress_indicators::IndicatorSet;
 use redress_store::{BlobStore, Job, Store, backoff_secs};
 use tokio::sync::watch;
 
-pub use email::OutboxNotice;
 pub use fingerprints::FingerprintKey;
 pub use periodic::SWEEP_GRACE;
 pub use rules::Rules;
@@ -96,6 +95,8 @@ pub enum JobError {
     Store(#[from] redress_store::StoreError),
     #[error("crypto: {0}")]
     Crypto(#[from] redress_crypto::CryptoError),
+    #[error("keys: {0}")]
+    Keys(#[from] redress_keychain::KeychainError),
     #[error("blob I/O: {0}")]
     Io(#[from] std::io::Error),
     #[error("{0}")]
@@ -112,10 +113,10 @@ pub enum JobError {
 /// What running one job did.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Ran {
-    Done(String),
-    Failed(String),
+    Done(JobKind),
+    Failed(JobKind),
     /// The lease was lost while it ran (another worker has it now).
-    LeaseLost(String),
+    LeaseLost(JobKind),
 }
 
 impl Worker {
@@ -190,13 +191,12 @@ impl Worker {
     }
 
     async fn dispatch(&self, job: &Job) -> Result<(), JobError> {
-        match JobKind::parse(&job.kind) {
-            Some(JobKind::TriageCase) => triage::run(self, job).await,
-            Some(JobKind::SendEmail) => email::send(self, job).await,
-            Some(JobKind::DeadlineScan) => deadlines::scan(self).await,
-            Some(JobKind::SweepBlobs) => periodic::sweep(self).await,
-            Some(JobKind::PurgeJobs) => periodic::purge(self).await,
-            None => Err(JobError::BadJob(format!("unknown kind {:?}", job.kind))),
+        match job.kind {
+            JobKind::TriageCase => triage::run(self, job).await,
+            JobKind::SendEmail => email::send(self, job).await,
+            JobKind::DeadlineScan => deadlines::scan(self).await,
+            JobKind::SweepBlobs => periodic::sweep(self).await,
+            JobKind::PurgeJobs => periodic::purge(self).await,
         }
     }
 

@@ -28,8 +28,8 @@ pub(crate) async fn enqueue_due(worker: &Worker, now: i64) -> Result<(), JobErro
     for (kind, period) in SCHEDULE {
         let bucket = now.div_euclid(period);
         let job = NewJob {
-            kind: kind.as_str().to_owned(),
-            idempotency_key: format!("{}:{bucket}", kind.as_str()),
+            kind,
+            idempotency_key: format!("{kind}:{bucket}"),
             payload: "{}".to_owned(),
             run_at: bucket * period,
             max_attempts: 3,

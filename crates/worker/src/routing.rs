@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use redress_domain::InvestigatorId;
 use redress_store::Investigator;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -28,7 +29,7 @@ pub fn route(
     fallback: &str,
     count: u32,
     investigators: &[Investigator],
-    loads: &HashMap<String, u32>,
+    loads: &HashMap<InvestigatorId, u32>,
 ) -> Result<Route, RoutingError> {
     let load = |i: &Investigator| loads.get(&i.id).copied().unwrap_or(0);
     let fallback_team = fallback.to_owned();
@@ -59,7 +60,7 @@ mod tests {
 
     fn inv(email: &str, teams: &[&str], capacity: u32, active: bool) -> Investigator {
         Investigator {
-            id: email.into(),
+            id: InvestigatorId::random(),
             email: email.into(),
             recipient: "age1".into(),
             teams: teams.iter().map(|t| t.to_string()).collect(),
@@ -76,7 +77,7 @@ mod tests {
             inv("c@x", &["europe"], 5, true),
             inv("d@x", &["triage-desk"], 5, true),
         ];
-        let loads = HashMap::from([("a@x".to_owned(), 3), ("b@x".to_owned(), 1)]);
+        let loads = HashMap::from([(people[0].id, 3), (people[1].id, 1)]);
         let teams = vec!["mobile".to_owned(), "europe".to_owned()];
         let r = route(&teams, "triage-desk", 1, &people, &loads).unwrap();
         assert_eq!(
@@ -100,7 +101,7 @@ mod tests {
             inv("b@x", &["mobile"], 9, false),
             inv("d@x", &["triage-desk"], 1, true),
         ];
-        let loads = HashMap::from([("a@x".to_owned(), 1)]);
+        let loads = HashMap::from([(people[0].id, 1)]);
         let r = route(&["mobile".to_owned()], "triage-desk", 1, &people, &loads).unwrap();
         assert_eq!(
             (r.team.as_str(), r.investigators[0].email.as_str()),
@@ -108,7 +109,7 @@ mod tests {
         );
         let r = route(&[], "triage-desk", 1, &people, &HashMap::new()).unwrap();
         assert_eq!(r.team, "triage-desk");
-        let full = HashMap::from([("a@x".to_owned(), 1), ("d@x".to_owned(), 1)]);
+        let full = HashMap::from([(people[0].id, 1), (people[2].id, 1)]);
         assert!(matches!(
             route(&["mobile".to_owned()], "triage-desk", 1, &people, &full),
             Err(RoutingError::NoOne { .. })

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use redress_domain::{Answers, Ongoing, TargetGroup};
-use serde::{Deserialize, Serialize};
+use redress_domain::{Answers, Ongoing, Priority, Reason, Score, TargetGroup};
+use serde::Deserialize;
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -100,41 +100,6 @@ pub enum RulesError {
     Parse(String),
     #[error("triage rules: {0}")]
     Invalid(String),
-}
-
-/// Triage priority, P1 most urgent.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub enum Priority {
-    P1,
-    P2,
-    P3,
-    P4,
-}
-
-impl Priority {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::P1 => "P1",
-            Self::P2 => "P2",
-            Self::P3 => "P3",
-            Self::P4 => "P4",
-        }
-    }
-}
-
-/// One thing that moved the score.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Reason {
-    pub rule: String,
-    pub points: i32,
-    pub detail: String,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Score {
-    pub points: i32,
-    pub priority: Priority,
-    pub reasons: Vec<Reason>,
 }
 
 /// What scoring needs to know beyond the answers.

@@ -1,93 +1,37 @@
-//! Triage of one new case: open it with the triage key, look at what was sent, score it,
-//! find related cases, route it, and hand it over in one transaction that also deletes
-//! the triage wrap.
+//! Triage of one new case, in steps: open it with the triage key, read what was sent,
+//! examine each evidence file, score, find related cases, route, seal the summary, and
+//! hand it over in one transaction that also deletes the triage wrap.
 //!
 //! Re-running after a crash is safe: nothing is visible until the final transaction,
-//! which refuses a case that is triaged already; blobs of an unfinished attempt are
-//! removed (or, after a kill, swept).
+//! which refuses a case that is triaged already. Blobs an attempt placed are removed
+//! when the store says they are unreferenced; when it cannot say (the database went
+//! away, or the commit's acknowledgement was lost), they are left to the sweep.
 
+use std::collections::BTreeMap;
 use std::io::Read;
 
-use redress_crypto::{
-    PublicKey, SecretIdentity, open, open_reader, seal_writer, unwrap_identity, wrap_identity,
+use redress_crypto::{PublicKey, SecretIdentity, open, open_reader, seal_writer};
+use redress_domain::{
+    Answers, CaseId, Custody, EvidenceEntry, Holder, MatchedIndicator, MatchedObservable, ObjectId,
+    ObjectKind, Related, RelatedCase, Rendition, SealedTo, SubmissionDocument, TriageSummary,
 };
-use redress_domain::{Answers, CaseId, ObjectId, ObjectKind};
-use redress_store::{HolderKind, Job, KeyKind, NewObject, NewWrap, SealedTo, StoredCase, TriageCommit};
-use serde::{Deserialize, Serialize};
+use redress_indicators::Matches;
+use redress_store::{Job, NewObject, StoredCase, TriageCommit};
 use sha2::{Digest, Sha256};
 
-use crate::email::{OutboxNotice, outgoing};
+use crate::email::outgoing;
 use crate::fingerprints;
-use crate::rules::{Findings, Score};
+use crate::rules::Findings;
 use crate::{JobError, Worker};
 
-#[derive(Deserialize)]
+#[derive(serde::Deserialize)]
 struct Payload {
-    case_id: String,
-}
-
-/// The part of the sealed submission document triage reads.
-#[derive(Deserialize)]
-struct Submission {
-    answers: Answers,
-    evidence: Vec<EvidenceEntry>,
-}
-
-#[derive(Deserialize)]
-struct EvidenceEntry {
-    object_id: String,
-    file_name: String,
-    size: u64,
-    sha256: String,
-}
-
-/// What happened to one evidence file, for the chain of custody.
-#[derive(Serialize)]
-struct Custody {
-    original_object: String,
-    file_name: String,
-    size: u64,
-    /// SHA-256 recorded at intake, and whether the stored file still matches it.
-    sha256: String,
-    sha256_verified: bool,
-    scrubbed: Option<ScrubbedCopy>,
-    /// Why there is no scrubbed copy.
-    not_scrubbed: Option<String>,
-    inspected_bytes: u64,
-    indicator_scan_failed: bool,
-}
-
-#[derive(Serialize)]
-struct ScrubbedCopy {
-    object: String,
-    sha256: String,
-    removed: Vec<String>,
-}
-
-#[derive(Serialize)]
-struct MatchedIndicator {
-    id: String,
-    name: Option<String>,
-}
-
-/// The sealed triage summary (case key only; the reporter never sees it).
-#[derive(Serialize)]
-struct Summary<'a> {
-    format: u32,
-    rules_version: u32,
-    score: &'a Score,
-    indicators: Vec<MatchedIndicator>,
-    related_cases: Vec<String>,
-    routed_to_team: String,
-    assigned: Vec<String>,
-    ack_due: i64,
-    evidence: Vec<Custody>,
+    case_id: CaseId,
 }
 
 pub(crate) async fn run(worker: &Worker, job: &Job) -> Result<(), JobError> {
     let payload: Payload = serde_json::from_str(&job.payload).map_err(|e| JobError::BadJob(e.to_string()))?;
-    let case_id = CaseId::parse(&payload.case_id).ok_or_else(|| JobError::BadJob("case id".into()))?;
-    let Some(case) = worker.store.case_by_id(case_id).await? else {
+    let Some(case) = worker.store.case_by_id(payload.case_id).await? else {
         return Ok(()); // purged before triage: nothing to do
     };
     if case.triaged {
@@ -95,22 +39,342 @@ pub(crate) async fn run(worker: &Worker, job: &Job) -> Result<(), JobError> {
     }
     let mut placed = Vec::new();
     let result = triage(worker, &case, &mut placed).await;
-    match result {
-        Ok(true) => {
-            let hour = std::time::UNIX_EPOCH
-                + std::time::Duration::from_secs(u64::try_from(case.received_at).unwrap_or(0));
-            for id in &placed {
-                let _ = worker.blobs.set_times(*id, hour);
-            }
-            Ok(())
+    settle(worker, &case, &placed, result).await
+}
+
+/// Makes the blobs of an attempt match what the database says: kept (with coarse file
+/// times) if the hand-over references them, removed if it certainly does not.
+async fn settle(
+    worker: &Worker,
+    case: &StoredCase,
+    placed: &[ObjectId],
+    result: Result<bool, JobError>,
+) -> Result<(), JobError> {
+    let handed_over = match &result {
+        Ok(handed_over) => *handed_over,
+        // The error may have come after the commit (its acknowledgement lost): ask the
+        // database which of our blobs it references before removing any.
+        Err(_) => match worker.store.existing_objects(placed).await {
+            Ok(referenced) if !placed.is_empty() && referenced.len() == placed.len() => true,
+            Ok(referenced) if referenced.is_empty() => false,
+            // Some but not all (cannot happen in one transaction) or no answer: the
+            // sweep decides once the database is reachable and the grace has passed.
+            _ => return result.map(|_| ()),
+        },
+    };
+    if handed_over {
+        for id in placed {
+            let _ = worker.blobs.set_times(*id, case.received_at);
         }
-        Ok(false) | Err(_) => {
-            for id in &placed {
-                let _ = worker.blobs.remove(*id);
+        return Ok(());
+    }
+    for id in placed {
+        let _ = worker.blobs.remove(*id);
+    }
+    result.map(|_| ())
+}
+
+/// The case's two keys, opened with the triage identity.
+struct CaseKeys {
+    case: SecretIdentity,
+    thread: SecretIdentity,
+}
+
+async fn triage(worker: &Worker, case: &StoredCase, placed: &mut Vec<ObjectId>) -> Result<bool, JobError> {
+    let Some(keys) = open_keys(worker, case).await? else {
+        return Ok(false); // handed over by another worker meanwhile
+    };
+    let submission = read_submission(worker, case, &keys.thread).await?;
+    let answers = &submission.answers;
+
+    let mut matches = worker.indicators.scan_text(&reporter_text(answers));
+    let mut objects = Vec::new();
+    let mut custody = Vec::new();
+    for entry in &submission.evidence {
+        let (record, rendition) = examine(worker, &keys, entry, &mut matches, placed)?;
+        objects.extend(rendition);
+        custody.push(record);
+    }
+
+    let indicators = matched_indicators(&matches);
+    let findings = Findings {
+        evidence_files: submission.evidence.len(),
+        indicators: indicators
+            .iter()
+            .map(|i| i.names.first().cloned().unwrap_or_else(|| i.id.clone()))
+            .collect(),
+    };
+    let score = worker.rules.score(answers, &findings);
+
+    let indicator_ids: Vec<String> = indicators.iter().map(|i| i.id.clone()).collect();
+    let fingerprints = worker.fingerprint_key.of_case(answers, &indicator_ids);
+    let (links, related) = related_cases(worker, case.id, &fingerprints).await?;
+
+    let teams = worker.rules.teams_for(answers);
+    let route = crate::routing::route(
+        &teams,
+        &worker.rules.routing.fallback_team,
+        worker.rules.routing.assign_per_case,
+        &worker.store.investigators().await?,
+        &worker.store.open_case_loads().await?,
+    )?;
+    let ack_due = case.received_at + worker.rules.deadlines.ack_days * 86_400;
+
+    let summary = TriageSummary::new(
+        worker.rules.version,
+        score.clone(),
+        indicators,
+        related,
+        route.team.clone(),
+        route.investigators.iter().map(|i| i.id).collect(),
+        ack_due,
+        custody,
+    );
+    let json = summary.to_json().map_err(|e| JobError::BadJob(e.to_string()))?;
+    let (summary_id, summary_size) = place(worker, &keys.case.public(), &json, placed)?;
+    objects.push(NewObject {
+        id: summary_id,
+        kind: ObjectKind::TriageSummary,
+        sealed_to: SealedTo::Case,
+        ciphertext_bytes: summary_size,
+    });
+
+    let now = worker.now();
+    let mut commit = TriageCommit {
+        priority: score.priority,
+        ack_due,
+        objects,
+        wraps: Vec::new(),
+        assign_to: Vec::new(),
+        fingerprints,
+        links,
+        emails: Vec::new(),
+        jobs: Vec::new(),
+    };
+    for person in &route.investigators {
+        let holder = Holder::Investigator(person.id);
+        let recipient = PublicKey::parse(&person.recipient)?;
+        commit
+            .wraps
+            .push(redress_keychain::wrap_case_key(&keys.case, holder, &recipient)?);
+        commit.assign_to.push(person.id);
+        let key = format!("assigned:{}:{}", case.id, person.id);
+        let notice = redress_mail::Notice::CaseAssigned {
+            case_ref: case.case_ref.clone(),
+        };
+        let (email, job) = outgoing(worker, &key, &person.email, &notice, now)?;
+        commit.emails.push(email);
+        commit.jobs.push(job);
+    }
+    Ok(worker.store.commit_triage(case.id, &commit, now).await?)
+}
+
+/// Step 1: the case key (through the triage wrap) and the thread key. `None` if the
+/// triage wrap is gone because another worker handed the case over.
+async fn open_keys(worker: &Worker, case: &StoredCase) -> Result<Option<CaseKeys>, JobError> {
+    let store = &worker.store;
+    let case_key = match redress_keychain::open_case_key(
+        store,
+        case.id,
+        Holder::Triage,
+        &worker.triage_identity,
+    )
+    .await
+    {
+        Ok(key) => key,
+        Err(redress_keychain::KeychainError::NoWrap(_)) => {
+            // Another worker may have handed it over between our checks; otherwise the
+            // case lost its triage wrap, and that must be seen, not skipped.
+            if store.case_by_id(case.id).await?.is_some_and(|c| c.triaged) {
+                return Ok(None);
             }
-            result.map(|_| ())
+            return Err(JobError::BadJob("the case has no triage wrap".into()));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let thread = redress_keychain::open_thread_key(store, case.id, &case_key).await?;
+    Ok(Some(CaseKeys {
+        case: case_key,
+        thread,
+    }))
+}
+
+/// Step 2: the submission document, opened with the thread key.
+async fn read_submission(
+    worker: &Worker,
+    case: &StoredCase,
+    thread: &SecretIdentity,
+) -> Result<SubmissionDocument, JobError> {
+    let objects = worker.store.objects(case.id).await?;
+    let submission = objects
+        .iter()
+        .find(|(_, k)| *k == ObjectKind::Submission)
+        .map(|(id, _)| *id)
+        .ok_or_else(|| JobError::BadJob("case has no submission".into()))?;
+    let mut sealed = Vec::new();
+    worker.blobs.open_blob(submission)?.read_to_end(&mut sealed)?;
+    let json = open(thread, &sealed)?;
+    SubmissionDocument::from_json(&json).map_err(|e| JobError::BadJob(e.to_string()))
+}
+
+/// Everything the reporter wrote that indicators are looked for in.
+fn reporter_text(answers: &Answers) -> String {
+    [
+        Some(answers.what_happened()),
+        answers.suspected_customer(),
+        answers.when(),
+        answers.contact(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join("\n")
+}
+
+/// Step 3, for one evidence file: verify its hash, scan it for indicators, and make a
+/// scrubbed rendition (placed as a blob) where one can be made.
+fn examine(
+    worker: &Worker,
+    keys: &CaseKeys,
+    entry: &EvidenceEntry,
+    matches: &mut Matches,
+    placed: &mut Vec<ObjectId>,
+) -> Result<(Custody, Option<NewObject>), JobError> {
+    // Decrypting, hashing, scanning and scrubbing are CPU work: keep them off the async
+    // workers' queue so other tasks (lease renewal, the intake) keep running.
+    tokio::task::block_in_place(|| {
+        let file = inspect(worker, &keys.thread, entry)?;
+        // A file larger than the inspection limit is scanned as far as it was read; its
+        // file hashes then cannot match (they are of the whole file). A parser that
+        // panics on a hostile file costs that file's scan, not the case.
+        let scan = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            worker.indicators.scan_file(
+                &entry.file_name,
+                &file.head,
+                &redress_indicators::ScanLimits::default(),
+            )
+        }));
+        let scan_failed = scan.is_err();
+        if let Ok(scan) = scan {
+            matches.merge(scan.matches);
+        }
+        let sha256_verified = file.sha256 == entry.sha256;
+        if !sha256_verified {
+            // No case reference here: a log line's time next to it would date the case.
+            // The summary records the mismatch for the investigators.
+            tracing::warn!("an evidence file does not match its intake hash");
+        }
+        let (file_type, rendition, object) = if file.complete {
+            scrubbed(worker, &keys.case.public(), &file.head, placed)?
+        } else {
+            (
+                redress_scrub::sniff(&file.head).file_type(),
+                Rendition::NotMade {
+                    reason: redress_domain::evidence::NotScrubbed::NotInspectedWhole,
+                },
+                None,
+            )
+        };
+        let record = Custody {
+            original: entry.object_id,
+            file_name: entry.file_name.clone(),
+            size: entry.size,
+            sha256: entry.sha256.clone(),
+            sha256_verified,
+            file_type,
+            rendition,
+            inspected_bytes: file.head.len() as u64,
+            indicator_scan_failed: scan_failed,
+        };
+        Ok((record, object))
+    })
+}
+
+/// The scrubbed rendition of a whole file, sealed to the case key.
+fn scrubbed(
+    worker: &Worker,
+    case_public: &PublicKey,
+    bytes: &[u8],
+    placed: &mut Vec<ObjectId>,
+) -> Result<(redress_domain::evidence::FileType, Rendition, Option<NewObject>), JobError> {
+    Ok(
+        match redress_scrub::scrub(bytes, &redress_scrub::Limits::default()) {
+            redress_scrub::Outcome::Scrubbed { kind, bytes, removed } => {
+                let (id, size) = place(worker, case_public, &bytes, placed)?;
+                let object = NewObject {
+                    id,
+                    kind: ObjectKind::Scrubbed,
+                    sealed_to: SealedTo::Case,
+                    ciphertext_bytes: size,
+                };
+                let rendition = Rendition::Scrubbed {
+                    object: id,
+                    sha256: hex::encode(Sha256::digest(&bytes)),
+                    removed,
+                };
+                (kind.file_type(), rendition, Some(object))
+            }
+            redress_scrub::Outcome::Unchanged { kind } => {
+                (kind.file_type(), Rendition::NothingToRemove, None)
+            }
+            redress_scrub::Outcome::NotScrubbed { kind, reason } => (
+                kind.file_type(),
+                Rendition::NotMade {
+                    reason: reason.recorded(),
+                },
+                None,
+            ),
+        },
+    )
+}
+
+/// The indicators that matched, each with its names and the observables seen.
+fn matched_indicators(matches: &Matches) -> Vec<MatchedIndicator> {
+    let mut observables: BTreeMap<&str, Vec<MatchedObservable>> = BTreeMap::new();
+    for m in matches {
+        let seen = MatchedObservable {
+            observable: m.observable.as_str().to_owned(),
+            value: m.value.to_owned(),
+        };
+        let list = observables.entry(m.indicator.id()).or_default();
+        if !list.contains(&seen) {
+            list.push(seen);
         }
     }
+    matches
+        .indicators()
+        .map(|i| MatchedIndicator {
+            id: i.id().to_owned(),
+            names: i.name().map(str::to_owned).into_iter().collect(),
+            observables: observables.remove(i.id()).unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// Step 5: cases related to this one through shared fingerprints. Returns the links to
+/// store and what the summary says about them.
+async fn related_cases(
+    worker: &Worker,
+    case: CaseId,
+    fingerprints: &[(String, String)],
+) -> Result<(Vec<(CaseId, Vec<String>)>, Related), JobError> {
+    let store = &worker.store;
+    let links: Vec<(CaseId, Vec<String>)> = store
+        .cases_sharing(case, fingerprints)
+        .await?
+        .into_iter()
+        .filter(|(_, kinds)| fingerprints::related(kinds))
+        .collect();
+    let mut related = Related::default();
+    for (other, shared) in &links {
+        if let Some(c) = store.case_by_id(*other).await? {
+            related.linked.push(RelatedCase {
+                case_ref: c.case_ref,
+                shared: shared.clone(),
+            });
+        }
+    }
+    Ok((links, related))
 }
 
 /// Seals `bytes` to `to` into a new blob (placed at once) and records it in `placed`.
@@ -129,215 +393,6 @@ fn place(
     Ok((id, size))
 }
 
-async fn triage(worker: &Worker, case: &StoredCase, placed: &mut Vec<ObjectId>) -> Result<bool, JobError> {
-    let store = &worker.store;
-    let now = worker.now();
-    let wraps = store.wraps(case.id, KeyKind::Case, HolderKind::Triage).await?;
-    let Some(wrap) = wraps.first() else {
-        // Another worker may have handed it over between our checks; otherwise the case
-        // lost its triage wrap, and that must be seen, not skipped.
-        if store.case_by_id(case.id).await?.is_some_and(|c| c.triaged) {
-            return Ok(false);
-        }
-        return Err(JobError::BadJob("the case has no triage wrap".into()));
-    };
-    let case_key = unwrap_identity(&wrap.ciphertext, &worker.triage_identity)?;
-    let thread_wraps = store.wraps(case.id, KeyKind::Thread, HolderKind::CaseKey).await?;
-    let thread_wrap = thread_wraps
-        .first()
-        .ok_or_else(|| JobError::BadJob("case has no thread wrap".into()))?;
-    let thread_key = unwrap_identity(&thread_wrap.ciphertext, &case_key)?;
-    let case_pub = case_key.public();
-
-    let objects = store.objects(case.id).await?;
-    let submission_id = objects
-        .iter()
-        .find(|(_, k)| *k == ObjectKind::Submission)
-        .map(|(id, _)| *id)
-        .ok_or_else(|| JobError::BadJob("case has no submission".into()))?;
-    let doc = open(&thread_key, &std::fs::read(worker.blobs.path_of(submission_id))?)?;
-    // The parse error is not kept: it could quote the report.
-    let submission: Submission = serde_json::from_slice(&doc)
-        .map_err(|_| JobError::BadJob("the submission document does not parse".into()))?;
-    let answers = &submission.answers;
-
-    // Indicators in the text the reporter wrote.
-    let text = [
-        Some(answers.what_happened()),
-        answers.suspected_customer(),
-        answers.when(),
-        answers.contact(),
-    ]
-    .into_iter()
-    .flatten()
-    .collect::<Vec<_>>()
-    .join("\n");
-    let mut matches = worker.indicators.scan_text(&text);
-
-    // Each evidence file: verify its hash, scan it, make a scrubbed copy.
-    let mut custody = Vec::new();
-    let mut new_objects = Vec::new();
-    for entry in &submission.evidence {
-        // Decrypting, hashing, scanning and scrubbing are CPU work: keep them off the
-        // async workers' queue so other tasks (lease renewal, the intake) keep running.
-        let (object, file) = tokio::task::block_in_place(|| inspect(worker, &thread_key, entry))?;
-        // A file larger than the inspection limit is scanned as far as it was read; its
-        // file hashes then cannot match (they are of the whole file).
-        let scan = tokio::task::block_in_place(|| {
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                worker.indicators.scan_file(
-                    &entry.file_name,
-                    &file.head,
-                    &redress_indicators::ScanLimits::default(),
-                )
-            }))
-        });
-        // A parser that panics on a hostile file costs that file's scan, not the case.
-        let scan_failed = scan.is_err();
-        if let Ok(scan) = scan {
-            matches.merge(scan.matches);
-        }
-        let mut record = Custody {
-            original_object: object.to_string(),
-            file_name: entry.file_name.clone(),
-            size: entry.size,
-            sha256: entry.sha256.clone(),
-            sha256_verified: file.sha256 == entry.sha256,
-            scrubbed: None,
-            not_scrubbed: None,
-            inspected_bytes: file.head.len() as u64,
-            indicator_scan_failed: scan_failed,
-        };
-        if !record.sha256_verified {
-            // No case reference here: a log line's time next to it would date the case.
-            // The summary records the mismatch for the investigators.
-            tracing::warn!("an evidence file does not match its intake hash");
-        }
-        if file.complete {
-            match tokio::task::block_in_place(|| {
-                redress_scrub::scrub(&file.head, &redress_scrub::Limits::default())
-            }) {
-                redress_scrub::Outcome::Scrubbed { bytes, removed, .. } => {
-                    let (id, size) = place(worker, &case_pub, &bytes, placed)?;
-                    new_objects.push(NewObject {
-                        id,
-                        kind: ObjectKind::Scrubbed,
-                        sealed_to: SealedTo::Case,
-                        ciphertext_bytes: size,
-                    });
-                    record.scrubbed = Some(ScrubbedCopy {
-                        object: id.to_string(),
-                        sha256: hex::encode(Sha256::digest(&bytes)),
-                        removed: removed.iter().map(|r| format!("{r:?}")).collect(),
-                    });
-                }
-                redress_scrub::Outcome::Unchanged { kind } => {
-                    record.not_scrubbed = Some(format!("{kind:?}: no metadata found"));
-                }
-                redress_scrub::Outcome::NotScrubbed { kind, reason } => {
-                    record.not_scrubbed = Some(format!("{kind:?}: {reason:?}"));
-                }
-            }
-        } else {
-            record.not_scrubbed = Some(format!(
-                "larger than {} bytes: not inspected whole",
-                worker.settings.max_inspect_bytes
-            ));
-        }
-        custody.push(record);
-    }
-
-    let indicators: Vec<MatchedIndicator> = matches
-        .indicators()
-        .map(|i| MatchedIndicator {
-            id: i.id().to_owned(),
-            name: i.name().map(str::to_owned),
-        })
-        .collect();
-    let indicator_ids: Vec<String> = indicators.iter().map(|i| i.id.clone()).collect();
-    let findings = Findings {
-        evidence_files: submission.evidence.len(),
-        indicators: indicators
-            .iter()
-            .map(|i| i.name.clone().unwrap_or_else(|| i.id.clone()))
-            .collect(),
-    };
-    let score = worker.rules.score(answers, &findings);
-
-    let fps = worker.fingerprint_key.of_case(answers, &indicator_ids);
-    let related: Vec<(CaseId, Vec<String>)> = store
-        .cases_sharing(case.id, &fps)
-        .await?
-        .into_iter()
-        .filter(|(_, kinds)| fingerprints::related(kinds))
-        .collect();
-    let mut related_refs = Vec::new();
-    for (other, _) in &related {
-        if let Some(c) = store.case_by_id(*other).await? {
-            related_refs.push(c.case_ref.to_string());
-        }
-    }
-
-    let teams = worker.rules.teams_for(answers);
-    let route = crate::routing::route(
-        &teams,
-        &worker.rules.routing.fallback_team,
-        worker.rules.routing.assign_per_case,
-        &store.investigators().await?,
-        &store.open_case_loads().await?,
-    )?;
-    let ack_due = case.received_at + worker.rules.deadlines.ack_days * 86_400;
-
-    let summary = Summary {
-        format: 1,
-        rules_version: worker.rules.version,
-        score: &score,
-        indicators,
-        related_cases: related_refs,
-        routed_to_team: route.team.clone(),
-        assigned: route.investigators.iter().map(|i| i.id.clone()).collect(),
-        ack_due,
-        evidence: custody,
-    };
-    let summary_json =
-        zeroize::Zeroizing::new(serde_json::to_vec(&summary).map_err(|e| JobError::BadJob(e.to_string()))?);
-    let (summary_id, summary_size) = place(worker, &case_pub, &summary_json, placed)?;
-    new_objects.push(NewObject {
-        id: summary_id,
-        kind: ObjectKind::TriageSummary,
-        sealed_to: SealedTo::Case,
-        ciphertext_bytes: summary_size,
-    });
-
-    let mut commit = TriageCommit {
-        priority: score.priority.as_str().to_owned(),
-        ack_due,
-        objects: new_objects,
-        fingerprints: fps,
-        links: related,
-        ..TriageCommit::default()
-    };
-    for person in &route.investigators {
-        let recipient = PublicKey::parse(&person.recipient)?;
-        commit.wraps.push(NewWrap {
-            key_kind: KeyKind::Case,
-            holder_kind: HolderKind::Investigator,
-            holder_id: Some(person.id.clone()),
-            holder_recipient: person.recipient.clone(),
-            ciphertext: wrap_identity(&case_key, &recipient)?,
-        });
-        commit.assign_to.push(person.id.clone());
-        let key = format!("assigned:{}:{}", case.id, person.id);
-        let notice = OutboxNotice::CaseAssigned {
-            case_ref: case.case_ref.to_string(),
-        };
-        let (email, job) = outgoing(worker, &key, &person.email, &notice, now);
-        commit.emails.push(email);
-        commit.jobs.push(job);
-    }
-    Ok(store.commit_triage(case.id, &commit, now).await?)
-}
-
 /// An evidence file as read for inspection.
 struct Inspected {
     /// Up to `max_inspect_bytes` of plaintext.
@@ -352,9 +407,8 @@ fn inspect(
     worker: &Worker,
     thread_key: &SecretIdentity,
     entry: &EvidenceEntry,
-) -> Result<(ObjectId, Inspected), JobError> {
-    let id = ObjectId::parse(&entry.object_id).ok_or_else(|| JobError::BadJob("evidence id".into()))?;
-    let file = std::fs::File::open(worker.blobs.path_of(id))?;
+) -> Result<Inspected, JobError> {
+    let file = worker.blobs.open_blob(entry.object_id)?;
     let mut reader = open_reader(thread_key, std::io::BufReader::new(file))?;
     let limit = usize::try_from(worker.settings.max_inspect_bytes).unwrap_or(usize::MAX);
     let mut head = zeroize::Zeroizing::new(Vec::new());
@@ -373,12 +427,9 @@ fn inspect(
             complete = false;
         }
     }
-    Ok((
-        id,
-        Inspected {
-            head,
-            complete,
-            sha256: hex::encode(hash.finalize()),
-        },
-    ))
+    Ok(Inspected {
+        head,
+        complete,
+        sha256: hex::encode(hash.finalize()),
+    })
 }

@@ -19,7 +19,7 @@ pub fn config(sink: &SinkHandle) -> MailConfig {
 }
 
 pub fn case_ref() -> CaseRef {
-    CaseRef::parse("RD-7K3M-Q9XA").unwrap()
+    CaseRef::parse_exact("RD-7K3M-Q9XA").unwrap()
 }
 
 pub fn assigned() -> Notice {

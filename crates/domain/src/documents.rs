@@ -1,0 +1,350 @@
+//! The documents Redress seals: what the reporter sent (the submission) and what triage
+//! found (the summary). Each is written and read through the one type here, carries a
+//! `format` number that is checked on read, and names every enum by its stored name.
+
+use serde::{Deserialize, Serialize};
+
+use crate::evidence::{FileType, Metadata, NotScrubbed};
+use crate::{Answers, CaseRef, InvestigatorId, ObjectId, Priority};
+
+/// Why a sealed document could not be read back.
+#[derive(Debug, thiserror::Error)]
+pub enum DocumentError {
+    /// The parse error is not kept: its text could quote the document.
+    #[error("the document does not parse")]
+    Parse,
+    #[error("document format {found} is not supported (this version reads {supported})")]
+    Format { found: u32, supported: u32 },
+    #[error("the document could not be written")]
+    Write,
+}
+
+/// Reads `format` first, so a document of another format is refused by number rather
+/// than by whichever field happened to differ.
+fn check_format(json: &[u8], supported: u32) -> Result<(), DocumentError> {
+    #[derive(Deserialize)]
+    struct Head {
+        format: u32,
+    }
+    let head: Head = serde_json::from_slice(json).map_err(|_| DocumentError::Parse)?;
+    if head.format == supported {
+        Ok(())
+    } else {
+        Err(DocumentError::Format {
+            found: head.format,
+            supported,
+        })
+    }
+}
+
+/// Serialises into zeroizing memory: the bytes are plaintext about to be sealed.
+fn to_json<T: Serialize>(value: &T) -> Result<zeroize::Zeroizing<Vec<u8>>, DocumentError> {
+    serde_json::to_vec(value)
+        .map(zeroize::Zeroizing::new)
+        .map_err(|_| DocumentError::Write)
+}
+
+/// Everything the reporter sent at intake, sealed to the thread key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubmissionDocument {
+    format: u32,
+    pub questionnaire_version: u32,
+    /// The hour it arrived (Unix seconds).
+    pub received_at: i64,
+    pub answers: Answers,
+    pub evidence: Vec<EvidenceEntry>,
+}
+
+/// One evidence file as listed in the submission document.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceEntry {
+    pub object_id: ObjectId,
+    /// As the reporter's browser named it (checked at intake: a plain name).
+    pub file_name: String,
+    /// As declared by the browser, reduced to its MIME essence; not trusted.
+    pub content_type: String,
+    /// Plaintext bytes.
+    pub size: u64,
+    /// SHA-256 of the plaintext, lower-case hex, computed as it arrived.
+    pub sha256: String,
+}
+
+impl SubmissionDocument {
+    pub const FORMAT: u32 = 1;
+
+    pub fn new(
+        questionnaire_version: u32,
+        received_at: i64,
+        answers: Answers,
+        evidence: Vec<EvidenceEntry>,
+    ) -> Self {
+        Self {
+            format: Self::FORMAT,
+            questionnaire_version,
+            received_at,
+            answers,
+            evidence,
+        }
+    }
+
+    pub fn to_json(&self) -> Result<zeroize::Zeroizing<Vec<u8>>, DocumentError> {
+        to_json(self)
+    }
+
+    pub fn from_json(json: &[u8]) -> Result<Self, DocumentError> {
+        check_format(json, Self::FORMAT)?;
+        serde_json::from_slice(json).map_err(|_| DocumentError::Parse)
+    }
+}
+
+/// What triage found, sealed to the case key only: the reporter never reads it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TriageSummary {
+    format: u32,
+    /// The `version` of the triage rules that scored it.
+    pub rules_version: u32,
+    pub score: Score,
+    pub indicators: Vec<MatchedIndicator>,
+    pub related: Related,
+    pub routed_to_team: String,
+    pub assigned: Vec<InvestigatorId>,
+    /// Acknowledge the reporter by this time (Unix seconds).
+    pub ack_due: i64,
+    pub evidence: Vec<Custody>,
+}
+
+impl TriageSummary {
+    /// Format 1 (before typed summaries) kept free-text reasons for renditions.
+    pub const FORMAT: u32 = 2;
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        rules_version: u32,
+        score: Score,
+        indicators: Vec<MatchedIndicator>,
+        related: Related,
+        routed_to_team: String,
+        assigned: Vec<InvestigatorId>,
+        ack_due: i64,
+        evidence: Vec<Custody>,
+    ) -> Self {
+        Self {
+            format: Self::FORMAT,
+            rules_version,
+            score,
+            indicators,
+            related,
+            routed_to_team,
+            assigned,
+            ack_due,
+            evidence,
+        }
+    }
+
+    pub fn to_json(&self) -> Result<zeroize::Zeroizing<Vec<u8>>, DocumentError> {
+        to_json(self)
+    }
+
+    pub fn from_json(json: &[u8]) -> Result<Self, DocumentError> {
+        check_format(json, Self::FORMAT)?;
+        serde_json::from_slice(json).map_err(|_| DocumentError::Parse)
+    }
+}
+
+/// A priority and every rule that moved the score toward it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Score {
+    pub points: i32,
+    pub priority: Priority,
+    pub reasons: Vec<Reason>,
+}
+
+/// One rule that added (or took away) points.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reason {
+    /// `targeted`, `ongoing`, `evidence_present`, `indicator_matched` or `list: NAME`.
+    pub rule: String,
+    pub points: i32,
+    pub detail: String,
+}
+
+/// An indicator of compromise that matched, as an investigator needs to see it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatchedIndicator {
+    /// The STIX id of the indicator.
+    pub id: String,
+    /// Its name, or the names of the malware, tool, threat actor, intrusion set or
+    /// campaign it indicates; empty when the bundle gives none.
+    pub names: Vec<String>,
+    /// What matched: the observable type (`domain-name`, `file:hashes.SHA-256`…) and
+    /// the indicator's value.
+    pub observables: Vec<MatchedObservable>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatchedObservable {
+    pub observable: String,
+    pub value: String,
+}
+
+/// Related cases as triage found them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Related {
+    /// Cases linked to this one on a selective signal, most relevant first, capped.
+    pub linked: Vec<RelatedCase>,
+    /// Linked cases left out of `linked` by the cap.
+    pub more_linked: u64,
+    /// Broad overlaps, as counts only: "41 other cases name this product and country".
+    pub overlaps: Vec<Overlap>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RelatedCase {
+    pub case_ref: CaseRef,
+    /// What they share, e.g. `indicator`, `customer`.
+    pub shared: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Overlap {
+    /// What the other cases have in common with this one, e.g. `["product", "country"]`.
+    pub shared: Vec<String>,
+    pub other_cases: u64,
+}
+
+/// What happened to one evidence file: the chain of custody.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Custody {
+    pub original: ObjectId,
+    pub file_name: String,
+    pub size: u64,
+    /// SHA-256 recorded at intake, and whether the stored file still matches it.
+    pub sha256: String,
+    pub sha256_verified: bool,
+    /// What the file is, by its content.
+    pub file_type: FileType,
+    pub rendition: Rendition,
+    /// Plaintext bytes inspected for indicators (the head of a larger file).
+    pub inspected_bytes: u64,
+    pub indicator_scan_failed: bool,
+}
+
+/// The metadata-scrubbed rendition of one evidence file, or why there is none.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Rendition {
+    Scrubbed {
+        object: ObjectId,
+        sha256: String,
+        removed: Vec<Metadata>,
+    },
+    /// A supported file with no metadata to remove: open the original.
+    NothingToRemove,
+    NotMade {
+        reason: NotScrubbed,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Questionnaire, RawAnswers};
+
+    fn answers() -> Answers {
+        let q = Questionnaire::from_toml(
+            "version = 1\n[[products]]\nid = \"implant\"\nlabel = { en = \"Implant\" }",
+        )
+        .unwrap();
+        Answers::parse(
+            &RawAnswers {
+                product: Some("implant".into()),
+                targeted: vec!["journalist".into()],
+                what_happened: Some("My phone was infected in March.".into()),
+                ongoing: Some("yes".into()),
+                ..Default::default()
+            },
+            &q,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_submission_reads_back_as_written_and_other_formats_are_refused() {
+        let doc = SubmissionDocument::new(
+            3,
+            3600,
+            answers(),
+            vec![EvidenceEntry {
+                object_id: ObjectId::random(),
+                file_name: "photo.jpg".into(),
+                content_type: "image/jpeg".into(),
+                size: 10,
+                sha256: "00".repeat(32),
+            }],
+        );
+        let json = doc.to_json().unwrap();
+        assert_eq!(SubmissionDocument::from_json(&json).unwrap(), doc);
+        let text = String::from_utf8(json.to_vec()).unwrap();
+        assert!(text.contains("\"targeted\":[\"journalist\"]"), "{text}");
+        let newer = text.replace("\"format\":1", "\"format\":2");
+        assert!(matches!(
+            SubmissionDocument::from_json(newer.as_bytes()),
+            Err(DocumentError::Format {
+                found: 2,
+                supported: 1
+            })
+        ));
+        assert!(matches!(
+            SubmissionDocument::from_json(b"{"),
+            Err(DocumentError::Parse)
+        ));
+    }
+
+    #[test]
+    fn a_summary_names_its_enums_by_their_stored_names() {
+        let summary = TriageSummary::new(
+            1,
+            Score {
+                points: 50,
+                priority: Priority::P2,
+                reasons: vec![],
+            },
+            vec![],
+            Related::default(),
+            "triage-desk".into(),
+            vec![InvestigatorId::random()],
+            7 * 86_400,
+            vec![Custody {
+                original: ObjectId::random(),
+                file_name: "a.pdf".into(),
+                size: 1,
+                sha256: "ab".into(),
+                sha256_verified: true,
+                file_type: FileType::Pdf,
+                rendition: Rendition::NotMade {
+                    reason: NotScrubbed::Malformed,
+                },
+                inspected_bytes: 1,
+                indicator_scan_failed: false,
+            }],
+        );
+        let json = summary.to_json().unwrap();
+        let text = String::from_utf8(json.to_vec()).unwrap();
+        assert!(text.contains("\"priority\":\"P2\""), "{text}");
+        assert!(text.contains("\"format\":2"), "{text}");
+        assert!(text.contains("\"outcome\":\"not_made\""), "{text}");
+        assert!(text.contains("\"reason\":\"malformed\""), "{text}");
+        assert_eq!(TriageSummary::from_json(&json).unwrap(), summary);
+    }
+}

@@ -1,0 +1,103 @@
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ConnectOptions, Database, DatabaseConnection, DbBackend, EntityTrait,
+    SqlErr,
+};
+use sea_orm_migration::MigratorTrait;
+
+use crate::StoreError;
+use crate::entity::setting;
+use crate::migration::Migrator;
+
+/// The database. Cheap to clone (a connection pool).
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: DatabaseConnection,
+}
+
+impl Store {
+    /// Connects to `sqlite://…` or `postgres://…`. SQLite files are created if missing and
+    /// put in WAL mode so readers do not block the writer.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let sqlite = url.starts_with("sqlite:");
+        if !(sqlite || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(StoreError::UnsupportedUrl);
+        }
+        let mut opts = ConnectOptions::new(url.to_owned());
+        opts.sqlx_logging(false);
+        if sqlite {
+            opts.map_sqlx_sqlite_opts(|o| {
+                o.create_if_missing(true)
+                    .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                    .foreign_keys(true)
+                    .busy_timeout(std::time::Duration::from_secs(10))
+                    // Deleted rows (a triage wrap after hand-over) are
+                    // overwritten, not left in free pages.
+                    .pragma("secure_delete", "on")
+            });
+        }
+        let db = Database::connect(opts).await?;
+        Ok(Self { db })
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.db.get_database_backend()
+    }
+
+    pub(crate) fn connection(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Applies pending migrations. Run it from one process at a time (`redress migrate`
+    /// before starting several web processes); migrations are not locked against each
+    /// other.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        Migrator::up(&self.db, None).await?;
+        Ok(())
+    }
+
+    /// Returns the setting `key`, creating it with `init()` if absent. Concurrent callers
+    /// all end up with the first value written.
+    pub async fn setting_or_init(
+        &self,
+        key: &str,
+        init: impl FnOnce() -> Vec<u8>,
+    ) -> Result<Vec<u8>, StoreError> {
+        if let Some(s) = setting::Entity::find_by_id(key.to_owned()).one(&self.db).await? {
+            return Ok(s.value);
+        }
+        let row = setting::ActiveModel {
+            key: Set(key.to_owned()),
+            value: Set(init()),
+        };
+        match row.insert(&self.db).await {
+            Ok(m) => Ok(m.value),
+            Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+                setting::Entity::find_by_id(key.to_owned())
+                    .one(&self.db)
+                    .await?
+                    .map(|s| s.value)
+                    .ok_or(StoreError::Corrupt("setting vanished"))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// A stored count or bound, which must fit the column.
+pub(crate) fn to_i32(v: u32) -> Result<i32, StoreError> {
+    i32::try_from(v).map_err(|_| StoreError::Corrupt("value out of range"))
+}
+
+/// A column read back, which must fit the domain type.
+pub(crate) fn to_u32(v: i32) -> Result<u32, StoreError> {
+    u32::try_from(v).map_err(|_| StoreError::Corrupt("negative count"))
+}
+
+/// Parses a stored name with `parse`, or reports which column held something else.
+pub(crate) fn parsed<T>(
+    value: &str,
+    parse: impl FnOnce(&str) -> Option<T>,
+    what: &'static str,
+) -> Result<T, StoreError> {
+    parse(value).ok_or(StoreError::Corrupt(what))
+}

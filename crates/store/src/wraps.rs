@@ -1,0 +1,114 @@
+//! Key wraps: one holder's copy of a case's case key or thread key, age-encrypted to that
+//! holder. The key chain (`redress-keychain`) decides who holds what; this module only
+//! stores and finds the ciphertext.
+
+use redress_domain::{CaseId, Holder, HolderKind, InvestigatorId};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+
+use crate::connection::parsed;
+use crate::entity::key_wrap;
+use crate::{Store, StoreError};
+
+/// A wrap to store. Which secret it holds follows from the holder.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewWrap {
+    pub holder: Holder,
+    /// The holder's recipient (`age1…`) at wrap time, so rotation can find stale wraps.
+    pub holder_recipient: String,
+    pub ciphertext: Vec<u8>,
+}
+
+/// A wrap as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredWrap {
+    pub holder: Holder,
+    pub holder_recipient: String,
+    pub ciphertext: Vec<u8>,
+}
+
+fn stored_wrap(m: key_wrap::Model) -> Result<StoredWrap, StoreError> {
+    let kind = parsed(&m.holder_kind, HolderKind::parse, "wrap holder kind")?;
+    let investigator = m
+        .holder_id
+        .map(|id| parsed(&id, InvestigatorId::parse, "wrap holder id"))
+        .transpose()?;
+    let holder = Holder::from_parts(kind, investigator).ok_or(StoreError::Corrupt("wrap holder"))?;
+    if m.key_kind != holder.key().as_str() {
+        return Err(StoreError::Corrupt("wrap key kind"));
+    }
+    Ok(StoredWrap {
+        holder,
+        holder_recipient: m.holder_recipient,
+        ciphertext: m.ciphertext,
+    })
+}
+
+impl Store {
+    /// The wraps of one case held by holders of one kind (every assigned investigator's,
+    /// say).
+    pub async fn wraps(&self, case: CaseId, kind: HolderKind) -> Result<Vec<StoredWrap>, StoreError> {
+        key_wrap::Entity::find()
+            .filter(key_wrap::Column::CaseId.eq(case.to_string()))
+            .filter(key_wrap::Column::HolderKind.eq(kind.as_str()))
+            .all(self.connection())
+            .await?
+            .into_iter()
+            .map(stored_wrap)
+            .collect()
+    }
+
+    /// One holder's wrap of a case, if it has one.
+    pub async fn wrap(&self, case: CaseId, holder: Holder) -> Result<Option<StoredWrap>, StoreError> {
+        Ok(self
+            .wraps(case, holder.kind())
+            .await?
+            .into_iter()
+            .find(|w| w.holder == holder))
+    }
+
+    /// Stores wraps of an existing case.
+    pub async fn add_wraps(&self, case: CaseId, wraps: &[NewWrap]) -> Result<(), StoreError> {
+        insert_wraps(self.connection(), case, wraps).await
+    }
+
+    /// Deletes one holder's wrap of a case: that holder can no longer open it. True if
+    /// there was one.
+    pub async fn delete_wrap(&self, case: CaseId, holder: Holder) -> Result<bool, StoreError> {
+        Ok(delete_wrap_on(self.connection(), case, holder).await? > 0)
+    }
+}
+
+pub(crate) async fn delete_wrap_on<C: ConnectionTrait>(
+    db: &C,
+    case: CaseId,
+    holder: Holder,
+) -> Result<u64, StoreError> {
+    let mut delete = key_wrap::Entity::delete_many()
+        .filter(key_wrap::Column::CaseId.eq(case.to_string()))
+        .filter(key_wrap::Column::HolderKind.eq(holder.kind().as_str()));
+    if let Some(id) = holder.investigator() {
+        delete = delete.filter(key_wrap::Column::HolderId.eq(id.to_string()));
+    }
+    Ok(delete.exec(db).await?.rows_affected)
+}
+
+pub(crate) async fn insert_wraps<C: ConnectionTrait>(
+    db: &C,
+    case: CaseId,
+    wraps: &[NewWrap],
+) -> Result<(), StoreError> {
+    for w in wraps {
+        key_wrap::ActiveModel {
+            id: Set(uuid::Uuid::new_v4().to_string()),
+            case_id: Set(case.to_string()),
+            key_kind: Set(w.holder.key().as_str().to_owned()),
+            holder_kind: Set(w.holder.kind().as_str().to_owned()),
+            holder_id: Set(w.holder.investigator().map(|i| i.to_string())),
+            holder_recipient: Set(w.holder_recipient.clone()),
+            ciphertext: Set(w.ciphertext.clone()),
+        }
+        .insert(db)
+        .await?;
+    }
+    Ok(())
+}

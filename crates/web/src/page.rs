@@ -1,0 +1,31 @@
+//! Rendering a page and setting a cookie, the one way every door does it.
+
+use actix_web::HttpResponse;
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::StatusCode;
+use askama::Template;
+
+/// Renders `page` as an HTML response. A template that fails to render is a bug: it is
+/// logged (templates hold no request data in their errors) and answered with a bare 500.
+pub fn html(status: StatusCode, page: &impl Template) -> HttpResponse {
+    match page.render() {
+        Ok(body) => HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .body(body),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed to render");
+            HttpResponse::InternalServerError().finish()
+        }
+    }
+}
+
+/// A cookie as every door sets them: script cannot read it (`HttpOnly`), other sites
+/// never send it (`SameSite=Strict`), and `Secure` when the door is served over HTTPS.
+pub fn cookie<'c>(name: &'c str, value: String, path: &'c str, secure: bool) -> Cookie<'c> {
+    Cookie::build(name, value)
+        .path(path)
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(secure)
+        .finish()
+}
