@@ -27,6 +27,7 @@ mod pattern;
 mod set;
 mod stix;
 mod text;
+mod zip_directory;
 
 pub use file::{FileScan, PartPath, PartSkip, RATIO_GRACE_BYTES, ScanLimits, ScannedPart, SkippedPart};
 pub use matches::{Match, Matches};

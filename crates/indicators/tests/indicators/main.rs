@@ -3,10 +3,12 @@
 // Helpers outside `#[test]` functions are not covered by `allow-unwrap-in-tests`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod archives;
 mod files;
 mod load;
 mod matching;
 mod patterns;
+mod synthetic_zip;
 
 use std::sync::OnceLock;
 
