@@ -302,7 +302,7 @@ fn skip_for(error: ZipError) -> PartSkip {
 }
 
 /// Archive entry names are chosen by whoever made the archive: keep them printable and short.
-fn clean_name(name: &str) -> String {
+pub(crate) fn clean_name(name: &str) -> String {
     name.chars()
         .take(MAX_NAME_CHARS)
         .map(|c| if c.is_control() { '\u{fffd}' } else { c })

@@ -34,4 +34,4 @@ pub use matches::{Match, Matches};
 pub use observable::{HashAlgo, Observable};
 pub use pattern::{MAX_NESTING, MAX_PATTERN_BYTES, PatternError};
 pub use set::{Indicator, IndicatorSet};
-pub use stix::{LoadError, LoadReport, MAX_BUNDLE_BYTES, SkipReason, Skipped};
+pub use stix::{BUNDLE_EXTENSIONS, LoadError, LoadReport, MAX_BUNDLE_BYTES, NotLoaded, SkipReason, Skipped};

@@ -11,14 +11,19 @@ use serde_json::value::RawValue;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::file::clean_name;
 use crate::pattern::{self, PatternError};
 use crate::set::{Indicator, IndicatorSet};
 
 /// Bundle files larger than this are skipped, not read.
 pub const MAX_BUNDLE_BYTES: u64 = 64 * 1024 * 1024;
 
+/// File name extensions [`IndicatorSet::load_dir`] reads, in any case: bundles are
+/// published as `.json`, and as `.stix2` (Amnesty Tech's and Citizen Lab's, for example).
+pub const BUNDLE_EXTENSIONS: [&str; 2] = ["json", "stix2"];
+
 /// Why indicators could not be loaded at all. Problems with one file or one indicator are
-/// not errors: they are listed in [`LoadReport::skipped`].
+/// not errors: they are listed in [`LoadReport::not_loaded`] and [`LoadReport::skipped`].
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error("cannot list indicator folder {}", dir.display())]
@@ -38,15 +43,35 @@ pub struct LoadReport {
     pub bundles: usize,
     /// Indicators loaded.
     pub indicators: usize,
+    /// Sources not loaded at all, in file-name order: for [`IndicatorSet::load_dir`], every
+    /// entry of the folder that is not a readable bundle of at most [`MAX_BUNDLE_BYTES`]
+    /// (another extension, a folder, too large, unreadable, not JSON, not STIX).
+    pub not_loaded: Vec<NotLoaded>,
+    /// Objects left out of the sources that were loaded.
     pub skipped: Vec<Skipped>,
 }
 
-/// One file or object that was left out.
+/// A source that was not loaded, and why.
+#[derive(Debug)]
+pub struct NotLoaded {
+    /// File name for [`IndicatorSet::load_dir`] (control characters replaced), `bundle #N`
+    /// for [`IndicatorSet::from_bundles`].
+    pub source: String,
+    pub reason: SkipReason,
+}
+
+impl fmt::Display for NotLoaded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.source, self.reason)
+    }
+}
+
+/// One object of a loaded source that was left out.
 #[derive(Debug)]
 pub struct Skipped {
-    /// File name for [`IndicatorSet::load_dir`], `bundle #N` for [`IndicatorSet::from_bundles`].
+    /// As in [`NotLoaded::source`].
     pub source: String,
-    /// The object id, when the problem is with one object.
+    /// The object id, when it could be read.
     pub id: Option<String>,
     pub reason: SkipReason,
 }
@@ -62,6 +87,10 @@ impl fmt::Display for Skipped {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SkipReason {
+    #[error("not a regular file")]
+    NotAFile,
+    #[error("not a .json or .stix2 file")]
+    OtherExtension,
     #[error("file is larger than {limit} bytes")]
     TooLarge { limit: u64 },
     #[error("cannot read file")]
@@ -122,8 +151,9 @@ struct Candidate {
 }
 
 impl IndicatorSet {
-    /// Loads every `*.json` file directly in `dir`, in file-name order. `now` decides which
-    /// indicators have expired.
+    /// Loads every bundle file ([`BUNDLE_EXTENSIONS`]) directly in `dir`, in file-name
+    /// order; every other entry of the folder is listed in [`LoadReport::not_loaded`].
+    /// `now` decides which indicators have expired.
     pub fn load_dir(dir: &Path, now: OffsetDateTime) -> Result<(IndicatorSet, LoadReport), LoadError> {
         let read_dir = |source| LoadError::ReadDir {
             dir: dir.to_owned(),
@@ -131,21 +161,24 @@ impl IndicatorSet {
         };
         let mut paths = Vec::new();
         for entry in fs::read_dir(dir).map_err(read_dir)? {
-            let path = entry.map_err(read_dir)?.path();
-            let json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
-            if json && path.is_file() {
-                paths.push(path);
-            }
+            paths.push(entry.map_err(read_dir)?.path());
         }
         paths.sort();
         let mut loader = Loader::default();
         for path in paths {
             let source = path
                 .file_name()
-                .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-            match read_bounded(&path) {
+                .map_or_else(String::new, |n| clean_name(&n.to_string_lossy()));
+            let bytes = if !path.is_file() {
+                Err(SkipReason::NotAFile)
+            } else if !is_bundle_file(&path) {
+                Err(SkipReason::OtherExtension)
+            } else {
+                read_bounded(&path)
+            };
+            match bytes {
                 Ok(bytes) => loader.add_source(source, &bytes),
-                Err(reason) => loader.skip(source, None, reason),
+                Err(reason) => loader.not_loaded(source, reason),
             }
         }
         loader.finish(now)
@@ -162,6 +195,11 @@ impl IndicatorSet {
         }
         loader.finish(now)
     }
+}
+
+fn is_bundle_file(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| BUNDLE_EXTENSIONS.iter().any(|b| e.eq_ignore_ascii_case(b)))
 }
 
 fn read_bounded(path: &Path) -> Result<Vec<u8>, SkipReason> {
@@ -196,10 +234,16 @@ impl Loader {
         self.report.skipped.push(Skipped { source, id, reason });
     }
 
+    fn not_loaded(&mut self, source: String, reason: SkipReason) {
+        self.report.not_loaded.push(NotLoaded { source, reason });
+    }
+
     fn add_source(&mut self, source: String, bytes: &[u8]) {
         let top: Top<'_> = match serde_json::from_slice(bytes) {
             Ok(top) => top,
-            Err(e) => return self.skip(source, None, SkipReason::InvalidJson(e)),
+            // Valid JSON of another shape (an array, a `type` that is not a string).
+            Err(e) if e.is_data() => return self.not_loaded(source, SkipReason::NotStix),
+            Err(e) => return self.not_loaded(source, SkipReason::InvalidJson(e)),
         };
         match top.kind.as_str() {
             "bundle" => {
@@ -212,10 +256,10 @@ impl Loader {
                 self.report.bundles += 1;
                 match std::str::from_utf8(bytes) {
                     Ok(json) => self.add_object(&source, json),
-                    Err(_) => self.skip(source, None, SkipReason::NotStix),
+                    Err(_) => self.not_loaded(source, SkipReason::NotStix),
                 }
             }
-            _ => self.skip(source, None, SkipReason::NotStix),
+            _ => self.not_loaded(source, SkipReason::NotStix),
         }
     }
 
@@ -224,12 +268,15 @@ impl Loader {
             Ok(head) => head,
             Err(e) => return self.skip(source.to_owned(), None, SkipReason::InvalidJson(e)),
         };
-        if head.kind != "indicator" {
-            return;
+        if head.kind == "indicator" {
+            self.add_indicator(source, head.id, json);
         }
+    }
+
+    fn add_indicator(&mut self, source: &str, id: Option<String>, json: &str) {
         let raw: RawIndicator = match serde_json::from_str(json) {
             Ok(raw) => raw,
-            Err(e) => return self.skip(source.to_owned(), head.id, SkipReason::InvalidIndicator(e)),
+            Err(e) => return self.skip(source.to_owned(), id, SkipReason::InvalidIndicator(e)),
         };
         if !raw.id.starts_with("indicator--") {
             return self.skip(source.to_owned(), Some(raw.id), SkipReason::BadId);
