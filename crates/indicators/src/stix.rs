@@ -1,6 +1,7 @@
 //! Loading STIX 2.1 bundles: which objects become indicators, and why others do not.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::fmt;
 use std::fs;
 use std::io::{self, Read};
@@ -12,8 +13,9 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::file::clean_name;
+use crate::label::clean_label;
 use crate::pattern::{self, PatternError};
-use crate::set::{Indicator, IndicatorSet};
+use crate::set::{Indicator, IndicatorSet, MAX_RELATED, Related, RelatedKind};
 
 /// Bundle files larger than this are skipped, not read.
 pub const MAX_BUNDLE_BYTES: u64 = 64 * 1024 * 1024;
@@ -101,6 +103,12 @@ pub enum SkipReason {
     NotStix,
     #[error("malformed indicator object")]
     InvalidIndicator(#[source] serde_json::Error),
+    #[error("malformed {kind} object")]
+    InvalidObject {
+        kind: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
     #[error("id does not start with `indicator--`")]
     BadId,
     #[error("revoked")]
@@ -144,6 +152,27 @@ struct RawIndicator {
     modified: Option<String>,
 }
 
+#[derive(Deserialize)]
+struct RawRelationship {
+    id: String,
+    relationship_type: String,
+    source_ref: String,
+    target_ref: String,
+    #[serde(default)]
+    revoked: bool,
+    modified: Option<String>,
+}
+
+/// A malware, tool, campaign, intrusion-set or threat-actor object.
+#[derive(Deserialize)]
+struct RawNamed {
+    id: String,
+    name: Option<String>,
+    #[serde(default)]
+    revoked: bool,
+    modified: Option<String>,
+}
+
 struct Candidate {
     source: String,
     raw: RawIndicator,
@@ -153,7 +182,8 @@ struct Candidate {
 impl IndicatorSet {
     /// Loads every bundle file ([`BUNDLE_EXTENSIONS`]) directly in `dir`, in file-name
     /// order; every other entry of the folder is listed in [`LoadReport::not_loaded`].
-    /// `now` decides which indicators have expired.
+    /// Relationships are resolved once all files are read, so they may be in another file
+    /// than their indicator. `now` decides which indicators have expired.
     pub fn load_dir(dir: &Path, now: OffsetDateTime) -> Result<(IndicatorSet, LoadReport), LoadError> {
         let read_dir = |source| LoadError::ReadDir {
             dir: dir.to_owned(),
@@ -220,6 +250,47 @@ fn read_bounded(path: &Path) -> Result<Vec<u8>, SkipReason> {
     Ok(bytes)
 }
 
+/// The newest version of each object by id, as judged by `modified`. On a tie the first
+/// one loaded stays, as for indicators.
+struct Newest<T> {
+    by_id: HashMap<String, (Option<OffsetDateTime>, T)>,
+}
+
+impl<T> Default for Newest<T> {
+    fn default() -> Self {
+        Self {
+            by_id: HashMap::new(),
+        }
+    }
+}
+
+impl<T> Newest<T> {
+    fn offer(&mut self, id: String, modified: Option<&str>, value: T) {
+        let modified = modified.and_then(timestamp);
+        match self.by_id.entry(id) {
+            Entry::Occupied(mut seen) => {
+                if modified > seen.get().0 {
+                    seen.insert((modified, value));
+                }
+            }
+            Entry::Vacant(new) => {
+                new.insert((modified, value));
+            }
+        }
+    }
+
+    fn get(&self, id: &str) -> Option<&T> {
+        self.by_id.get(id).map(|(_, value)| value)
+    }
+
+    fn into_values(self) -> impl Iterator<Item = T> {
+        self.by_id.into_values().map(|(_, value)| value)
+    }
+}
+
+/// An `indicates` relationship: (indicator id, target id).
+type Indicates = (String, String);
+
 #[derive(Default)]
 struct Loader {
     report: LoadReport,
@@ -227,6 +298,12 @@ struct Loader {
     /// Indicator id → position in `candidates` of its newest version so far.
     newest: HashMap<String, usize>,
     superseded: Vec<bool>,
+    /// Every relationship's newest version: `None` unless it is an unrevoked `indicates`
+    /// from an indicator, so that a newer version can withdraw an older one.
+    relationships: Newest<Option<Indicates>>,
+    /// The newest version of every object a name can come from: `None` when it is revoked
+    /// or has no name.
+    named: Newest<Option<Related>>,
 }
 
 impl Loader {
@@ -268,9 +345,36 @@ impl Loader {
             Ok(head) => head,
             Err(e) => return self.skip(source.to_owned(), None, SkipReason::InvalidJson(e)),
         };
-        if head.kind == "indicator" {
-            self.add_indicator(source, head.id, json);
+        match head.kind.as_str() {
+            "indicator" => self.add_indicator(source, head.id, json),
+            "relationship" => self.add_relationship(source, head.id, json),
+            kind => {
+                if let Some(kind) = RelatedKind::from_stix_type(kind) {
+                    self.add_named(source, head.id, kind, json);
+                }
+            }
         }
+    }
+
+    fn add_relationship(&mut self, source: &str, id: Option<String>, json: &str) {
+        let raw: RawRelationship = match serde_json::from_str(json) {
+            Ok(raw) => raw,
+            Err(e) => return self.skip(source.to_owned(), id, invalid("relationship", e)),
+        };
+        let indicates =
+            raw.relationship_type == "indicates" && raw.source_ref.starts_with("indicator--") && !raw.revoked;
+        let value = indicates.then_some((raw.source_ref, raw.target_ref));
+        self.relationships.offer(raw.id, raw.modified.as_deref(), value);
+    }
+
+    fn add_named(&mut self, source: &str, id: Option<String>, kind: RelatedKind, json: &str) {
+        let raw: RawNamed = match serde_json::from_str(json) {
+            Ok(raw) => raw,
+            Err(e) => return self.skip(source.to_owned(), id, invalid(kind.stix_type(), e)),
+        };
+        let name = raw.name.as_deref().and_then(clean_label).filter(|_| !raw.revoked);
+        let value = name.map(|name| Related::new(kind, name));
+        self.named.offer(raw.id, raw.modified.as_deref(), value);
     }
 
     fn add_indicator(&mut self, source: &str, id: Option<String>, json: &str) {
@@ -309,7 +413,26 @@ impl Loader {
         });
     }
 
+    /// What each indicator indicates, by indicator id, as [`Indicator::indicates`] lists it.
+    fn take_related(&mut self) -> HashMap<String, Vec<Related>> {
+        let named = std::mem::take(&mut self.named);
+        let relationships = std::mem::take(&mut self.relationships);
+        let mut related: HashMap<String, Vec<Related>> = HashMap::new();
+        for (indicator, target) in relationships.into_values().flatten() {
+            if let Some(Some(target)) = named.get(&target) {
+                related.entry(indicator).or_default().push(target.clone());
+            }
+        }
+        for list in related.values_mut() {
+            list.sort();
+            list.dedup();
+            list.truncate(MAX_RELATED);
+        }
+        related
+    }
+
     fn finish(mut self, now: OffsetDateTime) -> Result<(IndicatorSet, LoadReport), LoadError> {
+        let mut related = self.take_related();
         let mut indicators = Vec::new();
         let candidates = std::mem::take(&mut self.candidates);
         for (candidate, superseded) in candidates.into_iter().zip(std::mem::take(&mut self.superseded)) {
@@ -344,7 +467,11 @@ impl Loader {
                 continue;
             };
             match pattern::compile(&text) {
-                Ok(pattern) => indicators.push(Indicator::new(raw.id, raw.name, text, pattern)),
+                Ok(pattern) => {
+                    let name = raw.name.as_deref().and_then(clean_label);
+                    let indicates = related.remove(&raw.id).unwrap_or_default();
+                    indicators.push(Indicator::new(raw.id, name, indicates, text, pattern));
+                }
                 Err(e) => self.skip(source, Some(raw.id), SkipReason::Pattern(e)),
             }
         }
@@ -352,6 +479,10 @@ impl Loader {
         let set = IndicatorSet::build(indicators).map_err(LoadError::Index)?;
         Ok((set, self.report))
     }
+}
+
+fn invalid(kind: &'static str, source: serde_json::Error) -> SkipReason {
+    SkipReason::InvalidObject { kind, source }
 }
 
 fn timestamp(s: &str) -> Option<OffsetDateTime> {

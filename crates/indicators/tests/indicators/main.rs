@@ -7,6 +7,7 @@ mod archives;
 mod files;
 mod load;
 mod matching;
+mod naming;
 mod patterns;
 mod synthetic_zip;
 
