@@ -11,6 +11,7 @@ use zip::ZipArchive;
 use zip::result::ZipError;
 
 use crate::HashAlgo;
+use crate::label::is_invisible_format;
 use crate::matches::Matches;
 use crate::set::{Hits, IndicatorSet};
 use crate::zip_directory;
@@ -302,10 +303,18 @@ fn skip_for(error: ZipError) -> PartSkip {
 }
 
 /// Archive entry names are chosen by whoever made the archive: keep them printable and short.
+/// Invisible formatting is marked like control characters, so that a RIGHT-TO-LEFT OVERRIDE
+/// cannot show `photo\u{202E}gpj.exe` as `photoexe.jpg`.
 pub(crate) fn clean_name(name: &str) -> String {
     name.chars()
         .take(MAX_NAME_CHARS)
-        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .map(|c| {
+            if c.is_control() || is_invisible_format(c) {
+                '\u{fffd}'
+            } else {
+                c
+            }
+        })
         .collect()
 }
 
@@ -404,6 +413,7 @@ mod tests {
     #[test]
     fn names_are_made_printable() {
         assert_eq!(clean_name("a\u{1b}[31m.txt"), "a\u{fffd}[31m.txt");
+        assert_eq!(clean_name("photo\u{202E}gpj.exe"), "photo\u{fffd}gpj.exe");
         assert_eq!(clean_name(&"x".repeat(5000)).len(), MAX_NAME_CHARS);
     }
 }
