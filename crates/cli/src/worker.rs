@@ -61,9 +61,21 @@ pub fn indicators(config: &Config, now: i64) -> anyhow::Result<IndicatorSet> {
     tracing::info!(
         bundles = report.bundles,
         indicators = report.indicators,
+        files_not_loaded = report.not_loaded.len(),
         skipped = report.skipped.len(),
         "indicators loaded"
     );
+    // Every file, so that an operator who dropped a bundle into the folder learns why it
+    // is not used. The cause (an I/O error, where the JSON breaks off) says what to fix.
+    for file in &report.not_loaded {
+        let cause = std::error::Error::source(&file.reason).map(ToString::to_string);
+        tracing::warn!(
+            file = %file.source,
+            reason = %file.reason,
+            cause = cause.as_deref(),
+            "indicator file not loaded"
+        );
+    }
     for s in report.skipped.iter().take(20) {
         tracing::warn!(indicator = ?s.id, reason = ?s.reason, "indicator skipped");
     }

@@ -11,8 +11,10 @@ use zip::ZipArchive;
 use zip::result::ZipError;
 
 use crate::HashAlgo;
+use crate::label::is_invisible_format;
 use crate::matches::Matches;
 use crate::set::{Hits, IndicatorSet};
+use crate::zip_directory;
 
 /// Bounds on the work one evidence file may cause. Byte counts are of data actually
 /// produced by decompression; sizes declared in archive headers are not trusted.
@@ -25,6 +27,12 @@ pub struct ScanLimits {
     pub max_archive_depth: u32,
     /// Archive entries examined, counted over all levels.
     pub max_archive_entries: u32,
+    /// Entries one archive may announce. The zip crate indexes them all before the first
+    /// is examined, so a larger archive is refused whole, before it is indexed.
+    pub max_entries_per_archive: u32,
+    /// Bytes one archive's central directory may take, with its ZIP64 end records. The
+    /// index holds every entry's name and extra fields: a larger directory is refused whole.
+    pub max_directory_bytes: u64,
     /// Decompressed bytes over all entries of all levels.
     pub max_total_uncompressed: u64,
     /// Decompressed bytes of one entry, which is held in memory while it is scanned.
@@ -41,12 +49,17 @@ const MIB: u64 = 1024 * 1024;
 
 impl Default for ScanLimits {
     /// Sized for the intake's 512 MiB evidence files on a small worker: at most
-    /// `depth × 64 MiB` of entries in memory at once, and a bounded amount of inflating.
+    /// `depth × 64 MiB` of entries in memory at once, as many archive indexes of at most
+    /// 65,535 entries and 8 MiB of directory, and a bounded amount of inflating.
     fn default() -> Self {
         Self {
             max_text_bytes: 16 * MIB,
             max_archive_depth: 3,
             max_archive_entries: 10_000,
+            // As many as a classic (not ZIP64) end record can announce, with names of about
+            // 80 bytes: far more than `max_archive_entries` lets be examined.
+            max_entries_per_archive: 65_535,
+            max_directory_bytes: 8 * MIB,
             max_total_uncompressed: 1024 * MIB,
             max_entry_uncompressed: 64 * MIB,
             max_compression_ratio: 200,
@@ -92,6 +105,12 @@ pub enum PartSkip {
     TooDeep { limit: u32 },
     #[error("{not_examined} entries not examined: limit of {limit} entries reached")]
     TooManyEntries { not_examined: u64, limit: u32 },
+    /// Refused before any entry was read; see [`ScanLimits::max_entries_per_archive`].
+    #[error("archive announces {announced} entries, more than the {limit} one archive may have")]
+    DirectoryTooManyEntries { announced: u64, limit: u32 },
+    /// Refused before any entry was read; see [`ScanLimits::max_directory_bytes`].
+    #[error("archive directory of {announced} bytes is larger than the limit of {limit} bytes")]
+    DirectoryTooLarge { announced: u64, limit: u64 },
     #[error("entry larger than {limit} bytes")]
     EntryTooLarge { limit: u64 },
     #[error("archive contents larger than {limit} bytes in total")]
@@ -186,6 +205,9 @@ impl Walk<'_> {
     }
 
     fn archive(&mut self, path: &mut PartPath, bytes: &[u8], depth: u32) {
+        if let Err(reason) = zip_directory::check(bytes, self.limits) {
+            return self.skip(path, reason);
+        }
         let mut archive = match ZipArchive::new(Cursor::new(bytes)) {
             Ok(archive) => archive,
             Err(e) => return self.skip(path, skip_for(e)),
@@ -281,10 +303,18 @@ fn skip_for(error: ZipError) -> PartSkip {
 }
 
 /// Archive entry names are chosen by whoever made the archive: keep them printable and short.
-fn clean_name(name: &str) -> String {
+/// Invisible formatting is marked like control characters, so that a RIGHT-TO-LEFT OVERRIDE
+/// cannot show `photo\u{202E}gpj.exe` as `photoexe.jpg`.
+pub(crate) fn clean_name(name: &str) -> String {
     name.chars()
         .take(MAX_NAME_CHARS)
-        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .map(|c| {
+            if c.is_control() || is_invisible_format(c) {
+                '\u{fffd}'
+            } else {
+                c
+            }
+        })
         .collect()
 }
 
@@ -383,6 +413,7 @@ mod tests {
     #[test]
     fn names_are_made_printable() {
         assert_eq!(clean_name("a\u{1b}[31m.txt"), "a\u{fffd}[31m.txt");
+        assert_eq!(clean_name("photo\u{202E}gpj.exe"), "photo\u{fffd}gpj.exe");
         assert_eq!(clean_name(&"x".repeat(5000)).len(), MAX_NAME_CHARS);
     }
 }

@@ -10,20 +10,109 @@ use crate::observable::{Atom, HashAlgo, MAX_DOMAIN_LEN, Rule, is_domain_char, ma
 use crate::pattern::Pattern;
 use crate::text;
 
+/// Most related objects kept per indicator: enough to name it, bounded for a bundle that
+/// relates one indicator to thousands.
+pub const MAX_RELATED: usize = 8;
+
 /// One loaded STIX indicator whose pattern the scanner can evaluate.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Indicator {
     id: String,
     name: Option<String>,
+    indicates: Vec<Related>,
+    display_name: String,
     source: String,
     pattern: Pattern,
 }
 
+/// Something an indicator indicates: the target of a STIX `relationship` of type
+/// `indicates` whose source is the indicator.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Related {
+    kind: RelatedKind,
+    name: String,
+}
+
+/// The kinds of STIX object an indicator's related names are taken from. In this order
+/// (the most specific first: what was found, then who uses it) they are listed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RelatedKind {
+    Malware,
+    Tool,
+    Campaign,
+    IntrusionSet,
+    ThreatActor,
+}
+
+impl RelatedKind {
+    /// From a STIX object type, for the kinds that are kept.
+    pub(crate) fn from_stix_type(kind: &str) -> Option<Self> {
+        Some(match kind {
+            "malware" => Self::Malware,
+            "tool" => Self::Tool,
+            "campaign" => Self::Campaign,
+            "intrusion-set" => Self::IntrusionSet,
+            "threat-actor" => Self::ThreatActor,
+            _ => return None,
+        })
+    }
+
+    /// The STIX object type: `malware`, `tool`, `campaign`, `intrusion-set` or
+    /// `threat-actor`.
+    pub fn stix_type(self) -> &'static str {
+        match self {
+            Self::Malware => "malware",
+            Self::Tool => "tool",
+            Self::Campaign => "campaign",
+            Self::IntrusionSet => "intrusion-set",
+            Self::ThreatActor => "threat-actor",
+        }
+    }
+}
+
+impl Related {
+    pub(crate) fn new(kind: RelatedKind, name: String) -> Self {
+        Self { kind, name }
+    }
+
+    pub fn kind(&self) -> RelatedKind {
+        self.kind
+    }
+
+    /// The object's `name`, made plain and at most [`MAX_LABEL_CHARS`](crate::MAX_LABEL_CHARS) characters.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
 impl Indicator {
-    pub(crate) fn new(id: String, name: Option<String>, source: String, pattern: Pattern) -> Self {
+    /// `name` must already be clean ([`clean_label`](crate::label::clean_label)); `indicates`
+    /// sorted, without duplicates and at most [`MAX_RELATED`] long.
+    pub(crate) fn new(
+        id: String,
+        name: Option<String>,
+        indicates: Vec<Related>,
+        source: String,
+        pattern: Pattern,
+    ) -> Self {
+        let display_name = match &name {
+            Some(name) => name.clone(),
+            None if indicates.is_empty() => id.clone(),
+            None => {
+                let mut names: Vec<&str> = Vec::new();
+                for related in &indicates {
+                    if !names.contains(&related.name()) {
+                        names.push(related.name());
+                    }
+                }
+                names.join(", ")
+            }
+        };
         Self {
             id,
             name,
+            indicates,
+            display_name,
             source,
             pattern,
         }
@@ -34,8 +123,25 @@ impl Indicator {
         &self.id
     }
 
+    /// The indicator's own `name`, made plain and at most [`MAX_LABEL_CHARS`](crate::MAX_LABEL_CHARS) characters.
+    /// Published bundles often leave it out: see [`Indicator::display_name`].
     pub fn name(&self) -> Option<&str> {
         self.name.as_deref()
+    }
+
+    /// The malware, tools, campaigns, intrusion sets and threat actors this indicator
+    /// `indicates`, through relationships in any bundle of the same load. Revoked objects
+    /// and relationships, and relationships to objects not loaded, are left out. Sorted by
+    /// kind (in [`RelatedKind`] order), then name; at most [`MAX_RELATED`].
+    pub fn indicates(&self) -> &[Related] {
+        &self.indicates
+    }
+
+    /// What to call the indicator when it matches: its own name; or else the names of what
+    /// it [indicates](Indicator::indicates), in that order, each once, joined by `", "`;
+    /// or else its id.
+    pub fn display_name(&self) -> &str {
+        &self.display_name
     }
 
     /// The STIX pattern as written in the bundle.

@@ -1,6 +1,7 @@
 //! Loading STIX 2.1 bundles: which objects become indicators, and why others do not.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::fmt;
 use std::fs;
 use std::io::{self, Read};
@@ -11,14 +12,20 @@ use serde_json::value::RawValue;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::file::clean_name;
+use crate::label::clean_label;
 use crate::pattern::{self, PatternError};
-use crate::set::{Indicator, IndicatorSet};
+use crate::set::{Indicator, IndicatorSet, MAX_RELATED, Related, RelatedKind};
 
 /// Bundle files larger than this are skipped, not read.
 pub const MAX_BUNDLE_BYTES: u64 = 64 * 1024 * 1024;
 
+/// File name extensions [`IndicatorSet::load_dir`] reads, in any case: bundles are
+/// published as `.json`, and as `.stix2` (Amnesty Tech's and Citizen Lab's, for example).
+pub const BUNDLE_EXTENSIONS: [&str; 2] = ["json", "stix2"];
+
 /// Why indicators could not be loaded at all. Problems with one file or one indicator are
-/// not errors: they are listed in [`LoadReport::skipped`].
+/// not errors: they are listed in [`LoadReport::not_loaded`] and [`LoadReport::skipped`].
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error("cannot list indicator folder {}", dir.display())]
@@ -38,15 +45,35 @@ pub struct LoadReport {
     pub bundles: usize,
     /// Indicators loaded.
     pub indicators: usize,
+    /// Sources not loaded at all, in file-name order: for [`IndicatorSet::load_dir`], every
+    /// entry of the folder that is not a readable bundle of at most [`MAX_BUNDLE_BYTES`]
+    /// (another extension, a folder, too large, unreadable, not JSON, not STIX).
+    pub not_loaded: Vec<NotLoaded>,
+    /// Objects left out of the sources that were loaded.
     pub skipped: Vec<Skipped>,
 }
 
-/// One file or object that was left out.
+/// A source that was not loaded, and why.
+#[derive(Debug)]
+pub struct NotLoaded {
+    /// File name for [`IndicatorSet::load_dir`] (control characters replaced), `bundle #N`
+    /// for [`IndicatorSet::from_bundles`].
+    pub source: String,
+    pub reason: SkipReason,
+}
+
+impl fmt::Display for NotLoaded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.source, self.reason)
+    }
+}
+
+/// One object of a loaded source that was left out.
 #[derive(Debug)]
 pub struct Skipped {
-    /// File name for [`IndicatorSet::load_dir`], `bundle #N` for [`IndicatorSet::from_bundles`].
+    /// As in [`NotLoaded::source`].
     pub source: String,
-    /// The object id, when the problem is with one object.
+    /// The object id, when it could be read.
     pub id: Option<String>,
     pub reason: SkipReason,
 }
@@ -62,6 +89,10 @@ impl fmt::Display for Skipped {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SkipReason {
+    #[error("not a regular file")]
+    NotAFile,
+    #[error("not a .json or .stix2 file")]
+    OtherExtension,
     #[error("file is larger than {limit} bytes")]
     TooLarge { limit: u64 },
     #[error("cannot read file")]
@@ -72,6 +103,12 @@ pub enum SkipReason {
     NotStix,
     #[error("malformed indicator object")]
     InvalidIndicator(#[source] serde_json::Error),
+    #[error("malformed {kind} object")]
+    InvalidObject {
+        kind: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
     #[error("id does not start with `indicator--`")]
     BadId,
     #[error("revoked")]
@@ -115,6 +152,27 @@ struct RawIndicator {
     modified: Option<String>,
 }
 
+#[derive(Deserialize)]
+struct RawRelationship {
+    id: String,
+    relationship_type: String,
+    source_ref: String,
+    target_ref: String,
+    #[serde(default)]
+    revoked: bool,
+    modified: Option<String>,
+}
+
+/// A malware, tool, campaign, intrusion-set or threat-actor object.
+#[derive(Deserialize)]
+struct RawNamed {
+    id: String,
+    name: Option<String>,
+    #[serde(default)]
+    revoked: bool,
+    modified: Option<String>,
+}
+
 struct Candidate {
     source: String,
     raw: RawIndicator,
@@ -122,8 +180,10 @@ struct Candidate {
 }
 
 impl IndicatorSet {
-    /// Loads every `*.json` file directly in `dir`, in file-name order. `now` decides which
-    /// indicators have expired.
+    /// Loads every bundle file ([`BUNDLE_EXTENSIONS`]) directly in `dir`, in file-name
+    /// order; every other entry of the folder is listed in [`LoadReport::not_loaded`].
+    /// Relationships are resolved once all files are read, so they may be in another file
+    /// than their indicator. `now` decides which indicators have expired.
     pub fn load_dir(dir: &Path, now: OffsetDateTime) -> Result<(IndicatorSet, LoadReport), LoadError> {
         let read_dir = |source| LoadError::ReadDir {
             dir: dir.to_owned(),
@@ -131,21 +191,24 @@ impl IndicatorSet {
         };
         let mut paths = Vec::new();
         for entry in fs::read_dir(dir).map_err(read_dir)? {
-            let path = entry.map_err(read_dir)?.path();
-            let json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
-            if json && path.is_file() {
-                paths.push(path);
-            }
+            paths.push(entry.map_err(read_dir)?.path());
         }
         paths.sort();
         let mut loader = Loader::default();
         for path in paths {
             let source = path
                 .file_name()
-                .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-            match read_bounded(&path) {
+                .map_or_else(String::new, |n| clean_name(&n.to_string_lossy()));
+            let bytes = if !path.is_file() {
+                Err(SkipReason::NotAFile)
+            } else if !is_bundle_file(&path) {
+                Err(SkipReason::OtherExtension)
+            } else {
+                read_bounded(&path)
+            };
+            match bytes {
                 Ok(bytes) => loader.add_source(source, &bytes),
-                Err(reason) => loader.skip(source, None, reason),
+                Err(reason) => loader.not_loaded(source, reason),
             }
         }
         loader.finish(now)
@@ -162,6 +225,11 @@ impl IndicatorSet {
         }
         loader.finish(now)
     }
+}
+
+fn is_bundle_file(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| BUNDLE_EXTENSIONS.iter().any(|b| e.eq_ignore_ascii_case(b)))
 }
 
 fn read_bounded(path: &Path) -> Result<Vec<u8>, SkipReason> {
@@ -182,6 +250,47 @@ fn read_bounded(path: &Path) -> Result<Vec<u8>, SkipReason> {
     Ok(bytes)
 }
 
+/// The newest version of each object by id, as judged by `modified`. On a tie the first
+/// one loaded stays, as for indicators.
+struct Newest<T> {
+    by_id: HashMap<String, (Option<OffsetDateTime>, T)>,
+}
+
+impl<T> Default for Newest<T> {
+    fn default() -> Self {
+        Self {
+            by_id: HashMap::new(),
+        }
+    }
+}
+
+impl<T> Newest<T> {
+    fn offer(&mut self, id: String, modified: Option<&str>, value: T) {
+        let modified = modified.and_then(timestamp);
+        match self.by_id.entry(id) {
+            Entry::Occupied(mut seen) => {
+                if modified > seen.get().0 {
+                    seen.insert((modified, value));
+                }
+            }
+            Entry::Vacant(new) => {
+                new.insert((modified, value));
+            }
+        }
+    }
+
+    fn get(&self, id: &str) -> Option<&T> {
+        self.by_id.get(id).map(|(_, value)| value)
+    }
+
+    fn into_values(self) -> impl Iterator<Item = T> {
+        self.by_id.into_values().map(|(_, value)| value)
+    }
+}
+
+/// An `indicates` relationship: (indicator id, target id).
+type Indicates = (String, String);
+
 #[derive(Default)]
 struct Loader {
     report: LoadReport,
@@ -189,6 +298,12 @@ struct Loader {
     /// Indicator id → position in `candidates` of its newest version so far.
     newest: HashMap<String, usize>,
     superseded: Vec<bool>,
+    /// Every relationship's newest version: `None` unless it is an unrevoked `indicates`
+    /// from an indicator, so that a newer version can withdraw an older one.
+    relationships: Newest<Option<Indicates>>,
+    /// The newest version of every object a name can come from: `None` when it is revoked
+    /// or has no name.
+    named: Newest<Option<Related>>,
 }
 
 impl Loader {
@@ -196,10 +311,16 @@ impl Loader {
         self.report.skipped.push(Skipped { source, id, reason });
     }
 
+    fn not_loaded(&mut self, source: String, reason: SkipReason) {
+        self.report.not_loaded.push(NotLoaded { source, reason });
+    }
+
     fn add_source(&mut self, source: String, bytes: &[u8]) {
         let top: Top<'_> = match serde_json::from_slice(bytes) {
             Ok(top) => top,
-            Err(e) => return self.skip(source, None, SkipReason::InvalidJson(e)),
+            // Valid JSON of another shape (an array, a `type` that is not a string).
+            Err(e) if e.is_data() => return self.not_loaded(source, SkipReason::NotStix),
+            Err(e) => return self.not_loaded(source, SkipReason::InvalidJson(e)),
         };
         match top.kind.as_str() {
             "bundle" => {
@@ -212,10 +333,10 @@ impl Loader {
                 self.report.bundles += 1;
                 match std::str::from_utf8(bytes) {
                     Ok(json) => self.add_object(&source, json),
-                    Err(_) => self.skip(source, None, SkipReason::NotStix),
+                    Err(_) => self.not_loaded(source, SkipReason::NotStix),
                 }
             }
-            _ => self.skip(source, None, SkipReason::NotStix),
+            _ => self.not_loaded(source, SkipReason::NotStix),
         }
     }
 
@@ -224,12 +345,42 @@ impl Loader {
             Ok(head) => head,
             Err(e) => return self.skip(source.to_owned(), None, SkipReason::InvalidJson(e)),
         };
-        if head.kind != "indicator" {
-            return;
+        match head.kind.as_str() {
+            "indicator" => self.add_indicator(source, head.id, json),
+            "relationship" => self.add_relationship(source, head.id, json),
+            kind => {
+                if let Some(kind) = RelatedKind::from_stix_type(kind) {
+                    self.add_named(source, head.id, kind, json);
+                }
+            }
         }
+    }
+
+    fn add_relationship(&mut self, source: &str, id: Option<String>, json: &str) {
+        let raw: RawRelationship = match serde_json::from_str(json) {
+            Ok(raw) => raw,
+            Err(e) => return self.skip(source.to_owned(), id, invalid("relationship", e)),
+        };
+        let indicates =
+            raw.relationship_type == "indicates" && raw.source_ref.starts_with("indicator--") && !raw.revoked;
+        let value = indicates.then_some((raw.source_ref, raw.target_ref));
+        self.relationships.offer(raw.id, raw.modified.as_deref(), value);
+    }
+
+    fn add_named(&mut self, source: &str, id: Option<String>, kind: RelatedKind, json: &str) {
+        let raw: RawNamed = match serde_json::from_str(json) {
+            Ok(raw) => raw,
+            Err(e) => return self.skip(source.to_owned(), id, invalid(kind.stix_type(), e)),
+        };
+        let name = raw.name.as_deref().and_then(clean_label).filter(|_| !raw.revoked);
+        let value = name.map(|name| Related::new(kind, name));
+        self.named.offer(raw.id, raw.modified.as_deref(), value);
+    }
+
+    fn add_indicator(&mut self, source: &str, id: Option<String>, json: &str) {
         let raw: RawIndicator = match serde_json::from_str(json) {
             Ok(raw) => raw,
-            Err(e) => return self.skip(source.to_owned(), head.id, SkipReason::InvalidIndicator(e)),
+            Err(e) => return self.skip(source.to_owned(), id, SkipReason::InvalidIndicator(e)),
         };
         if !raw.id.starts_with("indicator--") {
             return self.skip(source.to_owned(), Some(raw.id), SkipReason::BadId);
@@ -262,7 +413,26 @@ impl Loader {
         });
     }
 
+    /// What each indicator indicates, by indicator id, as [`Indicator::indicates`] lists it.
+    fn take_related(&mut self) -> HashMap<String, Vec<Related>> {
+        let named = std::mem::take(&mut self.named);
+        let relationships = std::mem::take(&mut self.relationships);
+        let mut related: HashMap<String, Vec<Related>> = HashMap::new();
+        for (indicator, target) in relationships.into_values().flatten() {
+            if let Some(Some(target)) = named.get(&target) {
+                related.entry(indicator).or_default().push(target.clone());
+            }
+        }
+        for list in related.values_mut() {
+            list.sort();
+            list.dedup();
+            list.truncate(MAX_RELATED);
+        }
+        related
+    }
+
     fn finish(mut self, now: OffsetDateTime) -> Result<(IndicatorSet, LoadReport), LoadError> {
+        let mut related = self.take_related();
         let mut indicators = Vec::new();
         let candidates = std::mem::take(&mut self.candidates);
         for (candidate, superseded) in candidates.into_iter().zip(std::mem::take(&mut self.superseded)) {
@@ -297,7 +467,11 @@ impl Loader {
                 continue;
             };
             match pattern::compile(&text) {
-                Ok(pattern) => indicators.push(Indicator::new(raw.id, raw.name, text, pattern)),
+                Ok(pattern) => {
+                    let name = raw.name.as_deref().and_then(clean_label);
+                    let indicates = related.remove(&raw.id).unwrap_or_default();
+                    indicators.push(Indicator::new(raw.id, name, indicates, text, pattern));
+                }
                 Err(e) => self.skip(source, Some(raw.id), SkipReason::Pattern(e)),
             }
         }
@@ -305,6 +479,10 @@ impl Loader {
         let set = IndicatorSet::build(indicators).map_err(LoadError::Index)?;
         Ok((set, self.report))
     }
+}
+
+fn invalid(kind: &'static str, source: serde_json::Error) -> SkipReason {
+    SkipReason::InvalidObject { kind, source }
 }
 
 fn timestamp(s: &str) -> Option<OffsetDateTime> {

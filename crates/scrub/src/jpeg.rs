@@ -1,18 +1,26 @@
-//! JPEG: drop metadata segments, copy everything else (and all entropy-coded data) verbatim.
+//! JPEG: keep the segments on an allowlist ([`classify`]) and the entropy-coded data
+//! verbatim; drop every other segment.
 
 use std::collections::BTreeSet;
 
 use crate::{NotScrubbedReason, Removed, Rendition, ScrubResult, exif, malformed};
 
+const TEM: u8 = 0x01;
+const DHT: u8 = 0xC4;
+const JPG: u8 = 0xC8;
+const DAC: u8 = 0xCC;
+const RST0: u8 = 0xD0;
+const RST7: u8 = 0xD7;
 const SOI: u8 = 0xD8;
 const EOI: u8 = 0xD9;
 const SOS: u8 = 0xDA;
+const DQT: u8 = 0xDB;
+const DRI: u8 = 0xDD;
 const APP0: u8 = 0xE0;
 const APP1: u8 = 0xE1;
 const APP2: u8 = 0xE2;
 const APP13: u8 = 0xED;
 const APP14: u8 = 0xEE;
-const APP15: u8 = 0xEF;
 const COM: u8 = 0xFE;
 
 /// JFIF APP0 payload up to and including the thumbnail dimensions.
@@ -54,7 +62,11 @@ pub(crate) fn scrub(input: &[u8]) -> ScrubResult {
             // 0x02..=0xBF are reserved: no encoder writes them.
             0x00 | 0x02..=0xBF | SOI => return Err(malformed("JPEG has an invalid or misplaced marker")),
             // Standalone markers: no length field.
-            0x01 | 0xD0..=0xD7 => out.extend_from_slice(&[0xFF, marker]),
+            RST0..=RST7 => out.extend_from_slice(&[0xFF, marker]),
+            // Carries nothing, but is not on the allowlist either.
+            TEM => {
+                removed.insert(Removed::OtherMetadata);
+            }
             _ => {
                 let segment = segment_at(input, pos)?;
                 pos += segment.len();
@@ -122,14 +134,34 @@ enum Keep<'a> {
     Drop(&'static [Removed]),
 }
 
+/// The allowlist: what a rendition keeps of a segment with a length field. Anything not
+/// named here is dropped.
+///
+/// Kept as they are:
+/// - frame headers SOF0–SOF15 (0xC0–0xCF, except DHT, JPG and DAC, which share the range);
+/// - the tables DHT, DAC, DQT and DRI, and SOS (whose entropy-coded data the caller copies);
+/// - the ICC profile (APP2 `ICC_PROFILE`), by the crate's policy, and the Adobe segment
+///   (APP14 `Adobe`), which says how to decode CMYK and YCCK colour.
+///
+/// Kept without its thumbnail: the JFIF header (APP0 `JFIF`).
+///
+/// Dropped: every other APPn, COM, JPG (0xC8), DNL, DHP, EXP and JPG0–JPG13 (0xF0–0xFD).
+/// libjpeg, for one, skips DNL and stops with an error at DHP, EXP (hierarchical mode) and
+/// JPGn (extensions), so dropping them loses nothing a viewer shows; each can carry
+/// arbitrary bytes.
 fn classify(marker: u8, payload: &[u8]) -> Keep<'_> {
     match marker {
+        0xC0..=0xCF if !matches!(marker, DHT | JPG | DAC) => Keep::Verbatim,
+        DHT | DAC | DQT | DRI | SOS => Keep::Verbatim,
         APP0 if payload.starts_with(b"JFIF\0") => match payload.get(..JFIF_HEADER_LEN) {
             Some(header) if payload.len() > JFIF_HEADER_LEN || !header.ends_with(&[0, 0]) => {
                 Keep::JfifWithoutThumbnail(header.get(..JFIF_HEADER_LEN - 2).unwrap_or_default())
             }
             _ => Keep::Verbatim,
         },
+        APP2 if payload.starts_with(b"ICC_PROFILE\0") => Keep::Verbatim,
+        APP14 if payload.starts_with(b"Adobe") => Keep::Verbatim,
+        // The rest is dropped; these say what kind of metadata went.
         APP0 if payload.starts_with(b"JFXX\0") => Keep::Drop(&[Removed::Thumbnail]),
         APP1 if payload.starts_with(b"Exif\0") => Keep::Drop(exif::removed_by(payload)),
         APP1 if payload.starts_with(b"http://ns.adobe.com/xap/1.0/\0")
@@ -137,12 +169,44 @@ fn classify(marker: u8, payload: &[u8]) -> Keep<'_> {
         {
             Keep::Drop(&[Removed::Xmp])
         }
-        APP2 if payload.starts_with(b"ICC_PROFILE\0") => Keep::Verbatim,
-        // Needed to decode Adobe CMYK/YCCK colour correctly.
-        APP14 if payload.starts_with(b"Adobe") => Keep::Verbatim,
         APP13 if payload.starts_with(b"Photoshop 3.0\0") => Keep::Drop(&[Removed::Iptc]),
-        APP0..=APP15 => Keep::Drop(&[Removed::OtherMetadata]),
         COM => Keep::Drop(&[Removed::Comment]),
-        _ => Keep::Verbatim,
+        _ => Keep::Drop(&[Removed::OtherMetadata]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kept(marker: u8, payload: &[u8]) -> bool {
+        !matches!(classify(marker, payload), Keep::Drop(_))
+    }
+
+    #[test]
+    fn only_allowlisted_segments_are_kept() {
+        let frames_and_tables: Vec<u8> = (0xC0..=0xCF).filter(|&m| m != JPG).collect();
+        let mut expected = frames_and_tables;
+        expected.extend([SOS, DQT, DRI]);
+        let kept_without_payload: Vec<u8> = (0x01..=0xFE).filter(|&m| kept(m, b"")).collect();
+        assert_eq!(kept_without_payload, expected);
+
+        assert!(kept(APP0, b"JFIF\0\x01\x02\0\0\x01\0\x01\0\0"));
+        assert!(kept(APP2, b"ICC_PROFILE\0\x01\x01"));
+        assert!(kept(APP14, b"Adobe\0\x64\0\0\0\0\x01"));
+        for (marker, payload) in [
+            (APP0, &b"JFXX\0\x10"[..]),
+            (APP1, b"Exif\0\0"),
+            (APP2, b"MPF\0"),
+            (APP14, b"Ducky"),
+            (0xDC, b"\0\x10"),
+            (0xDE, b"\0\x08"),
+            (0xDF, b"\x11"),
+            (0xF0, b"JPG0"),
+            (0xFD, b"JPG13"),
+            (COM, b"made with"),
+        ] {
+            assert!(!kept(marker, payload), "{marker:#04x}");
+        }
     }
 }

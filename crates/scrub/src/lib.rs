@@ -23,7 +23,9 @@
 //!   sideways or upside down. Investigators should rotate by eye, or consult the original.
 //! - **Thumbnails, trailing data and unrecognised metadata are removed**: an allowlist
 //!   decides what is kept in each format, so unknown segments and chunks (C2PA manifests,
-//!   maker notes, secondary MPF images after a JPEG's end marker) are dropped.
+//!   maker notes, secondary MPF images after a JPEG's end marker) are dropped. A JPEG keeps
+//!   its frame, table and scan segments, restart markers, JFIF header, Adobe segment and ICC
+//!   profile; everything else goes, down to JPG0–JPG13, DNL, DHP and EXP.
 //! - **PDF**: the file is rewritten from its parsed objects, so earlier incremental-update
 //!   revisions and unreferenced objects (and the metadata they hold) are not carried over.
 //!   The trailer keeps only `/Root` and `/Size` (so `/Info` and `/ID` go); XMP `/Metadata`

@@ -3,7 +3,7 @@ use std::fs;
 
 use redress_indicators::{IndicatorSet, LoadError, MAX_BUNDLE_BYTES, PatternError, SkipReason};
 
-use crate::{FIXTURE, at, bundle, fixture, hit_names, now};
+use crate::{FIXTURE, at, bundle, fixture, hit_names, not_loaded, now, published};
 
 #[test]
 fn fixture_loads_what_is_supported_and_says_why_not_the_rest() {
@@ -82,23 +82,22 @@ fn single_indicator_objects_and_non_stix_json() {
     .unwrap();
     assert_eq!(set.len(), 1);
     assert_eq!(report.bundles, 2);
-    let reasons: Vec<_> = report
-        .skipped
+    let not_loaded: Vec<_> = report
+        .not_loaded
         .iter()
         .map(|s| (s.source.as_str(), s.reason.to_string()))
         .collect();
-    assert!(
-        matches!(report.skipped[0].reason, SkipReason::NotStix),
-        "{reasons:?}"
-    );
-    assert!(
-        matches!(report.skipped[1].reason, SkipReason::InvalidJson(_)),
-        "{reasons:?}"
-    );
     assert_eq!(
-        report.skipped.iter().filter(|s| s.source == "bundle #3").count(),
-        2,
-        "{reasons:?}"
+        not_loaded,
+        [
+            ("bundle #1", "neither a STIX bundle nor an indicator".to_owned()),
+            ("bundle #2", "neither a STIX bundle nor an indicator".to_owned()),
+        ]
+    );
+    let skipped: Vec<_> = report.skipped.iter().map(|s| s.to_string()).collect();
+    assert_eq!(
+        skipped,
+        ["bundle #3: not valid JSON", "bundle #3: not valid JSON"]
     );
 }
 
@@ -148,9 +147,8 @@ fn a_folder_with_one_broken_file_still_loads_the_others() {
     assert_eq!(report.bundles, 2);
     assert_eq!(set.len(), 15);
     let files: Vec<(&str, String)> = report
-        .skipped
+        .not_loaded
         .iter()
-        .filter(|s| s.id.is_none())
         .map(|s| (s.source.as_str(), s.reason.to_string()))
         .collect();
     assert_eq!(
@@ -161,8 +159,11 @@ fn a_folder_with_one_broken_file_still_loads_the_others() {
                 "d-huge.json",
                 format!("file is larger than {MAX_BUNDLE_BYTES} bytes")
             ),
+            ("notes.txt", "not a .json or .stix2 file".to_owned()),
+            ("sub.json", "not a regular file".to_owned()),
         ]
     );
+    assert!(report.skipped.iter().all(|s| s.source == "a-synthetic.json"));
     assert_eq!(
         set.scan_text("extra.example and evil.example")
             .indicator_ids()
@@ -202,4 +203,42 @@ fn the_set_can_be_shared_between_threads() {
         a.join().unwrap() + b.join().unwrap()
     });
     assert_eq!(found, 2);
+}
+
+#[test]
+fn every_folder_entry_not_loaded_is_listed_with_its_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::copy(published().join("rdx-spyware.stix2"), dir.path().join("a.STIX2")).unwrap();
+    fs::write(dir.path().join("b.json"), b"[1, 2, 3]").unwrap();
+    fs::write(dir.path().join("c.json"), br#"{"type": "malware", "name": "x"}"#).unwrap();
+    fs::create_dir(dir.path().join("d.stix2")).unwrap();
+    fs::create_dir(dir.path().join("e")).unwrap();
+    fs::write(dir.path().join(".hidden"), b"").unwrap();
+    fs::write(dir.path().join("f.json.bak"), b"{}").unwrap();
+    fs::write(dir.path().join("g\u{1b}[2J.json"), b"{").unwrap();
+    let huge = fs::File::create(dir.path().join("h.stix2")).unwrap();
+    huge.set_len(MAX_BUNDLE_BYTES + 1).unwrap();
+    std::os::unix::fs::symlink(dir.path().join("missing"), dir.path().join("i.json")).unwrap();
+
+    let (set, report) = IndicatorSet::load_dir(dir.path(), now()).unwrap();
+    assert_eq!(set.len(), 7);
+    assert_eq!(
+        not_loaded(&report),
+        [
+            (".hidden", "not a .json or .stix2 file".to_owned()),
+            ("b.json", "neither a STIX bundle nor an indicator".to_owned()),
+            ("c.json", "neither a STIX bundle nor an indicator".to_owned()),
+            ("d.stix2", "not a regular file".to_owned()),
+            ("e", "not a regular file".to_owned()),
+            ("f.json.bak", "not a .json or .stix2 file".to_owned()),
+            ("g\u{fffd}[2J.json", "not valid JSON".to_owned()),
+            ("h.stix2", format!("file is larger than {MAX_BUNDLE_BYTES} bytes")),
+            ("i.json", "not a regular file".to_owned()),
+        ]
+    );
+    assert_eq!(
+        report.not_loaded[0].to_string(),
+        ".hidden: not a .json or .stix2 file"
+    );
+    assert!(matches!(report.not_loaded[6].reason, SkipReason::InvalidJson(_)));
 }

@@ -3,16 +3,26 @@
 // Helpers outside `#[test]` functions are not covered by `allow-unwrap-in-tests`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod archives;
 mod files;
 mod load;
 mod matching;
+mod naming;
 mod patterns;
+mod synthetic_zip;
 
+use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use redress_indicators::{IndicatorSet, LoadReport, Matches};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+
+/// A folder shaped like a published investigation's: a `.stix2` bundle, a second bundle
+/// with more relationships, a `README.md` and a `broken.json`.
+pub fn published() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/published")
+}
 
 pub const FIXTURE: &[u8] = include_bytes!("../fixtures/synthetic-bundle.json");
 
@@ -69,6 +79,15 @@ pub fn names(matches: &Matches) -> Vec<String> {
         .collect();
     names.sort();
     names
+}
+
+/// The sources not loaded, with their reasons as shown.
+pub fn not_loaded(report: &LoadReport) -> Vec<(&str, String)> {
+    report
+        .not_loaded
+        .iter()
+        .map(|n| (n.source.as_str(), n.reason.to_string()))
+        .collect()
 }
 
 pub fn hit_names(text: &str) -> Vec<String> {

@@ -58,6 +58,50 @@ fn jpeg_loses_exif_gps_xmp_iptc_comment_and_trailer_but_not_pixels() {
 }
 
 #[test]
+fn jpeg_keeps_only_allowlisted_segments() {
+    const HIDDEN: &[u8] = b"REDRESS-HIDDEN-SEGMENT";
+    let plain = jpeg_plain();
+    let eoi = plain.len() - 2;
+    assert_eq!(&plain[eoi..], [0xFF, 0xD9]);
+    let hidden = |marker: u8| jpeg_segment(marker, &[HIDDEN, &[marker]].concat());
+    let icc = jpeg_segment(0xE2, ICC_CHUNK);
+    // Adobe, version 100, no flags, transform 1 (YCbCr, as the encoder wrote).
+    let adobe = jpeg_segment(0xEE, b"Adobe\0\x64\0\0\0\0\x01");
+    // DRI: no restart interval.
+    let dri = jpeg_segment(0xDD, &[0, 0]);
+
+    // JPG0, DHP, EXP and JPG (0xC8) between the allowed segments, then JPG1–JPG13, TEM.
+    let mut input = plain[..2].to_vec();
+    for segment in [hidden(0xF0), icc.clone(), hidden(0xDE), adobe.clone()] {
+        input.extend(segment);
+    }
+    for segment in [hidden(0xDF), dri.clone(), hidden(0xC8)] {
+        input.extend(segment);
+    }
+    for marker in 0xF1..=0xFD {
+        input.extend(hidden(marker));
+    }
+    input.extend_from_slice(&[0xFF, 0x01]);
+    input.extend_from_slice(&plain[2..eoi]);
+    // DNL belongs after the first scan.
+    input.extend(hidden(0xDC));
+    input.extend_from_slice(&plain[eoi..]);
+    assert!(contains(&input, HIDDEN));
+
+    let (output, removed) = scrubbed(&input);
+
+    let expected = [&plain[..2], &icc, &adobe, &dri, &plain[2..]].concat();
+    assert_eq!(
+        output, expected,
+        "the allowed segments, in order, and nothing else"
+    );
+    assert!(!contains(&output, HIDDEN));
+    assert_eq!(removed, [Removed::OtherMetadata]);
+    assert_eq!(pixels(&output), pixels(&plain));
+    assert_idempotent(&output, FileKind::Jpeg);
+}
+
+#[test]
 fn clean_jpeg_is_unchanged() {
     let input = jpeg_plain();
     assert_eq!(
