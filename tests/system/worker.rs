@@ -165,11 +165,7 @@ async fn a_case_is_triaged_handed_over_and_announced_without_content() {
     for r in ["targeted", "ongoing", "evidence_present", "indicator_matched"] {
         assert!(reasons.contains(r), "{summary:?}");
     }
-    let names: BTreeSet<&str> = summary
-        .indicators
-        .iter()
-        .flat_map(|i| i.names.iter().map(String::as_str))
-        .collect();
+    let names: BTreeSet<String> = summary.indicators.iter().map(|i| i.label()).collect();
     assert!(
         names.contains("C2 domain") && names.contains("Implant process"),
         "{names:?}"
@@ -177,7 +173,7 @@ async fn a_case_is_triaged_handed_over_and_announced_without_content() {
     let domain = summary
         .indicators
         .iter()
-        .find(|i| i.names.iter().any(|n| n == "C2 domain"))
+        .find(|i| i.label() == "C2 domain")
         .unwrap();
     assert!(
         domain.observables.iter().any(|o| o.value == "evil.example"),

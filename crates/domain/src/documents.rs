@@ -179,12 +179,35 @@ pub struct Reason {
 pub struct MatchedIndicator {
     /// The STIX id of the indicator.
     pub id: String,
-    /// Its name, or the names of the malware, tool, threat actor, intrusion set or
-    /// campaign it indicates; empty when the bundle gives none.
-    pub names: Vec<String>,
-    /// What matched: the observable type (`domain-name`, `file:hashes.SHA-256`…) and
+    /// The indicator's own name, where the bundle gives one (most published ones do not).
+    pub name: Option<String>,
+    /// The malware, tools, campaigns, intrusion sets and threat actors it indicates.
+    pub indicates: Vec<Indicated>,
+    /// What matched: the observable (`domain-name:value`, `file:hashes.'SHA-256'`…) and
     /// the indicator's value.
     pub observables: Vec<MatchedObservable>,
+}
+
+impl MatchedIndicator {
+    /// What to call it: its name, else what it indicates, else its id.
+    pub fn label(&self) -> String {
+        if let Some(name) = &self.name {
+            return name.clone();
+        }
+        if self.indicates.is_empty() {
+            return self.id.clone();
+        }
+        let names: Vec<&str> = self.indicates.iter().map(|i| i.name.as_str()).collect();
+        names.join(", ")
+    }
+}
+
+/// Something an indicator indicates: its STIX type (`malware`, `tool`…) and name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Indicated {
+    pub kind: String,
+    pub name: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -18,11 +18,22 @@ pub use case::{
     JobId, KeyKind, ObjectId, ObjectKind, Priority, SealedTo,
 };
 pub use documents::{
-    Custody, DocumentError, EvidenceEntry, MatchedIndicator, MatchedObservable, Overlap, Reason, Related,
-    RelatedCase, Rendition, Score, SubmissionDocument, TriageSummary,
+    Custody, DocumentError, EvidenceEntry, Indicated, MatchedIndicator, MatchedObservable, Overlap, Reason,
+    Related, RelatedCase, Rendition, Score, SubmissionDocument, TriageSummary,
 };
 pub use jobs::{JobKind, JobState};
 pub use questionnaire::{FieldKind, FieldSpec, Questionnaire, QuestionnaireError};
+
+/// Invisible formatting characters (Unicode category Cf) that can disguise a name, e.g.
+/// RIGHT-TO-LEFT OVERRIDE turning `photo\u{202E}gpj.exe` into `photoexe.jpg`. Names a
+/// reporter or a downloaded bundle supplies are refused or cleaned of them.
+pub fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}'
+    )
+}
 
 /// The start of the hour `unix` falls in. Times that could date a report (its arrival,
 /// the hand-over, job bookkeeping) are stored at this precision only.

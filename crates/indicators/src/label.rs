@@ -35,15 +35,7 @@ pub(crate) fn clean_label(raw: &str) -> Option<String> {
     (!out.is_empty()).then_some(out)
 }
 
-/// Invisible formatting characters (Unicode category Cf) that can make a name read as
-/// something else, e.g. RIGHT-TO-LEFT OVERRIDE.
-pub(crate) fn is_invisible_format(c: char) -> bool {
-    matches!(
-        c,
-        '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
-            | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}'
-    )
-}
+pub(crate) use redress_domain::is_invisible_format;
 
 #[cfg(test)]
 mod tests {

@@ -523,7 +523,9 @@ fn check_file_name(name: &str) -> Result<String, SubmitError> {
     let name = name.trim();
     let bad = name.len() > 255
         || name.contains(['/', '\\'])
-        || name.chars().any(|c| c.is_control() || is_invisible_format(c))
+        || name
+            .chars()
+            .any(|c| c.is_control() || redress_domain::is_invisible_format(c))
         || name == "."
         || name == "..";
     if bad {
@@ -534,16 +536,6 @@ fn check_file_name(name: &str) -> Result<String, SubmitError> {
     } else {
         name.to_owned()
     })
-}
-
-/// Invisible formatting characters (Unicode category Cf) that can disguise a file name,
-/// e.g. RIGHT-TO-LEFT OVERRIDE turning `photo\u{202E}gpj.exe` into `photoexe.jpg`.
-fn is_invisible_format(c: char) -> bool {
-    matches!(
-        c,
-        '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
-            | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}'
-    )
 }
 
 fn clean_content_type(declared: &str) -> String {

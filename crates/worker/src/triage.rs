@@ -12,8 +12,8 @@ use std::io::Read;
 
 use redress_crypto::{PublicKey, SecretIdentity, open, open_reader, seal_writer};
 use redress_domain::{
-    Answers, CaseId, Custody, EvidenceEntry, Holder, MatchedIndicator, MatchedObservable, ObjectId,
-    ObjectKind, Related, RelatedCase, Rendition, SealedTo, SubmissionDocument, TriageSummary,
+    Answers, CaseId, Custody, EvidenceEntry, Holder, Indicated, MatchedIndicator, MatchedObservable,
+    ObjectId, ObjectKind, Related, RelatedCase, Rendition, SealedTo, SubmissionDocument, TriageSummary,
 };
 use redress_indicators::Matches;
 use redress_store::{Job, NewObject, StoredCase, TriageCommit};
@@ -99,10 +99,7 @@ async fn triage(worker: &Worker, case: &StoredCase, placed: &mut Vec<ObjectId>) 
     let indicators = matched_indicators(&matches);
     let findings = Findings {
         evidence_files: submission.evidence.len(),
-        indicators: indicators
-            .iter()
-            .map(|i| i.names.first().cloned().unwrap_or_else(|| i.id.clone()))
-            .collect(),
+        indicators: indicators.iter().map(MatchedIndicator::label).collect(),
     };
     let score = worker.rules.score(answers, &findings);
 
@@ -345,7 +342,15 @@ fn matched_indicators(matches: &Matches) -> Vec<MatchedIndicator> {
         .indicators()
         .map(|i| MatchedIndicator {
             id: i.id().to_owned(),
-            names: i.name().map(str::to_owned).into_iter().collect(),
+            name: i.name().map(str::to_owned),
+            indicates: i
+                .indicates()
+                .iter()
+                .map(|r| Indicated {
+                    kind: r.kind().stix_type().to_owned(),
+                    name: r.name().to_owned(),
+                })
+                .collect(),
             observables: observables.remove(i.id()).unwrap_or_default(),
         })
         .collect()
