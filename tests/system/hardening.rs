@@ -232,38 +232,6 @@ fn report_then_file_start(file_bytes: usize) -> Vec<u8> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn concurrent_uploads_are_bounded_and_extra_ones_are_told_to_come_back() {
-    let app = TestApp::spawn_with(|c| c.intake.max_concurrent_uploads = 1).await;
-    let hanging = start_upload(&app, &report_then_file_start(100_000));
-    for _ in 0..100 {
-        if app.state.uploads.available_permits() == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert_eq!(
-        app.state.uploads.available_permits(),
-        0,
-        "the hanging upload holds the only slot"
-    );
-    let res = app
-        .api_submit(&good_answers("A long enough description."), &[])
-        .await;
-    assert_eq!(res.status(), 503);
-    assert_eq!(res.headers()["retry-after"], "120");
-    let body: serde_json::Value = res.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "busy");
-
-    // The client goes away mid-file: nothing of it is kept, and the slot is free again.
-    drop(hanging);
-    app.assert_nothing_stored().await;
-    let res = app
-        .api_submit(&good_answers("A long enough description."), &[])
-        .await;
-    assert_eq!(res.status(), 201);
-}
-
-#[tokio::test(flavor = "multi_thread")]
 async fn a_stalled_upload_is_dropped_with_408_and_leaves_nothing() {
     let app = TestApp::spawn_with(|c| c.intake.upload_idle_timeout_secs = 1).await;
     let mut s = start_upload(&app, &report_then_file_start(70_000));

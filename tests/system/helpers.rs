@@ -103,13 +103,40 @@ impl TestApp {
     }
 
     pub async fn spawn_with(edit: impl FnOnce(&mut Config)) -> Self {
+        Self::spawn_inner(edit, None).await
+    }
+
+    /// An app whose database can be taken away and given back: for PostgreSQL every
+    /// connection goes through a proxy the test can cut; for SQLite another connection
+    /// can hold the write lock.
+    pub async fn spawn_with_outage(edit: impl FnOnce(&mut Config)) -> (Self, Outage) {
+        let proxy = match std::env::var(redress_store::test_support::TEST_DATABASE_URL) {
+            Ok(url) if !url.is_empty() => Some(Proxy::start(&url).await),
+            _ => None,
+        };
+        let through = proxy.as_ref().map(|p| (p.upstream.clone(), p.addr.clone()));
+        let app = Self::spawn_inner(edit, through).await;
+        let outage = match proxy {
+            Some(proxy) => Outage::Proxy(proxy),
+            None => Outage::SqliteLock {
+                url: app.config.database.url.clone(),
+                holder: None,
+            },
+        };
+        (app, outage)
+    }
+
+    async fn spawn_inner(edit: impl FnOnce(&mut Config), through: Option<(String, String)>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let db = TestDatabase::create(dir.path()).await;
         let mut config = Config {
             data_dir: dir.path().join("data"),
             ..Config::default()
         };
-        config.database.url = db.url().to_owned();
+        config.database.url = match &through {
+            Some((upstream, proxy)) => db.url().replacen(upstream.as_str(), proxy, 1),
+            None => db.url().to_owned(),
+        };
         config.intake.listen = "127.0.0.1:0".into();
         config.intake.min_free_disk_mib = 1;
         config.limits.max_file_mib = 1;
@@ -550,4 +577,114 @@ pub fn files_containing(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
         .into_iter()
         .filter(|p| std::fs::read(p).is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle)))
         .collect()
+}
+
+/// Takes the database away from a running app and gives it back.
+pub enum Outage {
+    Proxy(Proxy),
+    /// Another connection holding SQLite's write lock (`BEGIN EXCLUSIVE`).
+    SqliteLock {
+        url: String,
+        holder: Option<sea_orm::DatabaseConnection>,
+    },
+}
+
+impl Outage {
+    pub async fn begin(&mut self) {
+        use sea_orm::ConnectionTrait;
+        match self {
+            Self::Proxy(p) => p.cut(),
+            Self::SqliteLock { url, holder } => {
+                let mut opts = sea_orm::ConnectOptions::new(url.clone());
+                opts.max_connections(1).min_connections(1).sqlx_logging(false);
+                let conn = sea_orm::Database::connect(opts).await.unwrap();
+                conn.execute_unprepared("BEGIN EXCLUSIVE").await.unwrap();
+                *holder = Some(conn);
+            }
+        }
+    }
+
+    pub async fn end(&mut self) {
+        use sea_orm::ConnectionTrait;
+        match self {
+            Self::Proxy(p) => p.restore(),
+            Self::SqliteLock { holder, .. } => {
+                if let Some(conn) = holder.take() {
+                    conn.execute_unprepared("ROLLBACK").await.unwrap();
+                    conn.close().await.unwrap();
+                }
+            }
+        }
+    }
+}
+
+/// A TCP proxy in front of PostgreSQL that can drop every connection and refuse new
+/// ones, as a database host that went away would.
+pub struct Proxy {
+    /// `host:port` of the real server, as it appears in the test database URL.
+    pub upstream: String,
+    /// `host:port` to connect to instead.
+    pub addr: String,
+    cut: Arc<std::sync::atomic::AtomicBool>,
+    /// Bumped on every cut, so live connections notice and close.
+    generation: Arc<AtomicI64>,
+}
+
+impl Proxy {
+    async fn start(admin_url: &str) -> Self {
+        let after_scheme = admin_url.split_once("://").unwrap().1;
+        let host_part = after_scheme.split('/').next().unwrap();
+        let upstream = host_part.rsplit('@').next().unwrap().to_owned();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let cut = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let generation = Arc::new(AtomicI64::new(0));
+        let (cut2, generation2, upstream2) = (Arc::clone(&cut), Arc::clone(&generation), upstream.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((client, _)) = listener.accept().await else {
+                    return;
+                };
+                if cut2.load(Ordering::SeqCst) {
+                    drop(client);
+                    continue;
+                }
+                let born = generation2.load(Ordering::SeqCst);
+                let (generation, upstream) = (Arc::clone(&generation2), upstream2.clone());
+                tokio::spawn(async move {
+                    let Ok(server) = tokio::net::TcpStream::connect(&upstream).await else {
+                        return;
+                    };
+                    let (mut client, mut server) = (client, server);
+                    let pipe = tokio::io::copy_bidirectional(&mut client, &mut server);
+                    tokio::pin!(pipe);
+                    loop {
+                        tokio::select! {
+                            _ = &mut pipe => return,
+                            () = tokio::time::sleep(Duration::from_millis(20)) => {
+                                if generation.load(Ordering::SeqCst) != born {
+                                    return; // dropping both ends cuts the connection
+                                }
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        Self {
+            upstream,
+            addr,
+            cut,
+            generation,
+        }
+    }
+
+    fn cut(&self) {
+        self.cut.store(true, Ordering::SeqCst);
+        self.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn restore(&self) {
+        self.cut.store(false, Ordering::SeqCst);
+    }
 }

@@ -9,6 +9,7 @@
 
 mod helpers;
 
+mod admission;
 mod bad_input;
 mod browser;
 mod cdp;
@@ -16,6 +17,7 @@ mod cli;
 mod deploy;
 mod hardening;
 mod interop;
+mod outage;
 mod secrecy;
 mod submit;
 mod worker;

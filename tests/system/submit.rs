@@ -152,7 +152,7 @@ async fn invalid_form_is_shown_again_with_messages_next_to_fields_and_values_kep
         "escaped value kept"
     );
     assert!(html.contains("<option value=\"mobile-implant\" selected>"));
-    assert!(html.contains("files you attached were not kept"));
+    assert!(html.contains("These files were not kept") && html.contains("<li>x.txt</li>"));
     assert!(!html.contains('⟦'), "every message is in the catalogue");
     app.assert_nothing_stored().await;
 

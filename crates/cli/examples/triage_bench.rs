@@ -110,7 +110,7 @@ async fn run(label: &str, database_url: Option<String>, a: &Args) {
     }
     config.intake.listen = "127.0.0.1:0".into();
     config.intake.min_free_disk_mib = 1;
-    config.intake.max_concurrent_uploads = 16;
+    config.intake.upload_memory_mib = 64;
     keys::bootstrap(&config).unwrap();
     let store = redress_cli::connect(&config).await.unwrap();
     store.migrate().await.unwrap();

@@ -69,7 +69,10 @@ pub struct DatabaseConfig {
 pub struct IntakeConfig {
     pub listen: String,
     pub secure_cookies: bool,
-    pub max_concurrent_uploads: usize,
+    pub report_memory_mib: u64,
+    pub upload_memory_mib: u64,
+    pub admission_sample_secs: u64,
+    pub kdf_concurrency: usize,
     pub min_free_disk_mib: u64,
     pub upload_idle_timeout_secs: u64,
     pub min_upload_rate_bytes_per_sec: u64,
@@ -137,7 +140,10 @@ impl Default for IntakeConfig {
         Self {
             listen: "127.0.0.1:8080".into(),
             secure_cookies: false,
-            max_concurrent_uploads: 8,
+            report_memory_mib: 48,
+            upload_memory_mib: 192,
+            admission_sample_secs: 60,
+            kdf_concurrency: 0,
             min_free_disk_mib: 1024,
             upload_idle_timeout_secs: 120,
             min_upload_rate_bytes_per_sec: 1024,

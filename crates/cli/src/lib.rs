@@ -17,7 +17,7 @@ use anyhow::Context;
 use rand::RngCore;
 use redress_crypto::KdfParams;
 use redress_domain::Questionnaire;
-use redress_intake::{IntakeLimits, IntakeState};
+use redress_intake::{GateSizes, IntakeLimits, IntakeState, UploadGate};
 use redress_store::{BlobStore, Store};
 use redress_web::{CsrfKeys, FlashSealer};
 
@@ -90,12 +90,17 @@ pub async fn intake_state(
     let web_secret = store.setting_or_init("web_secret", || random_bytes(32)).await?;
     let i = &config.intake;
     let l = &config.limits;
+    let questionnaire = questionnaire(config)?;
+    let gate = UploadGate::start(
+        gate_sizes(config, &questionnaire),
+        Duration::from_secs(i.admission_sample_secs.max(1)),
+    );
     Ok(IntakeState {
         service_name: config.service_name.clone(),
         store,
         blobs,
         keys,
-        questionnaire: questionnaire(config)?,
+        questionnaire,
         messages: redress_intake::messages("en")?,
         csrf: CsrfKeys::new(redress_web::derive_key(&web_secret, "csrf"), None),
         flash: FlashSealer::new(redress_web::derive_key(&web_secret, "flash")),
@@ -105,8 +110,6 @@ pub async fn intake_state(
             max_file_bytes: l.max_file_mib * MIB,
             max_report_bytes: l.max_report_mib * MIB,
             max_files: l.max_files,
-            max_text_part_bytes: 256 * 1024,
-            max_concurrent_uploads: i.max_concurrent_uploads,
             min_free_bytes: i.min_free_disk_mib * MIB,
             idle_timeout: Duration::from_secs(i.upload_idle_timeout_secs),
             min_rate_bytes_per_sec: i.min_upload_rate_bytes_per_sec,
@@ -115,9 +118,32 @@ pub async fn intake_state(
             form_max_age_secs: i.form_max_age_secs,
         },
         secure_cookies: i.secure_cookies,
-        uploads: Arc::new(tokio::sync::Semaphore::new(i.max_concurrent_uploads)),
+        gate,
+        kdf_slots: Arc::new(tokio::sync::Semaphore::new(kdf_concurrency(config))),
         clock: overrides.clock.clone().unwrap_or_else(|| Arc::new(system_clock)),
     })
+}
+
+/// How many reports and uploads the intake reads at once, from its memory budgets and
+/// the questionnaire's text bounds.
+pub fn gate_sizes(config: &Config, questionnaire: &Questionnaire) -> GateSizes {
+    let t = questionnaire.limits();
+    let chars = (t.what_happened_chars + 4 * t.short_text_chars + t.contact_chars) as u64;
+    let i = &config.intake;
+    // Text arrives at up to 6 bytes a character (JSON's \uXXXX), answers are UTF-8.
+    GateSizes::for_memory(
+        i.report_memory_mib * MIB,
+        i.upload_memory_mib * MIB,
+        chars * 6,
+        chars * 4,
+    )
+}
+
+fn kdf_concurrency(config: &Config) -> usize {
+    match config.intake.kdf_concurrency {
+        0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        n => n,
+    }
 }
 
 /// A running intake listener.

@@ -6,7 +6,7 @@ use redress_web::ApiError;
 use serde::Serialize;
 
 use crate::IntakeState;
-use crate::submission::{self, Mode, SubmitError};
+use crate::submission::{self, Mode, Refused, SubmitError};
 
 const OPENAPI: &str = include_str!("../openapi.json");
 
@@ -23,7 +23,7 @@ pub async fn submit(multipart: Multipart, state: web::Data<IntakeState>) -> Resu
             receipt: r.receipt.expose().to_owned(),
             case_ref: r.case_ref.to_string(),
         })),
-        Err(e) => {
+        Err(Refused { error: e, .. }) => {
             if let SubmitError::Internal(cause) = &e {
                 tracing::error!(error = %cause, source = ?std::error::Error::source(cause.as_ref()), "could not store a report");
             }

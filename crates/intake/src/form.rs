@@ -10,7 +10,7 @@ use redress_web::{CSRF_COOKIE, Messages, PageError, html};
 use serde::{Deserialize, Serialize};
 
 use crate::IntakeState;
-use crate::submission::{self, Mode, SubmitError};
+use crate::submission::{self, Kept, Mode, Refused, SubmitError};
 
 const RECEIPT_COOKIE: &str = "redress_receipt";
 const RECEIPT_PATH: &str = "/receipt";
@@ -46,7 +46,15 @@ pub struct ReportPage {
     csrf: String,
     fields: Vec<FieldView>,
     summary: Vec<(&'static str, String)>,
-    files_not_kept: bool,
+    notice: Option<Notice>,
+}
+
+/// Why a filled-in form came back, when it was refused for something other than its
+/// answers: what happened, and which files must be attached again.
+pub struct Notice {
+    title: String,
+    message: String,
+    files_not_kept: Vec<String>,
 }
 
 #[derive(Template)]
@@ -83,7 +91,7 @@ fn report_page(
     csrf: String,
     raw: &RawAnswers,
     errors: &ValidationErrors,
-    files_not_kept: bool,
+    notice: Option<Notice>,
 ) -> ReportPage {
     let t = state.messages.clone();
     let q = &state.questionnaire;
@@ -145,7 +153,7 @@ fn report_page(
         csrf,
         fields,
         summary,
-        files_not_kept,
+        notice,
     }
 }
 
@@ -160,13 +168,13 @@ fn form_response(
     status: StatusCode,
     raw: &RawAnswers,
     errors: &ValidationErrors,
-    files_not_kept: bool,
+    notice: Option<Notice>,
 ) -> HttpResponse {
     let existing = req.cookie(CSRF_COOKIE);
     let token = state
         .csrf
         .issue(existing.as_ref().map(|c| c.value()), state.now());
-    let page = report_page(state, token.field, raw, errors, files_not_kept);
+    let page = report_page(state, token.field, raw, errors, notice);
     let mut res = html(status, &page);
     let _ = res.add_cookie(&cookie(state, CSRF_COOKIE, token.cookie, "/"));
     res
@@ -180,7 +188,7 @@ pub async fn show(req: HttpRequest, state: web::Data<IntakeState>) -> HttpRespon
         StatusCode::OK,
         &RawAnswers::default(),
         &ValidationErrors::default(),
-        false,
+        None,
     )
 }
 
@@ -220,27 +228,46 @@ pub async fn submit(req: HttpRequest, multipart: Multipart, state: web::Data<Int
                 .cookie(c)
                 .finish()
         }
-        Err(SubmitError::Invalid {
-            errors,
-            raw,
-            had_files,
-        }) => form_response(
-            &state,
-            &req,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &raw,
-            &errors,
-            had_files,
-        ),
-        Err(e) => error_page(&state, &e),
+        Err(Refused { error, kept }) => refused(&state, &req, error, kept),
     }
+}
+
+/// A refused submission: the form again, filled in, with what happened and which files
+/// to attach again; or, where there is nothing to give back, a plain error page.
+fn refused(state: &IntakeState, req: &HttpRequest, error: SubmitError, kept: Option<Kept>) -> HttpResponse {
+    if let SubmitError::Internal(cause) = &error {
+        tracing::error!(error = %cause, source = ?std::error::Error::source(cause.as_ref()), "could not store a report");
+    }
+    let Some(kept) = kept else {
+        return error_page(state, &error);
+    };
+    let status = error.status();
+    let (errors, notice) = match error {
+        SubmitError::Invalid(errors) => {
+            let notice = (!kept.files_not_kept.is_empty()).then(|| Notice {
+                title: state.messages.get("report.files_title").into_owned(),
+                message: state.messages.get("report.files_not_kept").into_owned(),
+                files_not_kept: kept.files_not_kept,
+            });
+            (errors, notice)
+        }
+        other => {
+            let (title, message) = other.describe(state);
+            let notice = Notice {
+                title: state.messages.get(title).into_owned(),
+                message: format!("{message} {}", state.messages.get("report.text_kept")),
+                files_not_kept: kept.files_not_kept,
+            };
+            (ValidationErrors::default(), Some(notice))
+        }
+    };
+    let mut res = form_response(state, req, status, &kept.raw, &errors, notice);
+    redress_web::retry_after_if_unavailable(&mut res);
+    res
 }
 
 fn error_page(state: &IntakeState, e: &SubmitError) -> HttpResponse {
     use actix_web::ResponseError;
-    if let SubmitError::Internal(cause) = e {
-        tracing::error!(error = %cause, source = ?std::error::Error::source(cause.as_ref()), "could not store a report");
-    }
     let (title, message) = e.describe(state);
     let t = &state.messages;
     PageError::new(e.status(), t, &state.service_name, t.get(title), message)

@@ -4,6 +4,7 @@
 //! stored report, never store or log a client address, user agent or forwarded-for
 //! header, and never write plaintext of a report to disk.
 
+mod admission;
 mod api;
 mod evidence;
 mod form;
@@ -13,6 +14,7 @@ mod submission;
 
 use actix_web::web;
 
+pub use admission::{GateSizes, UploadGate};
 pub use state::{IntakeKeys, IntakeLimits, IntakeState};
 
 /// The intake's own messages, by language; `Messages::layered` adds the shared ones.

@@ -6,6 +6,8 @@ use redress_store::{BlobStore, Store};
 use redress_web::{CsrfKeys, FlashSealer, Messages};
 use tokio::sync::Semaphore;
 
+use crate::admission::UploadGate;
+
 /// The only keys the public door holds: public halves. A type with no room for an
 /// identity is how "intake cannot open what it stores" is kept true.
 #[derive(Clone, Debug)]
@@ -20,9 +22,6 @@ pub struct IntakeLimits {
     pub max_file_bytes: u64,
     pub max_report_bytes: u64,
     pub max_files: usize,
-    /// Hard cap on any one text part, in bytes, checked before character counts.
-    pub max_text_part_bytes: usize,
-    pub max_concurrent_uploads: usize,
     /// Below this many free bytes on the blob folder's file system, refuse new reports.
     pub min_free_bytes: u64,
     /// An upload that sends nothing for this long is dropped.
@@ -52,7 +51,10 @@ pub struct IntakeState {
     pub limits: IntakeLimits,
     /// Mark cookies `Secure` (the site is served over HTTPS).
     pub secure_cookies: bool,
-    pub uploads: Arc<Semaphore>,
+    /// Which submissions are read at once.
+    pub gate: Arc<UploadGate>,
+    /// Receipt derivations at once: each holds `kdf.m_kib` of memory while it runs.
+    pub kdf_slots: Arc<Semaphore>,
     /// Unix seconds. A parameter so tests can move time.
     pub clock: Arc<dyn Fn() -> i64 + Send + Sync>,
 }

@@ -75,7 +75,8 @@ pub struct StoredCase {
 
 impl Store {
     /// Writes a whole case (case row, wraps, object rows, receipt, jobs) atomically. The
-    /// reference is drawn by `new_ref` and drawn again on the (rare) collision.
+    /// reference is drawn by `new_ref` and drawn again on the (rare) collision. An error
+    /// other than [`StoreError::CommitUnknown`] means nothing was written.
     pub async fn insert_case(
         &self,
         new: &NewCase,
@@ -132,8 +133,7 @@ impl Store {
         for job in &new.jobs {
             crate::queue::enqueue_on(&txn, job, new.received_at).await?;
         }
-        txn.commit().await?;
-        Ok(())
+        txn.commit().await.map_err(StoreError::CommitUnknown)
     }
 
     pub async fn case_exists(&self, id: CaseId) -> Result<bool, StoreError> {

@@ -8,6 +8,10 @@ use crate::StoreError;
 use crate::entity::setting;
 use crate::migration::Migrator;
 
+/// How long a request waits for a connection, or for SQLite's lock, before the store
+/// reports the database unavailable.
+const UNAVAILABLE_AFTER: std::time::Duration = std::time::Duration::from_secs(4);
+
 /// The database. Cheap to clone (a connection pool).
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -23,13 +27,17 @@ impl Store {
             return Err(StoreError::UnsupportedUrl);
         }
         let mut opts = ConnectOptions::new(url.to_owned());
-        opts.sqlx_logging(false);
+        // A reporter waits on these: when the database is away, say so within seconds
+        // (and keep what they typed) rather than after the pool's default half minute.
+        opts.sqlx_logging(false)
+            .connect_timeout(UNAVAILABLE_AFTER)
+            .acquire_timeout(UNAVAILABLE_AFTER);
         if sqlite {
             opts.map_sqlx_sqlite_opts(|o| {
                 o.create_if_missing(true)
                     .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                     .foreign_keys(true)
-                    .busy_timeout(std::time::Duration::from_secs(10))
+                    .busy_timeout(UNAVAILABLE_AFTER)
                     // Deleted rows (a triage wrap after hand-over) are
                     // overwritten, not left in free pages.
                     .pragma("secure_delete", "on")

@@ -24,6 +24,17 @@ impl std::fmt::Debug for CsrfKeys {
     }
 }
 
+/// What checking a submitted token found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CsrfCheck {
+    Valid,
+    /// Issued by us for this browser, but longer ago than allowed: the person's form
+    /// aged (what they typed may be given back to them; nothing is accepted).
+    Expired,
+    /// Missing, forged, or for another browser.
+    Invalid,
+}
+
 /// A freshly issued pair: set `cookie` as the cookie value, put `field` in the form.
 #[derive(Debug)]
 pub struct CsrfToken {
@@ -46,30 +57,35 @@ impl CsrfKeys {
         CsrfToken { cookie, field }
     }
 
-    /// True if `field` was issued for `cookie` by the current or previous key no more
-    /// than `max_age_secs` ago.
-    pub fn verify(&self, cookie: Option<&str>, field: Option<&str>, now: i64, max_age_secs: i64) -> bool {
+    /// Whether `field` was issued for `cookie` by the current or previous key, and no
+    /// more than `max_age_secs` ago.
+    pub fn check(&self, cookie: Option<&str>, field: Option<&str>, now: i64, max_age_secs: i64) -> CsrfCheck {
         let (Some(cookie), Some(field)) = (cookie, field) else {
-            return false;
+            return CsrfCheck::Invalid;
         };
         if !valid_nonce(cookie) {
-            return false;
+            return CsrfCheck::Invalid;
         }
         let Some(issued) = issued_at(field) else {
-            return false;
+            return CsrfCheck::Invalid;
         };
-        // The time comes from the client: compare without overflowing on forged values.
-        let too_new = issued > now.saturating_add(60);
-        let too_old = now.checked_sub(issued).is_none_or(|age| age > max_age_secs);
-        if too_new || too_old {
-            return false;
-        }
-        std::iter::once(&self.current)
+        let signed = std::iter::once(&self.current)
             .chain(self.previous.as_ref())
             .any(|key| {
                 let expected = sign(key, cookie, issued);
                 bool::from(expected.as_bytes().ct_eq(field.as_bytes()))
-            })
+            });
+        if !signed {
+            return CsrfCheck::Invalid;
+        }
+        // The time is signed, but compare without overflowing all the same.
+        let too_new = issued > now.saturating_add(60);
+        let too_old = now.checked_sub(issued).is_none_or(|age| age > max_age_secs);
+        match (too_new, too_old) {
+            (true, _) => CsrfCheck::Invalid,
+            (false, true) => CsrfCheck::Expired,
+            (false, false) => CsrfCheck::Valid,
+        }
     }
 }
 
@@ -104,29 +120,36 @@ mod tests {
     fn token_verifies_only_with_its_cookie_key_and_age() {
         let keys = CsrfKeys::new([1; 32], None);
         let t = keys.issue(None, 1000);
-        assert!(keys.verify(Some(&t.cookie), Some(&t.field), 1001, 3600));
-        assert!(
-            !keys.verify(Some(&t.cookie), Some(&t.field), 1000 + 3601, 3600),
-            "expired"
+        let check = |cookie: Option<&str>, field: Option<&str>, now| keys.check(cookie, field, now, 3600);
+        assert_eq!(check(Some(&t.cookie), Some(&t.field), 1001), CsrfCheck::Valid);
+        assert_eq!(
+            check(Some(&t.cookie), Some(&t.field), 1000 + 3601),
+            CsrfCheck::Expired,
+            "ours, but too old"
         );
         let other = keys.issue(None, 1000);
-        assert!(
-            !keys.verify(Some(&other.cookie), Some(&t.field), 1001, 3600),
+        assert_eq!(
+            check(Some(&other.cookie), Some(&t.field), 1001),
+            CsrfCheck::Invalid,
             "wrong cookie"
         );
-        assert!(!keys.verify(None, Some(&t.field), 1001, 3600));
-        assert!(!keys.verify(Some(&t.cookie), None, 1001, 3600));
-        assert!(!keys.verify(Some(&t.cookie), Some("garbage"), 1001, 3600));
+        assert_eq!(
+            check(Some(&other.cookie), Some(&t.field), 9999),
+            CsrfCheck::Invalid,
+            "another browser's old token is not merely expired"
+        );
+        assert_eq!(check(None, Some(&t.field), 1001), CsrfCheck::Invalid);
+        assert_eq!(check(Some(&t.cookie), None, 1001), CsrfCheck::Invalid);
+        assert_eq!(check(Some(&t.cookie), Some("garbage"), 1001), CsrfCheck::Invalid);
         let mut tampered = t.field.clone().into_bytes();
         let last = tampered.len() - 2;
         tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
-        assert!(!keys.verify(
-            Some(&t.cookie),
-            Some(&String::from_utf8(tampered).unwrap()),
-            1001,
-            3600
-        ));
-        assert!(!CsrfKeys::new([2; 32], None).verify(Some(&t.cookie), Some(&t.field), 1001, 3600));
+        let tampered = String::from_utf8(tampered).unwrap();
+        assert_eq!(check(Some(&t.cookie), Some(&tampered), 1001), CsrfCheck::Invalid);
+        assert_eq!(
+            CsrfKeys::new([2; 32], None).check(Some(&t.cookie), Some(&t.field), 1001, 3600),
+            CsrfCheck::Invalid
+        );
     }
 
     #[test]
@@ -136,7 +159,10 @@ mod tests {
         for forged in [i64::MIN, i64::MAX, -1] {
             let mut raw = B64.decode(&t.field).unwrap();
             raw[..8].copy_from_slice(&forged.to_be_bytes());
-            assert!(!keys.verify(Some(&t.cookie), Some(&B64.encode(raw)), 1001, 3600));
+            assert_eq!(
+                keys.check(Some(&t.cookie), Some(&B64.encode(raw)), 1001, 3600),
+                CsrfCheck::Invalid
+            );
         }
     }
 
@@ -145,7 +171,10 @@ mod tests {
         let old = CsrfKeys::new([1; 32], None);
         let t = old.issue(None, 1000);
         let rotated = CsrfKeys::new([2; 32], Some([1; 32]));
-        assert!(rotated.verify(Some(&t.cookie), Some(&t.field), 1001, 3600));
+        assert_eq!(
+            rotated.check(Some(&t.cookie), Some(&t.field), 1001, 3600),
+            CsrfCheck::Valid
+        );
         assert_eq!(
             rotated.issue(Some(&t.cookie), 1002).cookie,
             t.cookie,

@@ -47,11 +47,9 @@ impl ResponseError for ApiError {
         struct Body<'a> {
             error: &'a ApiError,
         }
-        let mut res = HttpResponse::build(self.status);
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
-            res.insert_header(("retry-after", "120"));
-        }
-        res.json(Body { error: self })
+        let mut res = HttpResponse::build(self.status).json(Body { error: self });
+        crate::retry_after_if_unavailable(&mut res);
+        res
     }
 }
 
@@ -100,10 +98,10 @@ impl ResponseError for PageError {
 
     fn error_response(&self) -> HttpResponse {
         let body = self.render().unwrap_or_else(|_| self.message.clone());
-        let mut res = HttpResponse::build(self.status);
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
-            res.insert_header(("retry-after", "120"));
-        }
-        res.content_type("text/html; charset=utf-8").body(body)
+        let mut res = HttpResponse::build(self.status)
+            .content_type("text/html; charset=utf-8")
+            .body(body);
+        crate::retry_after_if_unavailable(&mut res);
+        res
     }
 }

@@ -13,12 +13,22 @@ mod i18n;
 mod page;
 
 pub use assets::{STYLESHEET_PATH, stylesheet};
-pub use csrf::{CSRF_COOKIE, CSRF_FIELD, CsrfKeys, CsrfToken};
+pub use csrf::{CSRF_COOKIE, CSRF_FIELD, CsrfCheck, CsrfKeys, CsrfToken};
 pub use errors::{ApiError, PageError};
 pub use flash::{FlashError, FlashSealer};
 pub use headers::security_headers;
 pub use i18n::{Messages, MessagesError};
 pub use page::{cookie, html};
+
+/// A 503 (busy, disk low, database away) tells the client when to try again: a
+/// little after the door's next admission sample.
+pub fn retry_after_if_unavailable(res: &mut actix_web::HttpResponse) {
+    use actix_web::http::{StatusCode, header};
+    if res.status() == StatusCode::SERVICE_UNAVAILABLE {
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("120"));
+    }
+}
 
 /// Derives a purpose-bound 32-byte key from a door's web secret, so that one stored
 /// secret serves CSRF and sealed cookies without one use weakening the other.

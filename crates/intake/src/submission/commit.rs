@@ -1,0 +1,183 @@
+//! Storing a read and validated submission: the receipt, the sealed document, the
+//! wraps, the blobs in place, and the one transaction that makes it a case.
+
+use redress_crypto::{Receipt, derive_receipt_keys, seal};
+use redress_domain::{
+    Answers, CaseId, CaseRef, EvidenceEntry, JobKind, ObjectId, ObjectKind, SealedTo, SubmissionDocument,
+};
+use redress_keychain::{FirstHolders, NewCaseKeys};
+use redress_store::{BlobStore, NewCase, NewJob, NewObject, NewReceipt, StoreError};
+
+use super::parts::ReceivedFile;
+use super::{Received, SubmitError};
+use crate::IntakeState;
+
+/// A triage that fails this often waits for an admin (`redress admin jobs`).
+const TRIAGE_ATTEMPTS: u32 = 8;
+
+/// Seals the answers, puts every blob in place, writes the case. See the module
+/// comment of `submission`.
+pub(super) async fn store(
+    state: &IntakeState,
+    keys: NewCaseKeys,
+    answers: Answers,
+    files: Vec<ReceivedFile>,
+) -> Result<Received, SubmitError> {
+    let received_at = redress_domain::hour_floor(state.now());
+    let receipt = Receipt::generate();
+    let reporter = derive(state, &receipt).await?;
+
+    let thread_pub = keys.thread_public();
+    let case_pub = keys.case_public();
+    let evidence: Vec<EvidenceEntry> = files
+        .iter()
+        .map(|f| EvidenceEntry {
+            object_id: f.sealed.blob.id(),
+            file_name: f.file_name.clone(),
+            content_type: f.content_type.clone(),
+            size: f.sealed.plaintext_bytes,
+            sha256: hex::encode(f.sealed.sha256),
+        })
+        .collect();
+    let document = SubmissionDocument::new(state.questionnaire.version(), received_at, answers, evidence);
+    let plaintext = document.to_json().map_err(SubmitError::internal)?;
+    let sealed_doc = seal(&[&thread_pub], &plaintext).map_err(SubmitError::internal)?;
+    let wraps = keys
+        .first_wraps(&FirstHolders {
+            triage: &state.keys.triage,
+            recovery: &state.keys.recovery,
+            reporter: &reporter.identity.public(),
+        })
+        .map_err(SubmitError::internal)?;
+
+    // Put every blob in place (fsync + rename) off the async workers.
+    let blobs = state.blobs.clone();
+    let placed = tokio::task::spawn_blocking(move || place_blobs(&blobs, sealed_doc, files))
+        .await
+        .map_err(SubmitError::internal)?
+        .map_err(SubmitError::internal)?;
+
+    let case_id = CaseId::random();
+    let new_case = NewCase {
+        id: case_id,
+        questionnaire_version: state.questionnaire.version(),
+        received_at,
+        case_recipient: case_pub.to_string(),
+        thread_recipient: thread_pub.to_string(),
+        wraps,
+        objects: placed
+            .iter()
+            .map(|(id, kind, size)| NewObject {
+                id: *id,
+                kind: *kind,
+                sealed_to: SealedTo::Thread,
+                ciphertext_bytes: *size,
+            })
+            .collect(),
+        receipt: NewReceipt {
+            lookup: reporter.lookup,
+            kdf_salt: state.receipt_salt.clone(),
+            kdf_m_kib: state.kdf.m_kib,
+            kdf_t: state.kdf.t,
+            kdf_p: state.kdf.p,
+        },
+        jobs: vec![triage_job(case_id, received_at)],
+    };
+    match state
+        .store
+        .insert_case(&new_case, || CaseRef::from_random(rand::random()))
+        .await
+    {
+        Ok(case_ref) => {
+            // File times say no more than the database: the hour, not the second.
+            for (id, _, _) in &placed {
+                if let Err(e) = state.blobs.set_times(*id, received_at) {
+                    tracing::warn!(error = %e, "could not coarsen a blob's file times");
+                }
+            }
+            Ok(Received { receipt, case_ref })
+        }
+        Err(e) => {
+            if certainly_absent(state, &e, case_id).await {
+                for (id, _, _) in &placed {
+                    let _ = state.blobs.remove(*id);
+                }
+            }
+            // Otherwise the commit's acknowledgement may have been lost: the blobs may
+            // belong to a stored case, and the sweep decides once the grace has passed.
+            Err(if e.is_unavailable() {
+                SubmitError::Unavailable
+            } else {
+                SubmitError::internal(e)
+            })
+        }
+    }
+}
+
+/// Derives the reporter's keys from the receipt. Argon2id holds `kdf.m_kib` of memory
+/// for a noticeable fraction of a second: it runs off the async workers, and only so
+/// many at once, so a burst of submissions cannot add up to gigabytes.
+async fn derive(state: &IntakeState, receipt: &Receipt) -> Result<redress_crypto::ReceiptKeys, SubmitError> {
+    let _slot = state
+        .kdf_slots
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(SubmitError::internal)?;
+    let (salt, kdf, receipt) = (state.receipt_salt.clone(), state.kdf, receipt.clone());
+    tokio::task::spawn_blocking(move || derive_receipt_keys(&receipt, &salt, &kdf))
+        .await
+        .map_err(SubmitError::internal)?
+        .map_err(SubmitError::internal)
+}
+
+/// Whether a failed insert certainly left no case: any error but a commit whose answer
+/// was lost means the transaction was not applied; for that one, ask.
+async fn certainly_absent(state: &IntakeState, e: &StoreError, case: CaseId) -> bool {
+    match e {
+        StoreError::CommitUnknown(_) => matches!(state.store.case_exists(case).await, Ok(false)),
+        _ => true,
+    }
+}
+
+/// The case's triage, committed with the case so that every stored case is triaged.
+fn triage_job(case_id: CaseId, received_at: i64) -> NewJob {
+    let kind = JobKind::TriageCase;
+    NewJob {
+        kind,
+        idempotency_key: format!("{kind}:{case_id}"),
+        payload: serde_json::json!({ "case_id": case_id }).to_string(),
+        run_at: received_at,
+        max_attempts: TRIAGE_ATTEMPTS,
+    }
+}
+
+/// Writes the sealed document and commits every evidence blob; on failure removes what
+/// was already placed, so the caller sees all or nothing.
+fn place_blobs(
+    blobs: &BlobStore,
+    sealed_doc: Vec<u8>,
+    files: Vec<ReceivedFile>,
+) -> std::io::Result<Vec<(ObjectId, ObjectKind, u64)>> {
+    let mut placed = Vec::with_capacity(files.len() + 1);
+    let result = (|| {
+        let mut doc = blobs.begin()?;
+        std::io::Write::write_all(&mut doc, &sealed_doc)?;
+        let id = doc.id();
+        placed.push((id, ObjectKind::Submission, doc.commit()?));
+        for f in files {
+            let id = f.sealed.blob.id();
+            placed.push((id, ObjectKind::Evidence, f.sealed.blob.commit()?));
+        }
+        Ok(())
+    })();
+    match result {
+        Ok(()) => Ok(placed),
+        Err(e) => {
+            for (id, _, _) in &placed {
+                let _ = blobs.remove(*id);
+            }
+            Err(e)
+        }
+    }
+}
