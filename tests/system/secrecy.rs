@@ -119,7 +119,12 @@ async fn client_addresses_and_user_agents_are_never_logged_or_stored() {
         .env("REDRESS_DATABASE__URL", db.url())
         .env("REDRESS_INTAKE__LISTEN", "127.0.0.1:0")
         .env("REDRESS_INTAKE__MIN_FREE_DISK_MIB", "1")
-        .env("RUST_LOG", "trace")
+        // A bare level reaches Redress's own crates only; naming the HTTP and database
+        // libraries makes them trace too, so the test sees whatever they would log.
+        .env(
+            "RUST_LOG",
+            "trace,actix_http=trace,actix_web=trace,actix_server=trace,actix_multipart=trace,sqlx=trace,sea_orm=trace",
+        )
         .stdout(Stdio::piped())
         .stderr(log_file)
         .spawn()

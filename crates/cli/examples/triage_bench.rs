@@ -241,7 +241,7 @@ async fn run(label: &str, database_url: Option<String>, a: &Args) {
 async fn main() {
     let a = args();
     if std::env::var_os("BENCH_VERBOSE").is_some() {
-        tracing_subscriber::fmt().with_env_filter("warn").init();
+        redress_logging::init("warn", false);
     }
     run("SQLite", None, &a).await;
     if let Some(admin) = a.postgres.clone() {

@@ -33,8 +33,14 @@ pub async fn problems(config: &Config, worker_host: bool) -> Vec<String> {
     if let Err(e) = config.receipt_kdf.check(false) {
         problems.push(format!("receipt_kdf: {e}"));
     }
-    if let Err(e) = crate::questionnaire(config) {
-        problems.push(format!("questionnaire: {e:#}"));
+    match crate::questionnaire(config) {
+        Err(e) => problems.push(format!("questionnaire: {e:#}")),
+        Ok(q) => {
+            let needed = crate::open_files_needed(&crate::gate_sizes(config, &q));
+            if let Err(problem) = crate::raise_open_files_limit(needed) {
+                problems.push(problem);
+            }
+        }
     }
     if config.limits.max_files == 0 || config.limits.max_file_mib == 0 || config.limits.max_report_mib == 0 {
         problems.push("limits must be greater than zero".into());

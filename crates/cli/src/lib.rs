@@ -139,6 +139,32 @@ pub fn gate_sizes(config: &Config, questionnaire: &Questionnaire) -> GateSizes {
     )
 }
 
+/// Open files the intake may need at once: a socket per report being read, a socket
+/// and a temporary file per upload, and room for the rest of the process.
+pub fn open_files_needed(sizes: &GateSizes) -> u64 {
+    (sizes.reports + 2 * sizes.uploads + sizes.drains) as u64 + 256
+}
+
+/// Raises the soft open-files limit to the hard one (as servers must, to hold many slow
+/// uploads) and says what is wrong if even that is below `needed`.
+pub fn raise_open_files_limit(needed: u64) -> Result<u64, String> {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let (soft, hard) =
+        getrlimit(Resource::RLIMIT_NOFILE).map_err(|e| format!("cannot read the open-files limit: {e}"))?;
+    if soft < hard {
+        setrlimit(Resource::RLIMIT_NOFILE, hard, hard)
+            .map_err(|e| format!("cannot raise the open-files limit from {soft} to {hard}: {e}"))?;
+    }
+    if hard < needed {
+        return Err(format!(
+            "the open-files limit is {hard}, and the intake's budgets need up to {needed}: \
+             raise it (LimitNOFILE= in the systemd unit, or ulimit -n) or lower \
+             intake.upload_memory_mib"
+        ));
+    }
+    Ok(hard)
+}
+
 fn kdf_concurrency(config: &Config) -> usize {
     match config.intake.kdf_concurrency {
         0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
@@ -185,6 +211,7 @@ pub fn start_intake(addr: SocketAddr, state: IntakeState, workers: usize) -> any
 
 /// `redress serve`: everything in one process on the embedded default.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
+    redress_logging::spawn_hourly_report(system_clock);
     let boot = keys::bootstrap(&config)?;
     announce(&config, &boot);
     let store = connect(&config).await?;
@@ -211,6 +238,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 /// `redress worker`: the triage worker and every background job, until SIGTERM or
 /// SIGINT; running jobs then get a grace period to finish, the rest are released.
 pub async fn worker(config: Config) -> anyhow::Result<()> {
+    redress_logging::spawn_hourly_report(system_clock);
     let store = connect(&config).await?;
     worker::ensure_fingerprint_key(&config, &store).await?;
     let w = Arc::new(worker::build(&config, store, Arc::new(system_clock))?);
@@ -240,6 +268,7 @@ async fn shutdown_signal() {
 
 /// `redress intake`: the public door alone. Needs migrated storage and the two public keys.
 pub async fn intake(config: Config) -> anyhow::Result<()> {
+    redress_logging::spawn_hourly_report(system_clock);
     let store = connect(&config).await?;
     run_intake(&config, store).await
 }
@@ -247,6 +276,11 @@ pub async fn intake(config: Config) -> anyhow::Result<()> {
 async fn run_intake(config: &Config, store: Store) -> anyhow::Result<()> {
     let addr = config.intake_addr().map_err(anyhow::Error::msg)?;
     let state = intake_state(config, store, &Overrides::default()).await?;
+    let (reports, uploads) = state.gate.capacity();
+    let needed = open_files_needed(&GateSizes::for_counts(reports, uploads));
+    if let Err(problem) = raise_open_files_limit(needed) {
+        tracing::warn!("{problem}");
+    }
     let running = start_intake(addr, state, default_workers())?;
     println!("Intake listening on http://{}/", running.addr);
     running.server.await?;

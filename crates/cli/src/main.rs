@@ -52,25 +52,10 @@ enum Role {
     Worker,
 }
 
+/// `RUST_LOG` if set, else `log.level`: see `redress_logging` for what either reaches.
 fn init_logging(config: &Config) {
-    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log.level));
-    // Parsers of evidence files log through the `log` crate about the files they read;
-    // such a line, timed seconds after a report arrived, would date it. Silence them.
-    for quiet in ["lopdf=off", "zip=off"] {
-        if let Ok(directive) = quiet.parse() {
-            filter = filter.add_directive(directive);
-        }
-    }
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false);
-    if config.log.format == "json" {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
+    let asked = std::env::var("RUST_LOG").unwrap_or_else(|_| config.log.level.clone());
+    redress_logging::init(&asked, config.log.format == "json");
 }
 
 fn main() -> ExitCode {

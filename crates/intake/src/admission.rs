@@ -91,13 +91,22 @@ pub struct GateSizes {
 /// What one connection holds before any text: actix's read buffer and payload queue,
 /// the multipart parser's buffer, the task (measured in docs/benchmarks.md, "Slow
 /// uploads").
-pub const CONNECTION_BYTES: u64 = 32 * 1024;
+pub const CONNECTION_BYTES: u64 = 40 * 1024;
 /// age's plaintext chunk, held by every file being encrypted.
 const AGE_CHUNK_BYTES: u64 = 64 * 1024;
 /// Refused submissions drained at once: a few suffice to give text back in a flood.
 const DRAINS: usize = 64;
 
 impl GateSizes {
+    /// Sizes with the usual number of drains.
+    pub fn for_counts(reports: usize, uploads: usize) -> Self {
+        Self {
+            reports,
+            uploads,
+            drains: DRAINS,
+        }
+    }
+
     /// As many as fit in the two memory budgets, counting each at its worst: a report
     /// being read may hold `text_bytes` of text as received (JSON-escaped, at the
     /// API) plus the answers parsed from it; an upload holds the answers (at most
@@ -106,11 +115,7 @@ impl GateSizes {
         let report = CONNECTION_BYTES + text_bytes + answer_bytes;
         let upload = CONNECTION_BYTES + AGE_CHUNK_BYTES + answer_bytes;
         let fit = |budget: u64, each: u64| usize::try_from(budget / each).unwrap_or(usize::MAX);
-        Self {
-            reports: fit(report_budget, report),
-            uploads: fit(upload_budget, upload),
-            drains: DRAINS,
-        }
+        Self::for_counts(fit(report_budget, report), fit(upload_budget, upload))
     }
 }
 

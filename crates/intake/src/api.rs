@@ -6,7 +6,7 @@ use redress_web::ApiError;
 use serde::Serialize;
 
 use crate::IntakeState;
-use crate::submission::{self, Mode, Refused, SubmitError};
+use crate::submission::{self, Mode, Refused};
 
 const OPENAPI: &str = include_str!("../openapi.json");
 
@@ -24,9 +24,6 @@ pub async fn submit(multipart: Multipart, state: web::Data<IntakeState>) -> Resu
             case_ref: r.case_ref.to_string(),
         })),
         Err(Refused { error: e, .. }) => {
-            if let SubmitError::Internal(cause) = &e {
-                tracing::error!(error = %cause, source = ?std::error::Error::source(cause.as_ref()), "could not store a report");
-            }
             let (_, message) = e.describe(&state);
             let err = ApiError::new(e.status(), e.code(), message);
             Err(match e.field() {

@@ -235,9 +235,6 @@ pub async fn submit(req: HttpRequest, multipart: Multipart, state: web::Data<Int
 /// A refused submission: the form again, filled in, with what happened and which files
 /// to attach again; or, where there is nothing to give back, a plain error page.
 fn refused(state: &IntakeState, req: &HttpRequest, error: SubmitError, kept: Option<Kept>) -> HttpResponse {
-    if let SubmitError::Internal(cause) = &error {
-        tracing::error!(error = %cause, source = ?std::error::Error::source(cause.as_ref()), "could not store a report");
-    }
     let Some(kept) = kept else {
         return error_page(state, &error);
     };

@@ -50,12 +50,5 @@ pub async fn sweep_orphans(
             report.orphan_blobs += 1;
         }
     }
-    if report != SweepReport::default() {
-        tracing::info!(
-            orphan_blobs = report.orphan_blobs,
-            stale_temps = report.stale_temps,
-            "blob sweep"
-        );
-    }
     Ok(report)
 }

@@ -6,14 +6,15 @@ use actix_web::http::StatusCode;
 use askama::Template;
 
 /// Renders `page` as an HTML response. A template that fails to render is a bug: it is
-/// logged (templates hold no request data in their errors) and answered with a bare 500.
+/// counted for the hourly log (its error names the template, never request data) and
+/// answered with a bare 500.
 pub fn html(status: StatusCode, page: &impl Template) -> HttpResponse {
     match page.render() {
         Ok(body) => HttpResponse::build(status)
             .content_type("text/html; charset=utf-8")
             .body(body),
         Err(e) => {
-            tracing::error!(error = %e, "template failed to render");
+            redress_logging::note("web", "template_failed", e.to_string());
             HttpResponse::InternalServerError().finish()
         }
     }

@@ -92,7 +92,7 @@ pub(super) async fn store(
             // File times say no more than the database: the hour, not the second.
             for (id, _, _) in &placed {
                 if let Err(e) = state.blobs.set_times(*id, received_at) {
-                    tracing::warn!(error = %e, "could not coarsen a blob's file times");
+                    redress_logging::note("intake", "file_times_not_coarsened", e.to_string());
                 }
             }
             Ok(Received { receipt, case_ref })

@@ -168,6 +168,15 @@ impl SubmitError {
         }
     }
 
+    /// The name it is counted under in the hourly log (never a line of its own: its
+    /// time would date the attempt).
+    fn counted_as(&self) -> &'static str {
+        match self {
+            Self::Invalid(_) => "invalid",
+            other => other.code(),
+        }
+    }
+
     /// Whether what the person typed is worth giving back: the refusal was about the
     /// moment (busy, disk, database), a file, or the answers — not a request no form
     /// of ours sends (the form's own token, honeypot and encoding are checked first).
@@ -262,6 +271,36 @@ pub fn field_message(state: &IntakeState, e: &redress_domain::FieldError) -> Str
 /// Reads one multipart submission, stores it, and returns the receipt; or says why not
 /// and gives back what was typed.
 pub async fn receive(
+    state: &IntakeState,
+    multipart: Multipart,
+    mode: Mode,
+    csrf_cookie: Option<&str>,
+) -> Result<Received, Refused> {
+    let result = receive_counted(state, multipart, mode, csrf_cookie).await;
+    if let Err(Refused { error, .. }) = &result {
+        match error {
+            SubmitError::Internal(cause) => {
+                redress_logging::note("intake.refused", error.counted_as(), cause_chain(cause.as_ref()));
+            }
+            other => redress_logging::count("intake.refused", other.counted_as()),
+        }
+    }
+    result
+}
+
+/// An error and its sources, as one line for the hourly log.
+fn cause_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+async fn receive_counted(
     state: &IntakeState,
     mut multipart: Multipart,
     mode: Mode,
