@@ -9,6 +9,7 @@
 
 mod helpers;
 
+mod api_contract;
 mod bad_input;
 mod browser;
 mod cdp;

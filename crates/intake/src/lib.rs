@@ -7,6 +7,7 @@
 mod api;
 mod evidence;
 mod form;
+mod openapi;
 mod pages;
 mod state;
 mod submission;
