@@ -58,6 +58,10 @@ fn check_html(what: &str, html: &str) {
         assert!(!lower.contains(attr), "{what}: no remote resource ({attr})");
     }
     assert!(!html.contains('⟦'), "{what}: every message is in the catalogue");
+    assert!(
+        html.contains("<html lang=\"en\" dir=\"ltr\">"),
+        "{what}: the language and its direction"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

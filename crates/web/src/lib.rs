@@ -17,7 +17,7 @@ pub use csrf::{CSRF_COOKIE, CSRF_FIELD, CsrfKeys, CsrfToken};
 pub use errors::{ApiError, PageError};
 pub use flash::{FlashError, FlashSealer};
 pub use headers::security_headers;
-pub use i18n::{Messages, MessagesError};
+pub use i18n::{Messages, MessagesError, text_direction};
 pub use page::{cookie, html};
 
 /// Derives a purpose-bound 32-byte key from a door's web secret, so that one stored
