@@ -1,5 +1,6 @@
 //! A real browser with JavaScript disabled — Tor Browser at "Safest" — goes through the
-//! whole form: fill in, attach a file, submit, read the receipt.
+//! whole form: fill in, get it back with errors, follow the error summary by keyboard,
+//! fix, attach a file, submit, read the receipt.
 
 use crate::cdp::{Browser, Key};
 use crate::helpers::*;
@@ -35,15 +36,45 @@ async fn a_person_without_javascript_reports_with_a_file_and_gets_a_receipt() {
         b.press("#product", Key::ArrowUp).unwrap();
         b.fill("#suspected_customer", "Ministry of Example").unwrap();
         b.fill("#country", "Exampleland").unwrap();
+        // First without saying who was targeted and too briefly: the form comes back.
+        b.fill("#what_happened", "Implant.").unwrap();
+        b.fill("#when", "May 2026").unwrap();
+        b.press("#ongoing-yes", Key::Space).unwrap();
+        b.submit_with("button[type=submit]").unwrap();
+        assert!(b.outer_html("title").unwrap().contains(">Error: "));
+        // The summary's links take the keyboard to the fields they name.
+        b.follow_fragment_link(".error-summary a[href='#targeted-journalist']")
+            .unwrap();
+        assert!(
+            b.exists("#targeted-journalist:focus").unwrap(),
+            "the link lands on the first checkbox"
+        );
         b.press("#targeted-journalist", Key::Space).unwrap();
         b.press("#targeted-human_rights_defender", Key::Space).unwrap();
+        b.follow_fragment_link(".error-summary a[href='#what_happened']")
+            .unwrap();
+        assert!(b.exists("#what_happened:focus").unwrap());
         b.fill(
             "#what_happened",
             "My phone showed the implant's traces.\nIt started in May.",
         )
         .unwrap();
-        b.fill("#when", "May 2026").unwrap();
-        b.press("#ongoing-yes", Key::Space).unwrap();
+        // What was typed before is still there.
+        assert!(b.exists("#ongoing-yes:checked").unwrap());
+        assert!(
+            b.outer_html("#product option:checked")
+                .unwrap()
+                .contains("mobile-implant")
+        );
+        // Laid out right to left, nothing (the honeypot included) sticks out sideways.
+        for dir in ["rtl", "ltr"] {
+            b.set_attribute("html", "dir", dir).unwrap();
+            let (content, viewport) = b.content_and_viewport_width().unwrap();
+            assert!(
+                content <= viewport,
+                "{dir}: {content} px of content in {viewport} px"
+            );
+        }
         b.set_files("#evidence", &[evidence_path.as_path()]).unwrap();
         b.submit_with("button[type=submit]").unwrap();
         (

@@ -273,6 +273,50 @@ impl Browser {
         }
     }
 
+    /// Focuses the link (as Tab would) and presses Enter: for a link to `#id` on the
+    /// same page, waits until the fragment navigation has happened.
+    pub fn follow_fragment_link(&mut self, css: &str) -> Result<(), String> {
+        let deadline = self.deadline();
+        self.focus(css, deadline)?;
+        self.page.events.clear();
+        self.key(Key::Enter, deadline)?;
+        let main_frame = self.page.main_frame_id.clone();
+        self.page
+            .wait_event(deadline, |e| {
+                e["method"] == "Page.navigatedWithinDocument"
+                    && e["params"]["frameId"].as_str() == main_frame.as_deref()
+            })?
+            .map(drop)
+            .ok_or_else(|| format!("following {css} did not move within the page"))
+    }
+
+    /// Sets an attribute through the DOM domain (no script runs), e.g. `dir` on `html`.
+    pub fn set_attribute(&mut self, css: &str, name: &str, value: &str) -> Result<(), String> {
+        let deadline = self.deadline();
+        let node_id = self.query(css, deadline)?;
+        self.page
+            .call(
+                "DOM.setAttributeValue",
+                json!({"nodeId": node_id, "name": name, "value": value}),
+                deadline,
+            )
+            .map(drop)
+    }
+
+    /// (width of the laid-out content, width of the viewport) in CSS pixels: a page
+    /// wider than its viewport scrolls sideways.
+    pub fn content_and_viewport_width(&mut self) -> Result<(f64, f64), String> {
+        let deadline = self.deadline();
+        let m = self.page.call("Page.getLayoutMetrics", json!({}), deadline)?;
+        let content = m["cssContentSize"]["width"]
+            .as_f64()
+            .ok_or("Page.getLayoutMetrics: no cssContentSize.width")?;
+        let viewport = m["cssLayoutViewport"]["clientWidth"]
+            .as_f64()
+            .ok_or("Page.getLayoutMetrics: no cssLayoutViewport.clientWidth")?;
+        Ok((content, viewport))
+    }
+
     /// The outer HTML of the first element matching `css`.
     pub fn outer_html(&mut self, css: &str) -> Result<String, String> {
         let deadline = self.deadline();

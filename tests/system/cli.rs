@@ -449,3 +449,84 @@ async fn a_missing_fingerprint_key_is_made_only_while_nothing_depends_on_it() {
     assert!(text(&out).contains("restore it from backup"), "{}", text(&out));
     assert!(!key.exists());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn adding_an_investigator_who_would_get_no_cases_warns_and_names_the_fallback_team() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDatabase::create(dir.path()).await;
+    let rules_file = dir.path().join("triage.toml");
+    let shipped = include_str!("../../config/triage.toml");
+    std::fs::write(
+        &rules_file,
+        shipped.replace(
+            "fallback_team = \"triage-desk\"",
+            "fallback_team = \"night-desk\"",
+        ),
+    )
+    .unwrap();
+    let admin = |args: &[&str], rules: Option<&Path>| {
+        let mut cmd = redress(dir.path());
+        cmd.env("REDRESS_DATA_DIR", dir.path().join("data"))
+            .env("REDRESS_DATABASE__URL", db.url())
+            .args(args);
+        if let Some(rules) = rules {
+            cmd.env("REDRESS_WORKER__RULES_FILE", rules);
+        }
+        cmd.output().unwrap()
+    };
+    assert!(admin(&["migrate"], None).status.success());
+    let add = |email: &str, teams: &[&str], rules: Option<&Path>| {
+        let key = SecretIdentity::generate().public().to_string();
+        let mut args = vec![
+            "admin",
+            "investigator",
+            "add",
+            "--email",
+            email,
+            "--recipient",
+            &key,
+        ];
+        for t in teams {
+            args.extend(["--team", t]);
+        }
+        let out = admin(&args, rules);
+        assert!(out.status.success(), "{}", text(&out));
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains(&format!("Added investigator {email}")),
+            "{}",
+            text(&out)
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+
+    // No team: added, with a warning that names the fallback team and the routing teams.
+    let warning = add("ana@example.org", &[], None);
+    assert!(
+        warning.starts_with("warning: ana@example.org is in no team and will get no cases"),
+        "{warning}"
+    );
+    assert!(warning.contains("--team triage-desk"), "{warning}");
+    assert!(warning.contains("(mobile, network, europe)"), "{warning}");
+    // The fallback team is the configured one.
+    let warning = add("bo@example.org", &[], Some(&rules_file));
+    assert!(warning.contains("\"night-desk\""), "{warning}");
+    // Teams that no rule routes to, and that are not the fallback team.
+    let warning = add("cy@example.org", &["legal", "asia"], None);
+    assert!(warning.contains("cy@example.org will get no cases"), "{warning}");
+    assert!(warning.contains("\"legal\", \"asia\""), "{warning}");
+    assert!(warning.contains("\"triage-desk\""), "{warning}");
+    // One routed team and one mistyped: a note about the typo only.
+    let warning = add("di@example.org", &["mobile", "eurpoe"], None);
+    assert!(warning.contains("\"eurpoe\" (a typo?)"), "{warning}");
+    assert!(!warning.contains("will get no cases"), "{warning}");
+    // A routing team or the fallback team: no warning.
+    assert_eq!(add("ed@example.org", &["mobile"], None), "");
+    assert_eq!(add("fa@example.org", &["night-desk"], Some(&rules_file)), "");
+    // The shipped fallback team is not one once the rules name another.
+    let warning = add("gu@example.org", &["triage-desk"], Some(&rules_file));
+    assert!(warning.contains("gu@example.org will get no cases"), "{warning}");
+    assert!(
+        warning.contains("the fallback team is \"night-desk\""),
+        "{warning}"
+    );
+}

@@ -58,6 +58,10 @@ fn check_html(what: &str, html: &str) {
         assert!(!lower.contains(attr), "{what}: no remote resource ({attr})");
     }
     assert!(!html.contains('⟦'), "{what}: every message is in the catalogue");
+    assert!(
+        html.contains("<html lang=\"en\" dir=\"ltr\">"),
+        "{what}: the language and its direction"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -130,6 +134,95 @@ async fn every_response_carries_exactly_the_security_headers() {
     let invalid = app.form_submit(&good_form_fields(""), &[]).await;
     check_headers("422", &invalid);
     check_html("422", &invalid.text().await.unwrap());
+}
+
+/// The intake's route table as docs/ARCHITECTURE.md states it, written out here so the
+/// test does not trust the code.
+const ROUTES: [(&str, &str); 7] = [
+    ("/", "GET, HEAD"),
+    ("/report", "GET, HEAD, POST"),
+    ("/receipt", "GET, HEAD"),
+    ("/static/style.css", "GET, HEAD"),
+    ("/api/v1/reports", "POST"),
+    ("/api/v1/questionnaire", "GET, HEAD"),
+    ("/api/v1/openapi.json", "GET, HEAD"),
+];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn head_answers_like_get_without_a_body_on_every_get_route() {
+    let app = TestApp::spawn().await;
+    for (path, allow) in ROUTES {
+        if !allow.contains("GET") {
+            continue;
+        }
+        let get = app.get(path).await;
+        let head = app.client.head(app.url(path)).send().await.unwrap();
+        assert_eq!(head.status(), get.status(), "HEAD {path}");
+        check_headers(&format!("HEAD {path}"), &head);
+        for name in ["content-type", "content-length"] {
+            assert_eq!(
+                head.headers().get(name),
+                get.headers().get(name),
+                "HEAD {path}: {name}"
+            );
+        }
+        let get_length = get.headers()["content-length"].to_str().unwrap().to_owned();
+        let body = get.bytes().await.unwrap();
+        assert_eq!(
+            get_length,
+            body.len().to_string(),
+            "GET {path}: Content-Length is the body's"
+        );
+        assert!(!body.is_empty(), "GET {path} has a body");
+        assert!(head.bytes().await.unwrap().is_empty(), "HEAD {path} has no body");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_method_a_path_does_not_serve_is_405_naming_the_methods_it_does() {
+    let app = TestApp::spawn().await;
+    let methods = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"];
+    for (path, allow) in ROUTES {
+        let allowed: Vec<&str> = allow.split(", ").collect();
+        for method in methods.iter().filter(|m| !allowed.contains(m)) {
+            let what = format!("{method} {path}");
+            let res = app
+                .client
+                .request(method.parse().unwrap(), app.url(path))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 405, "{what}");
+            assert_eq!(res.headers()["allow"], allow, "{what}");
+            check_headers(&what, &res);
+            let content_type = res.headers()["content-type"].to_str().unwrap().to_owned();
+            let body = res.text().await.unwrap();
+            if *method == "HEAD" {
+                assert!(body.is_empty(), "{what}");
+            } else if path.starts_with("/api/") {
+                assert_eq!(content_type, "application/json", "{what}");
+                let error: serde_json::Value = serde_json::from_str(&body).unwrap();
+                assert_eq!(error["error"]["code"], "method_not_allowed", "{what}");
+            } else {
+                assert_eq!(content_type, "text/html; charset=utf-8", "{what}");
+                check_html(&what, &body);
+                assert!(body.contains("<h1>Not allowed</h1>"), "{what}: {body}");
+            }
+        }
+    }
+    // An unknown path is not found, whatever the method, and names no methods.
+    for method in ["GET", "POST", "DELETE"] {
+        for path in ["/no/such/page", "/api/v1/nothing", "/report/"] {
+            let res = app
+                .client
+                .request(method.parse().unwrap(), app.url(path))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 404, "{method} {path}");
+            assert!(res.headers().get("allow").is_none(), "{method} {path}");
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

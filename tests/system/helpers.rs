@@ -688,3 +688,90 @@ impl Proxy {
         self.cut.store(false, Ordering::SeqCst);
     }
 }
+
+/// A start tag as served: its name, its attributes (values still entity-escaped) and
+/// where in the page it starts.
+#[derive(Debug)]
+pub struct Tag {
+    pub name: String,
+    pub attrs: Vec<(String, String)>,
+    pub at: usize,
+}
+
+impl Tag {
+    pub fn attr(&self, name: &str) -> Option<&str> {
+        self.attrs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn has_class(&self, class: &str) -> bool {
+        self.attr("class")
+            .is_some_and(|c| c.split_whitespace().any(|x| x == class))
+    }
+}
+
+/// Every start tag of `html`, in order. Enough for the pages this service writes:
+/// double-quoted or bare attribute values, no `>` inside a value.
+pub fn tags(html: &str) -> Vec<Tag> {
+    let mut out = Vec::new();
+    let mut rest = 0;
+    while let Some(found) = html[rest..].find('<') {
+        let at = rest + found;
+        let Some(len) = html[at..].find('>') else { break };
+        rest = at + len + 1;
+        let inner = &html[at + 1..at + len];
+        if !inner.starts_with(|c: char| c.is_ascii_alphabetic()) {
+            continue; // an end tag, a comment or the doctype
+        }
+        let (name, mut attrs_text) = inner.split_at(inner.find(char::is_whitespace).unwrap_or(inner.len()));
+        let mut attrs = Vec::new();
+        loop {
+            attrs_text = attrs_text.trim_start();
+            if attrs_text.is_empty() {
+                break;
+            }
+            let end = attrs_text
+                .find(|c: char| c == '=' || c.is_whitespace())
+                .unwrap_or(attrs_text.len());
+            let attr = attrs_text[..end].to_owned();
+            attrs_text = &attrs_text[end..];
+            let value = if let Some(v) = attrs_text.strip_prefix("=\"") {
+                let close = v.find('"').expect("closing quote");
+                attrs_text = &v[close + 1..];
+                v[..close].to_owned()
+            } else if let Some(v) = attrs_text.strip_prefix('=') {
+                let close = v.find(char::is_whitespace).unwrap_or(v.len());
+                attrs_text = &v[close..];
+                v[..close].to_owned()
+            } else {
+                String::new()
+            };
+            attrs.push((attr, value));
+        }
+        out.push(Tag {
+            name: name.to_ascii_lowercase(),
+            attrs,
+            at,
+        });
+    }
+    out
+}
+
+/// The text inside the element that starts at `tag`, tags removed, white space collapsed.
+pub fn inner_text(html: &str, tag: &Tag) -> String {
+    let start = tag.at + html[tag.at..].find('>').expect("end of tag") + 1;
+    let end = start + html[start..].find(&format!("</{}>", tag.name)).expect("end tag");
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in html[start..end].chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}

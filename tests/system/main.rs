@@ -10,6 +10,7 @@
 mod helpers;
 
 mod admission;
+mod api_contract;
 mod bad_input;
 mod browser;
 mod cdp;

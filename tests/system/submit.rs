@@ -139,13 +139,14 @@ async fn invalid_form_is_shown_again_with_messages_next_to_fields_and_values_kep
         .await;
     assert_eq!(res.status(), 422);
     let html = res.text().await.unwrap();
-    // The messages sit next to their fields.
-    let what = html
-        .find("id=\"what_happened-error\"")
-        .expect("error next to what_happened");
-    assert!(html[what..].starts_with("id=\"what_happened-error\">This field is required."));
-    let targeted = html.find("<fieldset id=\"targeted\">").unwrap();
-    assert!(html[targeted..].find("This field is required.").unwrap() < 400);
+    let errors = assert_errors_are_tied_to_their_fields(&app, &html).await;
+    assert_eq!(
+        errors,
+        [
+            ("targeted".to_owned(), "This field is required.".to_owned()),
+            ("what_happened".to_owned(), "This field is required.".to_owned()),
+        ]
+    );
     // Typed values are kept (and escaped).
     assert!(
         html.contains("value=\"Agency &#60;b&#62;&#38;amp; &#34;friends&#34;\""),
@@ -163,6 +164,161 @@ async fn invalid_form_is_shown_again_with_messages_next_to_fields_and_values_kep
         .form_post(Some(&cookie), TestApp::form_body(Some(&fresh), &fixed, &[]))
         .await;
     assert_eq!(ok.status(), 303);
+}
+
+/// The GOV.UK error summary and error message patterns, as a screen-reader or keyboard
+/// user meets them: the title says there are errors; the summary comes first in `main`,
+/// with a heading and no `role=alert`; each of its links names the field and lands on a
+/// focusable control; each message has an id that its control (a group's fieldset)
+/// names in `aria-describedby` and marks `aria-invalid`; every hint is tied the same
+/// way. Returns (field, message) of each error shown, in page order.
+pub async fn assert_errors_are_tied_to_their_fields(app: &TestApp, html: &str) -> Vec<(String, String)> {
+    let title_at = html.find("<title>").unwrap() + "<title>".len();
+    assert!(
+        html[title_at..].starts_with("Error: "),
+        "{}",
+        &html[title_at..title_at + 40]
+    );
+    assert!(!html.contains("role=\"alert\""), "a static summary, not an alert");
+    let tags = tags(html);
+    let main = tags.iter().position(|t| t.name == "main").unwrap();
+    let summary = &tags[main + 1];
+    assert!(
+        summary.has_class("error-summary"),
+        "the summary is first in main: {summary:?}"
+    );
+    assert_eq!(tags[main + 2].name, "h2", "the summary has a heading");
+    let h1 = tags.iter().find(|t| t.name == "h1").unwrap();
+    let summary_end = summary.at + html[summary.at..].find("</div>").unwrap();
+    assert!(summary_end < h1.at);
+
+    let labels: std::collections::BTreeMap<String, String> = app
+        .get("/api/v1/questionnaire")
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["name"].as_str().unwrap().to_owned(),
+                f["label"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let by_id = |id: &str| {
+        let found: Vec<&Tag> = tags.iter().filter(|t| t.attr("id") == Some(id)).collect();
+        assert_eq!(found.len(), 1, "exactly one element has id {id}");
+        found[0]
+    };
+    let described_by = |id: &str| {
+        let found: Vec<&Tag> = tags
+            .iter()
+            .filter(|t| {
+                t.attr("aria-describedby")
+                    .is_some_and(|ids| ids.split_whitespace().any(|x| x == id))
+            })
+            .collect();
+        assert_eq!(found.len(), 1, "exactly one control is described by {id}");
+        found[0]
+    };
+
+    let mut shown = Vec::new();
+    for message in tags.iter().filter(|t| t.has_class("field-error")) {
+        let id = message.attr("id").expect("every error message has an id");
+        let control = described_by(id);
+        assert_eq!(control.attr("aria-invalid"), Some("true"), "{control:?}");
+        assert!(
+            ["input", "select", "textarea", "fieldset"].contains(&control.name.as_str()),
+            "{control:?}"
+        );
+        // Next to its control: no other control in between.
+        let (lo, hi) = (message.at.min(control.at), message.at.max(control.at));
+        let is_control = |t: &&Tag| ["input", "select", "textarea", "fieldset"].contains(&t.name.as_str());
+        assert!(
+            !tags.iter().filter(is_control).any(|t| t.at > lo && t.at < hi),
+            "{id} is next to its control"
+        );
+        let text = inner_text(html, message);
+        let text = text
+            .strip_prefix("Error: ")
+            .expect("a hidden prefix for screen readers");
+        let field = control.attr("id").unwrap().to_owned();
+        shown.push((field, text.to_owned()));
+    }
+    for hint in tags.iter().filter(|t| t.has_class("hint")) {
+        described_by(hint.attr("id").expect("every hint has an id"));
+    }
+    let invalid = tags.iter().filter(|t| t.attr("aria-invalid").is_some()).count();
+    assert_eq!(
+        invalid,
+        shown.len(),
+        "only controls with an error are marked invalid"
+    );
+
+    let links: Vec<&Tag> = tags
+        .iter()
+        .filter(|t| t.name == "a" && t.at > summary.at && t.at < summary_end)
+        .collect();
+    assert_eq!(links.len(), shown.len(), "one summary line per error");
+    for (link, (field, message)) in links.iter().zip(&shown) {
+        assert_eq!(
+            inner_text(html, link),
+            format!("{}: {message}", labels[field]),
+            "the link names the field"
+        );
+        let target = by_id(link.attr("href").unwrap().strip_prefix('#').unwrap());
+        let focusable = match target.name.as_str() {
+            "input" => target.attr("type") != Some("hidden"),
+            "select" | "textarea" => true,
+            _ => false,
+        };
+        assert!(
+            focusable && target.attr("disabled").is_none() && target.attr("tabindex").is_none(),
+            "{target:?} is focusable"
+        );
+        // It lands on the field's control, or on a group's first input.
+        let control = by_id(field);
+        let lands_on = if control.name == "fieldset" {
+            tags.iter()
+                .find(|t| t.at > control.at && t.name == "input")
+                .unwrap()
+        } else {
+            control
+        };
+        assert_eq!(lands_on.at, target.at, "the link to {field} lands on its control");
+    }
+    shown
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_kind_of_error_is_tied_to_its_field() {
+    let app = TestApp::spawn().await;
+    let mut fields = good_form_fields("short");
+    fields.retain(|(name, _)| *name != "ongoing");
+    for (name, value) in &mut fields {
+        match *name {
+            "product" => *value = "no-such-product".into(),
+            "country" => *value = "x".repeat(201),
+            "contact" => *value = "bell\u{7}".into(),
+            _ => {}
+        }
+    }
+    let res = app.form_submit(&fields, &[]).await;
+    assert_eq!(res.status(), 422);
+    let html = res.text().await.unwrap();
+    let errors = assert_errors_are_tied_to_their_fields(&app, &html).await;
+    let fields: Vec<&str> = errors.iter().map(|(f, _)| f.as_str()).collect();
+    assert_eq!(
+        fields,
+        ["product", "country", "what_happened", "ongoing", "contact"]
+    );
+    assert!(
+        !html.contains("files you attached were not kept"),
+        "no files were sent"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -4,6 +4,9 @@ use clap::Subcommand;
 use redress_crypto::PublicKey;
 use redress_domain::{JobId, JobState};
 use redress_store::{NewInvestigator, Store, StoreError};
+use redress_worker::rules::RoutingRules;
+
+use crate::config::Config;
 
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
@@ -59,10 +62,29 @@ pub enum AdminError {
     Invalid(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The triage rules, needed to tell whether an investigator can be given cases.
+    #[error("{0:#}")]
+    Rules(anyhow::Error),
 }
 
-/// Runs an admin command; returns what to print.
-pub async fn run(store: &Store, cmd: AdminCommand, now: i64) -> Result<String, AdminError> {
+/// What an admin command has to say: its result, and warnings about it.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub output: String,
+    pub warnings: Vec<String>,
+}
+
+impl From<String> for Report {
+    fn from(output: String) -> Self {
+        Self {
+            output,
+            warnings: Vec::new(),
+        }
+    }
+}
+
+/// Runs an admin command. `config` names the triage rules, which routing follows.
+pub async fn run(store: &Store, config: &Config, cmd: AdminCommand, now: i64) -> Result<Report, AdminError> {
     match cmd {
         AdminCommand::Investigator(InvestigatorCommand::Add {
             email,
@@ -87,6 +109,9 @@ pub async fn run(store: &Store, cmd: AdminCommand, now: i64) -> Result<String, A
             if capacity == 0 {
                 return Err(AdminError::Invalid("--capacity must be at least 1".into()));
             }
+            // Read before adding: rules the worker cannot load stop triage too.
+            let rules = crate::worker::rules(config).map_err(AdminError::Rules)?;
+            let warnings = routing_warnings(&email, &teams, &rules.routing);
             let new = NewInvestigator {
                 email,
                 recipient: key.to_string(),
@@ -94,12 +119,15 @@ pub async fn run(store: &Store, cmd: AdminCommand, now: i64) -> Result<String, A
                 capacity,
             };
             let i = store.add_investigator(&new, now).await?;
-            Ok(format!(
-                "Added investigator {} ({}), teams: {}",
-                i.email,
-                i.id,
-                i.teams.join(", ")
-            ))
+            Ok(Report {
+                output: format!(
+                    "Added investigator {} ({}), teams: {}",
+                    i.email,
+                    i.id,
+                    i.teams.join(", ")
+                ),
+                warnings,
+            })
         }
         AdminCommand::Investigator(InvestigatorCommand::List) => {
             let mut out = String::from("email\tteams\tcapacity\tactive\trecipient\n");
@@ -113,7 +141,7 @@ pub async fn run(store: &Store, cmd: AdminCommand, now: i64) -> Result<String, A
                     i.recipient
                 );
             }
-            Ok(out)
+            Ok(out.into())
         }
         AdminCommand::Jobs(JobsCommand::List { state }) => {
             let mut out = String::from("id\tkind\tattempts\tlast error\n");
@@ -126,7 +154,7 @@ pub async fn run(store: &Store, cmd: AdminCommand, now: i64) -> Result<String, A
                     j.last_error.unwrap_or_default()
                 );
             }
-            Ok(out)
+            Ok(out.into())
         }
         AdminCommand::Jobs(JobsCommand::Retry { id }) => {
             let not_found = || {
@@ -136,10 +164,99 @@ pub async fn run(store: &Store, cmd: AdminCommand, now: i64) -> Result<String, A
             };
             let job = JobId::parse(id.trim()).ok_or_else(not_found)?;
             if store.retry_dead(job, now).await? {
-                Ok(format!("Job {job} is queued again."))
+                Ok(format!("Job {job} is queued again.").into())
             } else {
                 Err(not_found())
             }
         }
+    }
+}
+
+/// Routing gives a case to members of the teams its rules name, then of the fallback
+/// team (`redress_worker::routing::route`): someone in neither gets no cases, which an
+/// admin should hear when it can still be fixed.
+fn routing_warnings(email: &str, teams: &[String], routing: &RoutingRules) -> Vec<String> {
+    let mut routed: Vec<&str> = Vec::new();
+    for rule in &routing.rules {
+        if !routed.contains(&rule.team.as_str()) {
+            routed.push(&rule.team);
+        }
+    }
+    let fallback = routing.fallback_team.as_str();
+    let where_cases_go = format!(
+        "cases go to the routing teams ({}) and to the fallback team {fallback:?}",
+        if routed.is_empty() {
+            "none".to_owned()
+        } else {
+            routed.join(", ")
+        }
+    );
+    let unknown: Vec<&String> = teams
+        .iter()
+        .filter(|t| t.as_str() != fallback && !routed.contains(&t.as_str()))
+        .collect();
+    if teams.is_empty() {
+        vec![format!(
+            "{email} is in no team and will get no cases: {where_cases_go}. Add --team {fallback} or a routing team."
+        )]
+    } else if unknown.len() == teams.len() {
+        vec![format!(
+            "{email} will get no cases: no routing rule names {} and the fallback team is {fallback:?}; {where_cases_go}.",
+            quoted(&unknown)
+        )]
+    } else if !unknown.is_empty() {
+        vec![format!(
+            "no routing rule names {} (a typo?): {where_cases_go}.",
+            quoted(&unknown)
+        )]
+    } else {
+        Vec::new()
+    }
+}
+
+fn quoted(teams: &[&String]) -> String {
+    let names: Vec<String> = teams.iter().map(|t| format!("{t:?}")).collect();
+    names.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn routing() -> RoutingRules {
+        toml::from_str(
+            r#"
+fallback_team = "triage-desk"
+[[rules]]
+team = "mobile"
+[[rules]]
+team = "europe"
+[[rules]]
+team = "mobile"
+"#,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn an_investigator_outside_every_routed_team_is_warned_about() {
+        let r = routing();
+        let warn = |teams: &[&str]| {
+            let teams: Vec<String> = teams.iter().map(|t| t.to_string()).collect();
+            routing_warnings("ana@example.org", &teams, &r)
+        };
+        let none = warn(&[]);
+        assert_eq!(none.len(), 1);
+        assert!(none[0].contains("in no team and will get no cases"), "{none:?}");
+        assert!(none[0].contains("\"triage-desk\""), "{none:?}");
+        assert!(none[0].contains("(mobile, europe)"), "{none:?}");
+        let unrouted = warn(&["legal", "asia"]);
+        assert!(unrouted[0].contains("will get no cases"), "{unrouted:?}");
+        assert!(unrouted[0].contains("\"legal\", \"asia\""), "{unrouted:?}");
+        let typo = warn(&["mobile", "eurpoe"]);
+        assert!(typo[0].contains("\"eurpoe\" (a typo?)"), "{typo:?}");
+        assert!(!typo[0].contains("will get no cases"), "{typo:?}");
+        assert!(warn(&["mobile"]).is_empty());
+        assert!(warn(&["triage-desk"]).is_empty());
     }
 }

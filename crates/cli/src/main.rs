@@ -88,8 +88,12 @@ fn main() -> ExitCode {
             }
             Command::Admin(cmd) => {
                 let store = redress_cli::connect(&config).await?;
-                let out = redress_cli::admin::run(&store, cmd, redress_cli::system_clock()).await?;
-                println!("{}", out.trim_end());
+                let report =
+                    redress_cli::admin::run(&store, &config, cmd, redress_cli::system_clock()).await?;
+                println!("{}", report.output.trim_end());
+                for warning in &report.warnings {
+                    eprintln!("warning: {warning}");
+                }
                 Ok(ExitCode::SUCCESS)
             }
             Command::CheckConfig { role } => {

@@ -2,6 +2,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Questionnaire;
 use crate::names::named_enum;
+use crate::questionnaire::MIN_WHAT_HAPPENED_CHARS;
 
 named_enum! {
     /// Who was targeted. Fixed by the domain because triage rules score on it.
@@ -80,8 +81,6 @@ impl ValidationErrors {
         self.0.iter().find(|e| e.field == field)
     }
 }
-
-const MIN_WHAT_HAPPENED_CHARS: usize = 10;
 
 impl Answers {
     /// Validates raw answers against the questionnaire, reporting every problem at once.

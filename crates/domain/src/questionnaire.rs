@@ -58,6 +58,9 @@ pub enum QuestionnaireError {
     BadLimits,
 }
 
+/// "What happened?" needs a sentence, not a word; counted after trimming.
+pub(crate) const MIN_WHAT_HAPPENED_CHARS: usize = 10;
+
 /// How a field is answered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -78,6 +81,9 @@ pub struct FieldSpec {
     pub required: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_chars: Option<usize>,
+    /// The fewest characters a text answer must have once trimmed, when more than one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_chars: Option<usize>,
     /// Option ids; labels come from the questionnaire (products) or the message catalogue.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub choices: Vec<String>,
@@ -148,6 +154,7 @@ impl Questionnaire {
             kind: FieldKind::Text,
             required,
             max_chars: Some(max),
+            min_chars: None,
             choices: vec![],
         };
         vec![
@@ -156,6 +163,7 @@ impl Questionnaire {
                 kind: FieldKind::Select,
                 required: true,
                 max_chars: None,
+                min_chars: None,
                 choices: self.products.iter().map(|p| p.id.clone()).collect(),
             },
             text("suspected_customer", l.short_text_chars, false),
@@ -165,6 +173,7 @@ impl Questionnaire {
                 kind: FieldKind::MultiChoice,
                 required: true,
                 max_chars: None,
+                min_chars: None,
                 choices: crate::TargetGroup::ALL
                     .iter()
                     .map(|t| t.as_str().to_owned())
@@ -175,6 +184,7 @@ impl Questionnaire {
                 kind: FieldKind::Textarea,
                 required: true,
                 max_chars: Some(l.what_happened_chars),
+                min_chars: Some(MIN_WHAT_HAPPENED_CHARS),
                 choices: vec![],
             },
             text("when", l.short_text_chars, false),
@@ -183,6 +193,7 @@ impl Questionnaire {
                 kind: FieldKind::SingleChoice,
                 required: true,
                 max_chars: None,
+                min_chars: None,
                 choices: crate::Ongoing::ALL
                     .iter()
                     .map(|o| o.as_str().to_owned())
@@ -193,6 +204,7 @@ impl Questionnaire {
                 kind: FieldKind::Files,
                 required: false,
                 max_chars: None,
+                min_chars: None,
                 choices: vec![],
             },
             FieldSpec {
@@ -200,6 +212,7 @@ impl Questionnaire {
                 kind: FieldKind::Textarea,
                 required: false,
                 max_chars: Some(l.contact_chars),
+                min_chars: None,
                 choices: vec![],
             },
         ]

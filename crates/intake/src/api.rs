@@ -8,8 +8,6 @@ use serde::Serialize;
 use crate::IntakeState;
 use crate::submission::{self, Mode, Refused};
 
-const OPENAPI: &str = include_str!("../openapi.json");
-
 #[derive(Serialize)]
 struct Created {
     receipt: String,
@@ -47,6 +45,8 @@ struct FieldJson {
     required: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     max_chars: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    min_chars: Option<usize>,
     label: String,
     hint: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -80,6 +80,7 @@ pub async fn questionnaire(state: web::Data<IntakeState>) -> HttpResponse {
             kind: f.kind,
             required: f.required,
             max_chars: f.max_chars,
+            min_chars: f.min_chars,
             label: state.field_label(f.name),
             hint: state.field_hint(f.name),
             choices: f
@@ -105,7 +106,8 @@ pub async fn questionnaire(state: web::Data<IntakeState>) -> HttpResponse {
     })
 }
 
-/// `GET /api/v1/openapi.json`.
-pub async fn openapi() -> HttpResponse {
-    HttpResponse::Ok().content_type("application/json").body(OPENAPI)
+/// `GET /api/v1/openapi.json`: built for each request from the questionnaire and limits
+/// in force (a few kilobytes of JSON; cheaper than keeping a copy that could go stale).
+pub async fn openapi(state: web::Data<IntakeState>) -> HttpResponse {
+    HttpResponse::Ok().json(crate::openapi::document(&state))
 }

@@ -19,6 +19,8 @@ const RECEIPT_PURPOSE: &str = "receipt";
 const RECEIPT_TTL_SECS: i64 = 600;
 
 pub struct ChoiceView {
+    /// The id of this choice's input, `{field}-{value}`.
+    id: String,
     value: String,
     label: String,
     selected: bool,
@@ -27,25 +29,40 @@ pub struct ChoiceView {
 pub struct FieldView {
     name: &'static str,
     kind: &'static str,
+    /// Checkboxes or radios: a fieldset whose legend is the label.
+    group: bool,
     label: String,
     hint: String,
+    hint_id: String,
     required: bool,
-    max_chars: Option<usize>,
     value: String,
     error: Option<String>,
+    error_id: String,
+    /// `aria-describedby` of the control (of the fieldset for a group): the ids of the
+    /// hint and the error message shown, in reading order.
+    described_by: String,
+    /// The id a link to this field lands on: the control, or a group's first input.
+    target: String,
     choices: Vec<ChoiceView>,
+}
+
+/// One line of the error summary: which field, what is wrong, a link to the field.
+pub struct SummaryItem {
+    target: String,
+    text: String,
 }
 
 #[derive(Template)]
 #[template(path = "report.html")]
 pub struct ReportPage {
     lang: String,
+    dir: &'static str,
     service_name: String,
     title: String,
     t: Messages,
     csrf: String,
     fields: Vec<FieldView>,
-    summary: Vec<(&'static str, String)>,
+    summary: Vec<SummaryItem>,
     notice: Option<Notice>,
 }
 
@@ -61,6 +78,7 @@ pub struct Notice {
 #[template(path = "receipt.html")]
 pub struct ReceiptPage {
     lang: String,
+    dir: &'static str,
     service_name: String,
     title: String,
     t: Messages,
@@ -85,7 +103,10 @@ fn kind_name(kind: FieldKind) -> &'static str {
     }
 }
 
-/// Builds the form, filled with `raw` and annotated with `errors` when re-shown.
+/// Builds the form, filled with `raw` and annotated with `errors` when re-shown: each
+/// message sits by its field and is tied to its control, and the summary at the top
+/// names each field and links to it (GOV.UK Design System "error summary" and "error
+/// message" patterns, which work without JavaScript).
 fn report_page(
     state: &IntakeState,
     csrf: String,
@@ -115,38 +136,68 @@ fn report_page(
                 "targeted" => raw.targeted.iter().any(|x| x == v),
                 _ => false,
             };
-            let choices = spec
+            let choices: Vec<ChoiceView> = spec
                 .choices
                 .iter()
                 .map(|c| ChoiceView {
+                    id: format!("{name}-{c}"),
                     label: state.choice_label(name, c),
                     selected: is_selected(c),
                     value: c.clone(),
                 })
                 .collect();
+            let kind = kind_name(spec.kind);
+            let group = matches!(spec.kind, FieldKind::MultiChoice | FieldKind::SingleChoice);
+            let target = match choices.first() {
+                Some(first) if group => first.id.clone(),
+                _ => name.to_owned(),
+            };
             let hint = state.field_hint(name);
+            let error = errors
+                .for_field(name)
+                .map(|e| submission::field_message(state, e));
+            let (hint_id, error_id) = (format!("{name}-hint"), format!("{name}-error"));
+            let described_by = [
+                (!hint.is_empty()).then_some(hint_id.as_str()),
+                error.is_some().then_some(error_id.as_str()),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
             FieldView {
                 name,
-                kind: kind_name(spec.kind),
+                kind,
+                group,
                 label: state.field_label(name),
                 hint,
+                hint_id,
                 required: spec.required,
-                max_chars: spec.max_chars,
                 value,
-                error: errors
-                    .for_field(name)
-                    .map(|e| submission::field_message(state, e)),
+                error,
+                error_id,
+                described_by,
+                target,
                 choices,
             }
         })
         .collect::<Vec<_>>();
-    let summary = errors
-        .0
+    let summary = fields
         .iter()
-        .map(|e| (e.field, submission::field_message(state, e)))
+        .filter_map(|f| {
+            let message = f.error.as_deref()?;
+            Some(SummaryItem {
+                target: f.target.clone(),
+                text: t.fill(
+                    "report.summary_item",
+                    &[("field", &f.label), ("message", message)],
+                ),
+            })
+        })
         .collect();
     ReportPage {
         lang: t.lang().to_owned(),
+        dir: t.dir(),
         service_name: state.service_name.clone(),
         title: t.get("report.title").into_owned(),
         t,
@@ -286,6 +337,7 @@ pub async fn receipt(req: HttpRequest, state: web::Data<IntakeState>) -> HttpRes
             StatusCode::OK,
             &ReceiptPage {
                 lang: t.lang().to_owned(),
+                dir: t.dir(),
                 service_name: state.service_name.clone(),
                 title: t.get("receipt.title").into_owned(),
                 receipt: f.receipt,

@@ -9,6 +9,7 @@ use crate::IntakeState;
 #[template(path = "index.html")]
 pub struct IndexPage {
     lang: String,
+    dir: &'static str,
     service_name: String,
     title: String,
     t: Messages,
@@ -19,6 +20,7 @@ pub async fn index(state: web::Data<IntakeState>) -> IndexPage {
     let t = state.messages.clone();
     IndexPage {
         lang: t.lang().to_owned(),
+        dir: t.dir(),
         service_name: state.service_name.clone(),
         title: t.get("index.title").into_owned(),
         t,

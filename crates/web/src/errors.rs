@@ -60,6 +60,8 @@ pub struct PageError {
     #[template(skip)]
     status: StatusCode,
     pub lang: String,
+    /// `ltr` or `rtl`, from the language.
+    pub dir: &'static str,
     pub service_name: String,
     pub title: String,
     pub message: String,
@@ -78,6 +80,7 @@ impl PageError {
         Self {
             status,
             lang: t.lang().to_owned(),
+            dir: t.dir(),
             service_name: service_name.to_owned(),
             title: title.into(),
             message: message.into(),

@@ -55,6 +55,11 @@ impl Messages {
         &self.lang
     }
 
+    /// The catalogue's writing direction, for `dir` beside `lang`.
+    pub fn dir(&self) -> &'static str {
+        text_direction(&self.lang)
+    }
+
     /// The message for `key`. A missing key shows as `⟦key⟧` so tests can catch it.
     pub fn get<'a>(&'a self, key: &'a str) -> std::borrow::Cow<'a, str> {
         match self.strings.get(key) {
@@ -75,6 +80,24 @@ impl Messages {
         }
         s
     }
+}
+
+/// `"rtl"` for a language written right to left, `"ltr"` otherwise, from a BCP 47 tag:
+/// a script subtag decides (`pa-Arab` is right to left, `ku-Latn` left to right), else
+/// the language does.
+pub fn text_direction(lang: &str) -> &'static str {
+    const RTL_SCRIPTS: [&str; 8] = ["arab", "hebr", "syrc", "thaa", "nkoo", "adlm", "rohg", "mand"];
+    const RTL_LANGUAGES: [&str; 14] = [
+        "ar", "arc", "ckb", "dv", "fa", "he", "iw", "ks", "ps", "sd", "syr", "ug", "ur", "yi",
+    ];
+    let mut subtags = lang.split(['-', '_']).map(str::to_ascii_lowercase);
+    let language = subtags.next().unwrap_or_default();
+    let script = subtags.find(|s| s.len() == 4 && s.bytes().all(|b| b.is_ascii_alphabetic()));
+    let rtl = match script {
+        Some(script) => RTL_SCRIPTS.contains(&script.as_str()),
+        None => RTL_LANGUAGES.contains(&language.as_str()),
+    };
+    if rtl { "rtl" } else { "ltr" }
 }
 
 fn pick<'a>(catalogues: &[(&str, &'a str)], lang: &str) -> Result<&'a str, MessagesError> {
@@ -123,6 +146,27 @@ mod tests {
             Messages::layered("xx", DOOR),
             Err(MessagesError::UnknownLanguage(_))
         ));
+    }
+
+    #[test]
+    fn direction_follows_the_language_and_its_script() {
+        for ltr in ["en", "en-GB", "fr", "ku-Latn", "az", "uz-Cyrl", "zh-Hant-TW", ""] {
+            assert_eq!(text_direction(ltr), "ltr", "{ltr}");
+        }
+        for rtl in [
+            "ar",
+            "ar-EG",
+            "he",
+            "fa_IR",
+            "ur",
+            "ckb",
+            "pa-Arab",
+            "az-Arab-IR",
+            "yi",
+        ] {
+            assert_eq!(text_direction(rtl), "rtl", "{rtl}");
+        }
+        assert_eq!(Messages::layered("en", DOOR).unwrap().dir(), "ltr");
     }
 
     #[test]

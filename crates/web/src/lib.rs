@@ -17,7 +17,7 @@ pub use csrf::{CSRF_COOKIE, CSRF_FIELD, CsrfCheck, CsrfKeys, CsrfToken};
 pub use errors::{ApiError, PageError};
 pub use flash::{FlashError, FlashSealer};
 pub use headers::security_headers;
-pub use i18n::{Messages, MessagesError};
+pub use i18n::{Messages, MessagesError, text_direction};
 pub use page::{cookie, html};
 
 /// A 503 (busy, disk low, database away) tells the client when to try again: a

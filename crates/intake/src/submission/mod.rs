@@ -25,6 +25,7 @@ use redress_keychain::NewCaseKeys;
 
 use pace::Pace;
 use parts::Reading;
+pub(crate) use parts::report_part_max_bytes;
 
 use crate::IntakeState;
 use crate::state::mib;
@@ -178,8 +179,10 @@ impl SubmitError {
     }
 
     /// Whether what the person typed is worth giving back: the refusal was about the
-    /// moment (busy, disk, database), a file, or the answers — not a request no form
-    /// of ours sends (the form's own token, honeypot and encoding are checked first).
+    /// moment (busy, disk, database), a file, or the answers (an answer far over its
+    /// bound, now that the form does not cut pasted text, is left out and the rest
+    /// given back) — not a request no form of ours sends (the form's own token,
+    /// honeypot and encoding are checked first).
     fn keeps_text(&self) -> bool {
         matches!(
             self,
@@ -192,6 +195,7 @@ impl SubmitError {
                 | Self::FileTooLarge
                 | Self::ReportTooLarge
                 | Self::TooManyFiles
+                | Self::FieldTooLarge(_)
                 | Self::TooSlow
                 | Self::Invalid(_)
                 | Self::Internal(_)

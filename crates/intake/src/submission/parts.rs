@@ -26,6 +26,15 @@ const DISK_CHECK_BYTES: u64 = 8 * 1024 * 1024;
 /// the files in a form, and for the browser to see the answer rather than a reset.
 const DRAIN_CAP_BYTES: u64 = 64 * 1024 * 1024;
 
+/// Largest JSON `report` part the API reads: every answer at its bound, each character
+/// JSON-escaped (`\uXXXX`), and room for the keys and the choices. The OpenAPI document
+/// states this same figure.
+pub(crate) fn report_part_max_bytes(q: &redress_domain::Questionnaire) -> usize {
+    let l = q.limits();
+    let chars = l.what_happened_chars + 4 * l.short_text_chars + l.contact_chars;
+    chars * JSON_BYTES_PER_CHAR + 4096
+}
+
 /// One evidence file, encrypted into a temporary blob.
 pub(super) struct ReceivedFile {
     pub sealed: SealedFile,
@@ -176,8 +185,7 @@ impl<'a> Reading<'a> {
                     return Err(SubmitError::DuplicatePart(name));
                 }
                 self.seen_report = true;
-                let chars = limits.what_happened_chars + 4 * limits.short_text_chars + limits.contact_chars;
-                let cap = chars * JSON_BYTES_PER_CHAR + 4096;
+                let cap = report_part_max_bytes(&self.state.questionnaire);
                 let bytes = read_text(field, cap, &name, pace).await?;
                 self.raw =
                     serde_json::from_slice(&bytes).map_err(|e| SubmitError::InvalidJson(e.to_string()))?;
