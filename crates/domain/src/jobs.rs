@@ -20,7 +20,22 @@ impl JobKind {
     /// Jobs that a reporter's action causes (their times and failures could date a
     /// report), as opposed to the periodic ones.
     pub fn is_report_driven(self) -> bool {
-        matches!(self, Self::TriageCase | Self::SendEmail)
+        self.period_secs().is_none()
+    }
+
+    /// How often a periodic job runs, in seconds; `None` for report-driven jobs.
+    pub fn period_secs(self) -> Option<i64> {
+        match self {
+            Self::TriageCase | Self::SendEmail => None,
+            Self::DeadlineScan => Some(300),
+            Self::SweepBlobs => Some(600),
+            Self::PurgeJobs => Some(86_400),
+        }
+    }
+
+    /// The start of the next period after `now`: when a periodic job runs again.
+    pub fn next_period(self, now: i64) -> Option<i64> {
+        self.period_secs().map(|p| (now.div_euclid(p) + 1) * p)
     }
 }
 
