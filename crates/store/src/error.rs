@@ -13,3 +13,11 @@ pub enum StoreError {
     #[error("stored data is inconsistent: {0}")]
     Corrupt(&'static str),
 }
+
+impl StoreError {
+    /// A failure that may pass if tried again shortly (the database or the disk was
+    /// briefly out of reach), as opposed to one in the data.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Db(_) | Self::Io(_))
+    }
+}
