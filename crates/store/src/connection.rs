@@ -33,6 +33,12 @@ impl Store {
                     // Deleted rows (a triage wrap after hand-over) are
                     // overwritten, not left in free pages.
                     .pragma("secure_delete", "on")
+                    // Copy each commit into the database file at once and cut the WAL
+                    // back to that one transaction at the next: a WAL left to grow keeps
+                    // hours of page images in write order, heartbeats between cases,
+                    // which would date them (ADR 0015).
+                    .pragma("wal_autocheckpoint", "1")
+                    .pragma("journal_size_limit", "0")
             });
         }
         let db = Database::connect(opts).await?;
