@@ -12,6 +12,18 @@ use crate::migration::Migrator;
 #[derive(Clone, Debug)]
 pub struct Store {
     db: DatabaseConnection,
+    /// Failures tests arm on purpose; absent from other builds.
+    #[cfg(any(test, feature = "test-support"))]
+    pub(crate) faults: std::sync::Arc<crate::test_support::Faults>,
+}
+
+/// A failure a test can inject (`Store::danger_*`). Only test builds can arm one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Fault {
+    /// `commit_triage` commits, then reports an error: a lost acknowledgement.
+    LostTriageAck,
+    /// `existing_objects` cannot reach the database.
+    ObjectLookup,
 }
 
 impl Store {
@@ -42,7 +54,11 @@ impl Store {
             });
         }
         let db = Database::connect(opts).await?;
-        Ok(Self { db })
+        Ok(Self {
+            db,
+            #[cfg(any(test, feature = "test-support"))]
+            faults: std::sync::Arc::default(),
+        })
     }
 
     pub fn backend(&self) -> DbBackend {
@@ -51,6 +67,18 @@ impl Store {
 
     pub(crate) fn connection(&self) -> &DatabaseConnection {
         &self.db
+    }
+
+    /// Fails if a test armed `fault` (once); in other builds, never.
+    #[cfg(any(test, feature = "test-support"))]
+    pub(crate) fn injected(&self, fault: Fault) -> Result<(), StoreError> {
+        self.faults.take(fault)
+    }
+
+    #[cfg(not(any(test, feature = "test-support")))]
+    #[inline]
+    pub(crate) fn injected(&self, _fault: Fault) -> Result<(), StoreError> {
+        Ok(())
     }
 
     /// Applies pending migrations. Run it from one process at a time (`redress migrate`

@@ -98,6 +98,7 @@ impl Store {
         }
         crate::wraps::delete_wrap_on(&txn, case_id, Holder::Triage).await?;
         txn.commit().await?;
+        self.injected(crate::connection::Fault::LostTriageAck)?;
         Ok(true)
     }
 }
