@@ -2,7 +2,9 @@
 //! ordered, and foreign keys still hold. Runs on PostgreSQL when
 //! `REDRESS_TEST_DATABASE_URL` is set.
 
-use redress_domain::{CaseRef, Holder, HolderKind, JobKind, JobState, ObjectId, ObjectKind, Priority, SealedTo};
+use redress_domain::{
+    CaseRef, Holder, HolderKind, JobKind, JobState, ObjectId, ObjectKind, Priority, SealedTo,
+};
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use sea_orm_migration::MigratorTrait;
 
@@ -126,7 +128,10 @@ async fn old_data_folder(store: &Store) -> (redress_domain::CaseId, redress_doma
         jobs: vec![],
     };
     assert!(store.commit_triage(ids[0], &commit, T).await.unwrap());
-    store.setting_or_init("receipt_salt", || vec![7; 16]).await.unwrap();
+    store
+        .setting_or_init("receipt_salt", || vec![7; 16])
+        .await
+        .unwrap();
     // As the earlier version wrote them: the email job exact, the second triage running
     // under a lease, and one row per period of each periodic job.
     exec(
@@ -156,7 +161,10 @@ async fn old_data_folder(store: &Store) -> (redress_domain::CaseId, redress_doma
         ),
     )
     .await;
-    for (i, kind) in ["deadline_scan", "sweep_blobs", "deadline_scan"].iter().enumerate() {
+    for (i, kind) in ["deadline_scan", "sweep_blobs", "deadline_scan"]
+        .iter()
+        .enumerate()
+    {
         exec(
             store,
             &format!(
@@ -204,7 +212,14 @@ async fn an_earlier_data_folder_is_rebuilt_without_row_order_and_keeps_everythin
     }
     let case = store.case_by_id(handed_over).await.unwrap().unwrap();
     assert_eq!((case.triaged, case.priority), (true, Some(Priority::P2)));
-    assert_eq!(store.wraps(handed_over, HolderKind::Investigator).await.unwrap().len(), 1);
+    assert_eq!(
+        store
+            .wraps(handed_over, HolderKind::Investigator)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     assert!(store.wrap(waiting, Holder::Triage).await.unwrap().is_some());
     assert_eq!(store.links(handed_over).await.unwrap().len(), 1);
     assert_eq!(store.assignees(handed_over).await.unwrap().len(), 1);
@@ -227,7 +242,10 @@ async fn an_earlier_data_folder_is_rebuilt_without_row_order_and_keeps_everythin
     }
     assert_eq!(claimed, 3, "two triages and the email, the running one included");
     let running = store.jobs_in_state(JobState::Running).await.unwrap();
-    assert!(running.iter().all(|j| j.leased_by.as_deref() == Some("new")), "{running:?}");
+    assert!(
+        running.iter().all(|j| j.leased_by.as_deref() == Some("new")),
+        "{running:?}"
+    );
 
     if store.backend() == DbBackend::Sqlite {
         // No Redress table has a rowid; only sea-orm's bookkeeping keeps one.
@@ -238,7 +256,10 @@ async fn an_earlier_data_folder_is_rebuilt_without_row_order_and_keeps_everythin
         )
         .await;
         assert_eq!(with_rowid, ["seaql_migrations"]);
-        assert_eq!(count(&store, "SELECT COUNT(*) FROM pragma_foreign_key_check").await, 0);
+        assert_eq!(
+            count(&store, "SELECT COUNT(*) FROM pragma_foreign_key_check").await,
+            0
+        );
         // Every connection the pool hands out enforces foreign keys again, including
         // any made after the migration's own connection was closed.
         let pool = store.connection().get_sqlite_connection_pool();
@@ -264,9 +285,19 @@ async fn an_earlier_data_folder_is_rebuilt_without_row_order_and_keeps_everythin
 
     // The rebuilt tables still cascade from their case.
     exec(&store, &format!("DELETE FROM cases WHERE id = '{handed_over}'")).await;
-    for t in ["key_wraps", "case_objects", "receipts", "case_assignments", "case_fingerprints"] {
+    for t in [
+        "key_wraps",
+        "case_objects",
+        "receipts",
+        "case_assignments",
+        "case_fingerprints",
+    ] {
         assert_eq!(
-            count(&store, &format!("SELECT COUNT(*) FROM {t} WHERE case_id = '{handed_over}'")).await,
+            count(
+                &store,
+                &format!("SELECT COUNT(*) FROM {t} WHERE case_id = '{handed_over}'")
+            )
+            .await,
             0,
             "{t}"
         );

@@ -17,7 +17,9 @@
 //! its holder beats. Time is always a parameter.
 
 use redress_domain::{JobId, JobKind, JobState, hour_floor};
-use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, OnConflict, Query, SelectStatement, UpdateStatement};
+use sea_orm::sea_query::{
+    Alias, Asterisk, Expr, ExprTrait, OnConflict, Query, SelectStatement, UpdateStatement,
+};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter,
     QueryTrait, Statement,
@@ -295,12 +297,7 @@ impl Store {
         Ok(None)
     }
 
-    async fn claim_from(
-        &self,
-        table: Table,
-        worker: &str,
-        now: i64,
-    ) -> Result<Option<Job>, StoreError> {
+    async fn claim_from(&self, table: Table, worker: &str, now: i64) -> Result<Option<Job>, StoreError> {
         loop {
             let backend = self.backend();
             let stmt = Statement::from_sql_and_values(
@@ -426,7 +423,13 @@ impl Store {
     }
 
     /// Buries a job at once: retrying cannot help (a permanent refusal).
-    pub async fn give_up(&self, job: &Job, worker: &str, error: &str, now: i64) -> Result<Failed, StoreError> {
+    pub async fn give_up(
+        &self,
+        job: &Job,
+        worker: &str,
+        error: &str,
+        now: i64,
+    ) -> Result<Failed, StoreError> {
         self.bury(job.kind, job.id, Some(worker), error, now).await
     }
 

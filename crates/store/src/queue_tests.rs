@@ -148,11 +148,7 @@ async fn a_failed_report_job_retries_at_the_next_hour_then_dies_and_an_admin_can
         if attempt < 3 {
             let next = now - now % 3600 + 3600;
             assert_eq!(outcome, Failed::RetryAt(next), "the next hour boundary");
-            assert_eq!(
-                store.claim("w", next - 1).await.unwrap(),
-                None,
-                "not before it"
-            );
+            assert_eq!(store.claim("w", next - 1).await.unwrap(), None, "not before it");
             // Some seconds into that hour, like a real worker's next poll.
             now = next + 7;
         } else {
@@ -204,7 +200,11 @@ async fn every_step_of_a_report_job_stores_only_the_hour() {
     store.release(&a, "w", T + 3).await.unwrap();
     store.complete(&b, "w", T + 4).await.unwrap();
     for j in store.jobs().await.unwrap() {
-        assert_eq!((j.run_at, j.created_at, j.updated_at), (HOUR, HOUR, HOUR), "{j:?}");
+        assert_eq!(
+            (j.run_at, j.created_at, j.updated_at),
+            (HOUR, HOUR, HOUR),
+            "{j:?}"
+        );
     }
     assert_eq!(store.claim("w", T + 5).await.unwrap().unwrap().attempts, 1);
 }
@@ -215,7 +215,10 @@ async fn periodic_jobs_are_one_row_each_updated_in_place_never_in_the_report_tab
     store.beat("w", 30, T).await.unwrap();
     for kind in [JobKind::DeadlineScan, JobKind::SweepBlobs] {
         assert!(store.enqueue(&periodic(kind, T), T).await.unwrap());
-        assert!(!store.enqueue(&periodic(kind, T + 300), T + 300).await.unwrap(), "made once");
+        assert!(
+            !store.enqueue(&periodic(kind, T + 300), T + 300).await.unwrap(),
+            "made once"
+        );
     }
     store.enqueue(&triage("k"), T).await.unwrap();
     let mut kinds = kinds_in_table(&store, "periodic_jobs").await;

@@ -152,11 +152,7 @@ impl Worker {
 
     /// Claims and runs one due job, if any.
     pub async fn run_one(&self) -> Result<Option<Ran>, JobError> {
-        let Some(job) = self
-            .store
-            .claim(&self.name, self.now())
-            .await?
-        else {
+        let Some(job) = self.store.claim(&self.name, self.now()).await? else {
             return Ok(None);
         };
         Ok(Some(self.execute(job).await?))

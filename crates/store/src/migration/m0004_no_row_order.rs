@@ -252,10 +252,7 @@ impl MigrationTrait for Migration {
     /// Gives back the old job columns and drops the new tables; rebuilt SQLite tables
     /// stay `WITHOUT ROWID`, which earlier versions read the same way.
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for table in [
-            PeriodicJobs::Table.into_iden(),
-            Heartbeats::Table.into_iden(),
-        ] {
+        for table in [PeriodicJobs::Table.into_iden(), Heartbeats::Table.into_iden()] {
             manager.drop_table(Table::drop().table(table).to_owned()).await?;
         }
         manager
@@ -371,7 +368,11 @@ async fn rebuild_tables(conn: &mut sqlx::SqliteConnection) -> Result<(), DbErr> 
             Some(_) => {}
         }
         let (name, new) = (t.name, format!("{}_new", t.name));
-        run(conn, &format!(r#"CREATE TABLE "{new}" ({}) WITHOUT ROWID"#, t.columns)).await?;
+        run(
+            conn,
+            &format!(r#"CREATE TABLE "{new}" ({}) WITHOUT ROWID"#, t.columns),
+        )
+        .await?;
         run(
             conn,
             &format!(
