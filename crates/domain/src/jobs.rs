@@ -13,6 +13,9 @@ named_enum! {
         SweepBlobs = "sweep_blobs",
         /// Periodic: forget finished jobs after a while.
         PurgeJobs = "purge_jobs",
+        /// Periodic: rebuild the SQLite file, so where rows lie says nothing of when
+        /// they were written.
+        CompactDatabase = "compact_database",
     }
 }
 
@@ -30,6 +33,7 @@ impl JobKind {
             Self::DeadlineScan => Some(300),
             Self::SweepBlobs => Some(600),
             Self::PurgeJobs => Some(86_400),
+            Self::CompactDatabase => Some(300),
         }
     }
 

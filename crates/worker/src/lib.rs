@@ -234,6 +234,7 @@ impl Worker {
             JobKind::DeadlineScan => deadlines::scan(self).await,
             JobKind::SweepBlobs => periodic::sweep(self).await,
             JobKind::PurgeJobs => periodic::purge(self).await,
+            JobKind::CompactDatabase => Ok(self.store.compact().await?),
         }
     }
 
