@@ -146,8 +146,13 @@ impl Worker {
 
     /// How often this worker beats, and checks that it still holds what it runs.
     fn beat_interval(&self) -> Duration {
-        let millis = u64::try_from(self.settings.lease_secs.saturating_mul(1000) / 3).unwrap_or(0);
-        Duration::from_millis(millis.max(100))
+        let lease_millis = self
+            .settings
+            .lease_secs
+            .max(1)
+            .unsigned_abs()
+            .saturating_mul(1000);
+        Duration::from_millis((lease_millis / 3).max(100))
     }
 
     /// Claims and runs one due job, if any.
