@@ -217,11 +217,12 @@ impl TestApp {
             settings: redress_worker::WorkerSettings {
                 message_id_domain: "mid.redress.test".into(),
                 poll_interval: std::time::Duration::from_millis(20),
+                // Retried within the claim at once: tests move the clock, not time.
+                retry_delays: vec![Duration::ZERO; 3],
                 ..redress_worker::WorkerSettings::default()
             },
             clock: Arc::new(move || read_clock.load(Ordering::SeqCst)),
             name: name.to_owned(),
-            last_periodic: AtomicI64::new(0),
         }
     }
 

@@ -15,6 +15,7 @@ mod bad_input;
 mod browser;
 mod cdp;
 mod cli;
+mod db_order;
 mod deploy;
 mod hardening;
 mod interop;

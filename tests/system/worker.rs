@@ -733,3 +733,119 @@ async fn after_acknowledgement_the_feedback_deadline_runs_three_months() {
         "{texts:?}"
     );
 }
+
+/// Opens every object of a case with the recovery identity, as stored: what the
+/// reporter sent with the thread key, what triage made with the case key.
+async fn every_object_opens(app: &TestApp, case_ref: &str) -> usize {
+    let case = app.case(case_ref).await;
+    let case_key = redress_keychain::open_case_key(&app.store, case.id, Holder::Recovery, &app.recovery)
+        .await
+        .unwrap();
+    let thread = redress_keychain::open_thread_key(&app.store, case.id, &case_key)
+        .await
+        .unwrap();
+    let objects = app.store.objects(case.id).await.unwrap();
+    for (id, kind) in &objects {
+        let sealed = std::fs::read(app.blobs.path_of(*id))
+            .unwrap_or_else(|e| panic!("the {kind} blob of a committed hand-over is gone: {e}"));
+        let key = match kind {
+            ObjectKind::Submission | ObjectKind::Evidence => &thread,
+            ObjectKind::Scrubbed | ObjectKind::TriageSummary => &case_key,
+        };
+        open(key, &sealed).unwrap_or_else(|e| panic!("the {kind} blob does not open: {e}"));
+        assert_eq!(
+            blob_mtime(app, *id),
+            case.received_at,
+            "{kind} blob dated to the hour"
+        );
+    }
+    objects.len()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lost_commit_acknowledgement_keeps_what_the_hand_over_committed() {
+    let app = TestApp::spawn().await;
+    let sink = sink::start().await.unwrap();
+    app.investigator("ana@example.org", &["mobile"], 5).await;
+    let case_ref = submit(
+        &app,
+        "A photo, and the commit's answer gets lost.",
+        &[("p.jpg", &jpeg_with_gps())],
+    )
+    .await;
+
+    // The database commits the hand-over, then the worker sees an error.
+    app.store.danger_lose_next_triage_ack();
+    let worker = app.worker("w1", Some(Mailer::new(&mail_config(&sink)).unwrap()));
+    let ran = worker.run_until_idle().await.unwrap();
+    assert!(
+        ran.contains(&redress_worker::Ran::Done(JobKind::TriageCase)),
+        "{ran:?}"
+    );
+
+    assert_triaged_exactly_once(&app, std::slice::from_ref(&case_ref), &sink).await;
+    // Submission, evidence, its scrubbed rendition and the summary: all there, all open.
+    assert_eq!(every_object_opens(&app, &case_ref).await, 4);
+    let referenced: BTreeSet<_> = app
+        .store
+        .objects(app.case(&case_ref).await.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(id, _)| app.blobs.path_of(id))
+        .collect();
+    assert_eq!(app.blob_files().into_iter().collect::<BTreeSet<_>>(), referenced);
+
+    // Running again changes nothing, in the database or on disk.
+    let (dump, files) = (dump_database(&app.store).await, app.blob_files());
+    assert!(worker.run_until_idle().await.unwrap().is_empty());
+    assert_eq!(dump_database(&app.store).await, dump);
+    assert_eq!(app.blob_files(), files);
+    assert_eq!(sink.messages().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lost_acknowledgement_with_the_database_out_of_reach_leaves_the_blobs_to_the_sweep() {
+    let app = TestApp::spawn().await;
+    let sink = sink::start().await.unwrap();
+    app.investigator("ana@example.org", &["mobile"], 5).await;
+    let case_ref = submit(
+        &app,
+        "A photo, and then the database goes away.",
+        &[("p.jpg", &jpeg_with_gps())],
+    )
+    .await;
+    // What a worker killed before its hand-over leaves: a blob nothing references.
+    let orphan = {
+        let mut b = app.blobs.begin().unwrap();
+        std::io::Write::write_all(&mut b, b"an interrupted attempt").unwrap();
+        let id = b.id();
+        b.commit().unwrap();
+        app.blobs.path_of(id)
+    };
+
+    // The hand-over commits, the worker sees an error, and cannot ask the database
+    // which of its blobs were committed: it removes none of them.
+    app.store.danger_lose_next_triage_ack();
+    app.store.danger_fail_next_object_lookup();
+    let worker = app.worker("w1", Some(Mailer::new(&mail_config(&sink)).unwrap()));
+    worker.run_until_idle().await.unwrap();
+    assert_triaged_exactly_once(&app, std::slice::from_ref(&case_ref), &sink).await;
+    assert_eq!(every_object_opens(&app, &case_ref).await, 4);
+    assert!(orphan.exists(), "within the grace period the sweep leaves it too");
+
+    // After the grace period the sweep leaves exactly what the case references.
+    app.advance(2 * 3600);
+    worker.run_until_idle().await.unwrap();
+    let referenced: BTreeSet<_> = app
+        .store
+        .objects(app.case(&case_ref).await.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(id, _)| app.blobs.path_of(id))
+        .collect();
+    assert_eq!(referenced.len(), 4);
+    assert_eq!(app.blob_files().into_iter().collect::<BTreeSet<_>>(), referenced);
+    assert_eq!(every_object_opens(&app, &case_ref).await, 4);
+}

@@ -147,6 +147,5 @@ pub fn build(
         settings,
         clock,
         name: format!("worker-{}", uuid::Uuid::new_v4().simple()),
-        last_periodic: std::sync::atomic::AtomicI64::new(0),
     })
 }

@@ -13,6 +13,9 @@ named_enum! {
         SweepBlobs = "sweep_blobs",
         /// Periodic: forget finished jobs after a while.
         PurgeJobs = "purge_jobs",
+        /// Periodic: rebuild the SQLite file, so where rows lie says nothing of when
+        /// they were written.
+        CompactDatabase = "compact_database",
     }
 }
 
@@ -20,7 +23,23 @@ impl JobKind {
     /// Jobs that a reporter's action causes (their times and failures could date a
     /// report), as opposed to the periodic ones.
     pub fn is_report_driven(self) -> bool {
-        matches!(self, Self::TriageCase | Self::SendEmail)
+        self.period_secs().is_none()
+    }
+
+    /// How often a periodic job runs, in seconds; `None` for report-driven jobs.
+    pub fn period_secs(self) -> Option<i64> {
+        match self {
+            Self::TriageCase | Self::SendEmail => None,
+            Self::DeadlineScan => Some(300),
+            Self::SweepBlobs => Some(600),
+            Self::PurgeJobs => Some(86_400),
+            Self::CompactDatabase => Some(300),
+        }
+    }
+
+    /// The start of the next period after `now`: when a periodic job runs again.
+    pub fn next_period(self, now: i64) -> Option<i64> {
+        self.period_secs().map(|p| (now.div_euclid(p) + 1) * p)
     }
 }
 

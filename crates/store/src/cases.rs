@@ -195,6 +195,7 @@ impl Store {
 
     /// Which of `ids` have a row.
     pub async fn existing_objects(&self, ids: &[ObjectId]) -> Result<HashSet<ObjectId>, StoreError> {
+        self.injected(crate::connection::Fault::ObjectLookup)?;
         let keys: Vec<String> = ids.iter().map(ToString::to_string).collect();
         case_object::Entity::find()
             .filter(case_object::Column::Id.is_in(keys))

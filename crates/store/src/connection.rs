@@ -1,6 +1,6 @@
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ConnectOptions, Database, DatabaseConnection, DbBackend, EntityTrait,
-    SqlErr,
+    ActiveModelTrait, ActiveValue::Set, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
+    DbBackend, EntityTrait, SqlErr,
 };
 use sea_orm_migration::MigratorTrait;
 
@@ -16,6 +16,18 @@ const UNAVAILABLE_AFTER: std::time::Duration = std::time::Duration::from_secs(4)
 #[derive(Clone, Debug)]
 pub struct Store {
     db: DatabaseConnection,
+    /// Failures tests arm on purpose; absent from other builds.
+    #[cfg(any(test, feature = "test-support"))]
+    pub(crate) faults: std::sync::Arc<crate::test_support::Faults>,
+}
+
+/// A failure a test can inject (`Store::danger_*`). Only test builds can arm one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Fault {
+    /// `commit_triage` commits, then reports an error: a lost acknowledgement.
+    LostTriageAck,
+    /// `existing_objects` cannot reach the database.
+    ObjectLookup,
 }
 
 impl Store {
@@ -41,10 +53,20 @@ impl Store {
                     // Deleted rows (a triage wrap after hand-over) are
                     // overwritten, not left in free pages.
                     .pragma("secure_delete", "on")
+                    // Copy each commit into the database file at once and cut the WAL
+                    // back to that one transaction at the next: a WAL left to grow keeps
+                    // hours of page images in write order, heartbeats between cases,
+                    // which would date them (ADR 0015).
+                    .pragma("wal_autocheckpoint", "1")
+                    .pragma("journal_size_limit", "0")
             });
         }
         let db = Database::connect(opts).await?;
-        Ok(Self { db })
+        Ok(Self {
+            db,
+            #[cfg(any(test, feature = "test-support"))]
+            faults: std::sync::Arc::default(),
+        })
     }
 
     pub fn backend(&self) -> DbBackend {
@@ -53,6 +75,29 @@ impl Store {
 
     pub(crate) fn connection(&self) -> &DatabaseConnection {
         &self.db
+    }
+
+    /// Fails if a test armed `fault` (once); in other builds, never.
+    #[cfg(any(test, feature = "test-support"))]
+    pub(crate) fn injected(&self, fault: Fault) -> Result<(), StoreError> {
+        self.faults.take(fault)
+    }
+
+    #[cfg(not(any(test, feature = "test-support")))]
+    #[inline]
+    pub(crate) fn injected(&self, _fault: Fault) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Rebuilds the SQLite file (`VACUUM`): tables and indexes are written afresh in
+    /// key order, so the place of a row in its page (SQLite puts each new cell below
+    /// the last) no longer tells in what order rows were written, and free pages go.
+    /// Writers wait while it runs. PostgreSQL: nothing (ADR 0015).
+    pub async fn compact(&self) -> Result<(), StoreError> {
+        if self.backend() == DbBackend::Sqlite {
+            self.db.execute_unprepared("VACUUM").await?;
+        }
+        Ok(())
     }
 
     /// Applies pending migrations. Run it from one process at a time (`redress migrate`

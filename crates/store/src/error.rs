@@ -31,12 +31,31 @@ impl StoreError {
             _ => false,
         }
     }
+
+    /// A failure that may pass if tried again shortly: the database or the disk was out
+    /// of reach, or PostgreSQL chose this transaction to fail in a conflict (40001,
+    /// 40P01) — as opposed to a failure in the data, which will fail again.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Io(_) => true,
+            Self::Db(e) | Self::CommitUnknown(e) => db_unavailable(e) || db_conflict(e),
+            _ => false,
+        }
+    }
+}
+
+fn db_conflict(e: &DbErr) -> bool {
+    let (DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))) = e else {
+        return false;
+    };
+    matches!(e.as_ref(), sea_orm::sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("40001" | "40P01")))
 }
 
 fn db_unavailable(e: &DbErr) -> bool {
     match e {
-        DbErr::ConnectionAcquire(_) => true,
-        DbErr::Conn(r) | DbErr::Exec(r) | DbErr::Query(r) => runtime_unavailable(r),
+        // "There was a problem with the database connection", by definition.
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(r) | DbErr::Query(r) => runtime_unavailable(r),
         _ => false,
     }
 }

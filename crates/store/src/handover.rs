@@ -97,7 +97,8 @@ impl Store {
             crate::queue::enqueue_on(&txn, job, now).await?;
         }
         crate::wraps::delete_wrap_on(&txn, case_id, Holder::Triage).await?;
-        txn.commit().await?;
+        txn.commit().await.map_err(StoreError::CommitUnknown)?;
+        self.injected(crate::connection::Fault::LostTriageAck)?;
         Ok(true)
     }
 }

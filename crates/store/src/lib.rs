@@ -32,4 +32,8 @@ pub use queue::{Failed, Job, JobSummary, NewJob, backoff_secs};
 pub use sweep::{SweepReport, sweep_orphans};
 pub use wraps::{NewWrap, StoredWrap};
 #[cfg(test)]
+mod migration_tests;
+#[cfg(test)]
+mod queue_tests;
+#[cfg(test)]
 mod tests;

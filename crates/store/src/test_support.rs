@@ -6,8 +6,61 @@
 #![allow(clippy::panic)]
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use sea_orm::{ConnectionTrait, Database};
+use sea_orm::{ConnectionTrait, Database, DbErr, RuntimeErr};
+
+use crate::StoreError;
+use crate::connection::Fault;
+
+/// Failures armed by `Store::danger_*`, each firing once, shared by every clone of a
+/// store.
+#[derive(Debug, Default)]
+pub(crate) struct Faults {
+    lost_triage_ack: AtomicBool,
+    object_lookup: AtomicBool,
+}
+
+impl Faults {
+    fn flag(&self, fault: Fault) -> &AtomicBool {
+        match fault {
+            Fault::LostTriageAck => &self.lost_triage_ack,
+            Fault::ObjectLookup => &self.object_lookup,
+        }
+    }
+
+    pub(crate) fn take(&self, fault: Fault) -> Result<(), StoreError> {
+        if self.flag(fault).swap(false, Ordering::SeqCst) {
+            let lost = DbErr::Conn(RuntimeErr::Internal(
+                "connection lost (injected by a test)".into(),
+            ));
+            return Err(match fault {
+                // The commit went through; its answer did not.
+                Fault::LostTriageAck => StoreError::CommitUnknown(lost),
+                Fault::ObjectLookup => StoreError::Db(lost),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl crate::Store {
+    /// Test only, once: the next `commit_triage` commits its transaction and then
+    /// returns an error, as when the database's acknowledgement of a commit is lost.
+    pub fn danger_lose_next_triage_ack(&self) {
+        self.faults
+            .flag(Fault::LostTriageAck)
+            .store(true, Ordering::SeqCst);
+    }
+
+    /// Test only, once: the next `existing_objects` fails as if the database were out
+    /// of reach.
+    pub fn danger_fail_next_object_lookup(&self) {
+        self.faults
+            .flag(Fault::ObjectLookup)
+            .store(true, Ordering::SeqCst);
+    }
+}
 
 /// Environment variable naming the PostgreSQL server for tests.
 pub const TEST_DATABASE_URL: &str = "REDRESS_TEST_DATABASE_URL";

@@ -34,7 +34,7 @@ fn new_case(objects: Vec<NewObject>) -> NewCase {
     }
 }
 
-async fn setup() -> (tempfile::TempDir, TestDatabase, Store, BlobStore) {
+pub(crate) async fn setup() -> (tempfile::TempDir, TestDatabase, Store, BlobStore) {
     let dir = tempfile::tempdir().unwrap();
     let db = TestDatabase::create(dir.path()).await;
     let store = Store::connect(db.url()).await.unwrap();
@@ -187,152 +187,12 @@ async fn sweep_removes_orphans_and_stale_temps_but_keeps_referenced_and_fresh_fi
 
 fn job(key: &str) -> NewJob {
     NewJob {
-        kind: JobKind::SweepBlobs,
+        kind: JobKind::TriageCase,
         idempotency_key: key.into(),
         payload: "{}".into(),
         run_at: 1000,
         max_attempts: 3,
     }
-}
-
-#[tokio::test]
-async fn a_job_enqueued_twice_exists_once_and_is_claimed_once() {
-    let (_dir, _db, store, _blobs) = setup().await;
-    assert!(store.enqueue(&job("k1"), 1000).await.unwrap());
-    assert!(
-        !store.enqueue(&job("k1"), 1001).await.unwrap(),
-        "same key: no second job"
-    );
-    let claimed = store.claim("w1", 30, 1000).await.unwrap().unwrap();
-    assert_eq!((claimed.idempotency_key.as_str(), claimed.attempts), ("k1", 1));
-    assert_eq!(store.claim("w2", 30, 1010).await.unwrap(), None, "leased");
-    assert!(store.complete(&claimed, "w1", 1020).await.unwrap());
-    assert_eq!(store.claim("w2", 30, 5000).await.unwrap(), None, "done");
-    assert!(
-        !store.enqueue(&job("k1"), 5000).await.unwrap(),
-        "a finished key stays used"
-    );
-}
-
-#[tokio::test]
-async fn a_dead_worker_s_job_is_claimed_again_after_its_lease() {
-    let (_dir, _db, store, _blobs) = setup().await;
-    store.enqueue(&job("k"), 1000).await.unwrap();
-    let first = store.claim("crashed", 30, 1000).await.unwrap().unwrap();
-    assert_eq!(
-        store.claim("w2", 30, 1030).await.unwrap(),
-        None,
-        "lease still holds at its last second"
-    );
-    let again = store.claim("w2", 30, 1031).await.unwrap().unwrap();
-    assert_eq!((again.id, again.attempts), (first.id, 2));
-    // The crashed worker, if it comes back, can no longer complete or fail the job.
-    assert!(!store.complete(&first, "crashed", 1032).await.unwrap());
-    assert!(store.renew(&again, "w2", 30, 1040).await.unwrap());
-    assert_eq!(
-        store.claim("w3", 30, 1065).await.unwrap(),
-        None,
-        "renewed lease holds"
-    );
-    assert!(store.complete(&again, "w2", 1066).await.unwrap());
-}
-
-#[tokio::test]
-async fn failures_back_off_then_go_dead_and_an_admin_can_retry() {
-    let (_dir, _db, store, _blobs) = setup().await;
-    store.enqueue(&job("k"), 1000).await.unwrap();
-    let mut now = 1000;
-    for attempt in 1..=3u32 {
-        let j = store.claim("w", 30, now).await.unwrap().expect("due");
-        assert_eq!(j.attempts, attempt);
-        let backoff = backoff_secs(attempt, 10, 3600);
-        let outcome = store.fail(&j, "w", "smtp refused", backoff, now).await.unwrap();
-        if attempt < 3 {
-            assert_eq!(outcome, Failed::RetryAt(now + backoff));
-            assert_eq!(
-                store.claim("w", 30, now + backoff - 1).await.unwrap(),
-                None,
-                "not before the backoff"
-            );
-            now += backoff;
-        } else {
-            assert_eq!(outcome, Failed::Dead);
-        }
-    }
-    assert_eq!(
-        store.claim("w", 30, now + 100_000).await.unwrap(),
-        None,
-        "dead jobs are not claimed"
-    );
-    let dead = store.jobs_in_state(JobState::Dead).await.unwrap();
-    assert_eq!(dead.len(), 1);
-    assert_eq!(dead[0].last_error.as_deref(), Some("smtp refused"));
-    assert!(store.retry_dead(dead[0].id, now).await.unwrap());
-    assert_eq!(store.claim("w", 30, now).await.unwrap().unwrap().attempts, 1);
-    assert_eq!(
-        (
-            backoff_secs(1, 10, 3600),
-            backoff_secs(4, 10, 3600),
-            backoff_secs(40, 10, 3600)
-        ),
-        (10, 80, 3600)
-    );
-}
-
-#[tokio::test]
-async fn a_lease_that_runs_out_on_the_last_attempt_buries_the_job() {
-    let (_dir, _db, store, _blobs) = setup().await;
-    store
-        .enqueue(
-            &NewJob {
-                max_attempts: 1,
-                ..job("k")
-            },
-            1000,
-        )
-        .await
-        .unwrap();
-    store.claim("crashed", 30, 1000).await.unwrap().unwrap();
-    assert_eq!(store.claim("w", 30, 2000).await.unwrap(), None);
-    assert_eq!(store.jobs_in_state(JobState::Dead).await.unwrap().len(), 1);
-}
-
-#[tokio::test]
-async fn a_released_job_does_not_use_an_attempt() {
-    let (_dir, _db, store, _blobs) = setup().await;
-    store.enqueue(&job("k"), 1000).await.unwrap();
-    let j = store.claim("w", 30, 1000).await.unwrap().unwrap();
-    store.release(&j, "w", 1001).await.unwrap();
-    assert_eq!(store.claim("w2", 30, 1001).await.unwrap().unwrap().attempts, 1);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_workers_never_claim_a_job_twice() {
-    let (_dir, _db, store, _blobs) = setup().await;
-    for i in 0..120 {
-        store.enqueue(&job(&format!("k{i}")), 1000).await.unwrap();
-    }
-    let mut tasks = Vec::new();
-    for w in 0..4 {
-        let store = store.clone();
-        tasks.push(tokio::spawn(async move {
-            let name = format!("w{w}");
-            let mut mine = Vec::new();
-            while let Some(j) = store.claim(&name, 300, 1000).await.unwrap() {
-                assert!(store.complete(&j, &name, 1000).await.unwrap());
-                mine.push(j.idempotency_key);
-            }
-            mine
-        }));
-    }
-    let mut all = Vec::new();
-    for t in tasks {
-        all.extend(t.await.unwrap());
-    }
-    all.sort();
-    let before = all.len();
-    all.dedup();
-    assert_eq!((before, all.len()), (120, 120), "every job claimed exactly once");
 }
 
 #[tokio::test]
@@ -346,7 +206,7 @@ async fn a_case_and_its_triage_job_commit_together() {
         .unwrap();
     assert_eq!(
         store
-            .job_count(JobKind::SweepBlobs, JobState::Queued)
+            .job_count(JobKind::TriageCase, JobState::Queued)
             .await
             .unwrap(),
         1
@@ -369,7 +229,7 @@ async fn a_case_and_its_triage_job_commit_together() {
     );
     assert_eq!(
         store
-            .job_count(JobKind::SweepBlobs, JobState::Queued)
+            .job_count(JobKind::TriageCase, JobState::Queued)
             .await
             .unwrap(),
         1,

@@ -57,9 +57,7 @@ pub(crate) async fn send(worker: &Worker, job: &redress_store::Job) -> Result<()
         return Ok(());
     }
     let Some(mailer) = &worker.mailer else {
-        // Kept visible: retried with backoff, then a dead job an admin can retry once
-        // mail.smtp_url is set.
-        return Err(JobError::Email("email is not configured (mail.smtp_url)".into()));
+        return Err(JobError::MailNotConfigured);
     };
     let notice: Notice = serde_json::from_str(&row.notice)
         .map_err(|_| JobError::BadJob("the outbox notice does not parse".into()))?;

@@ -21,7 +21,7 @@ use futures_util::FutureExt;
 use redress_crypto::SecretIdentity;
 use redress_domain::JobKind;
 use redress_indicators::IndicatorSet;
-use redress_store::{BlobStore, Job, Store, backoff_secs};
+use redress_store::{BlobStore, Job, Store};
 use tokio::sync::watch;
 
 pub use fingerprints::FingerprintKey;
@@ -35,7 +35,8 @@ pub struct WorkerSettings {
     pub concurrency: usize,
     /// How often an idle worker looks for new jobs.
     pub poll_interval: Duration,
-    /// A claimed job belongs to this worker for this long; renewed while it runs.
+    /// A claimed job belongs to this worker while its heartbeat (written every third of
+    /// this) is younger than this; if the worker dies, others take its jobs after it.
     pub lease_secs: i64,
     /// On shutdown, running jobs get this long to finish before they are released.
     pub shutdown_grace: Duration,
@@ -45,6 +46,10 @@ pub struct WorkerSettings {
     pub message_id_domain: String,
     /// Finished jobs are forgotten after this long.
     pub keep_done_jobs_secs: i64,
+    /// A transient failure (database or disk out of reach, SMTP trouble) is tried again
+    /// after each of these pauses, within the claim, before it is recorded: a recorded
+    /// failure of a report-driven job waits for the next hour.
+    pub retry_delays: Vec<Duration>,
 }
 
 impl Default for WorkerSettings {
@@ -57,6 +62,7 @@ impl Default for WorkerSettings {
             max_inspect_bytes: 64 * 1024 * 1024,
             message_id_domain: "redress.invalid".into(),
             keep_done_jobs_secs: 30 * 86_400,
+            retry_delays: [2, 8, 30].map(Duration::from_secs).to_vec(),
         }
     }
 }
@@ -73,10 +79,8 @@ pub struct Worker {
     pub settings: WorkerSettings,
     /// Unix seconds; a parameter so tests can move time.
     pub clock: Arc<dyn Fn() -> i64 + Send + Sync>,
-    /// Names this process in job leases.
+    /// Names this process in job leases and its heartbeat.
     pub name: String,
-    /// The second periodic jobs were last enqueued in (saves queries on idle polls).
-    pub last_periodic: std::sync::atomic::AtomicI64,
 }
 
 impl std::fmt::Debug for Worker {
@@ -103,11 +107,27 @@ pub enum JobError {
     Routing(#[from] routing::RoutingError),
     #[error("email: {0}")]
     Email(String),
+    /// Kept visible: the job fails, is retried and ends dead, for an admin to retry
+    /// once `mail.smtp_url` is set.
+    #[error("email is not configured (mail.smtp_url)")]
+    MailNotConfigured,
     /// Retrying cannot help; the job goes to `dead` for an admin at once.
     #[error("email refused permanently: {0}")]
     EmailRefused(String),
     #[error("bad job: {0}")]
     BadJob(String),
+}
+
+impl JobError {
+    /// Worth trying again within seconds: the database, the disk or the mail server
+    /// may be back. Anything about the data itself is not.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Store(e) | Self::Keys(redress_keychain::KeychainError::Store(e)) => e.is_transient(),
+            Self::Io(_) | Self::Email(_) => true,
+            _ => false,
+        }
+    }
 }
 
 /// What running one job did.
@@ -124,22 +144,31 @@ impl Worker {
         (self.clock)()
     }
 
+    /// How often this worker beats, and checks that it still holds what it runs.
+    fn beat_interval(&self) -> Duration {
+        let lease_millis = self
+            .settings
+            .lease_secs
+            .max(1)
+            .unsigned_abs()
+            .saturating_mul(1000);
+        Duration::from_millis((lease_millis / 3).max(100))
+    }
+
     /// Claims and runs one due job, if any.
     pub async fn run_one(&self) -> Result<Option<Ran>, JobError> {
-        let now = self.now();
-        periodic::enqueue_due(self, now).await?;
-        let Some(job) = self
-            .store
-            .claim(&self.name, self.settings.lease_secs, now)
-            .await?
-        else {
+        let Some(job) = self.store.claim(&self.name, self.now()).await? else {
             return Ok(None);
         };
         Ok(Some(self.execute(job).await?))
     }
 
-    /// Runs jobs until none is due (tests and benchmarks).
+    /// Runs jobs until none is due (tests and benchmarks). Beats once first, at the
+    /// start, rather than around each job.
     pub async fn run_until_idle(&self) -> Result<Vec<Ran>, JobError> {
+        let now = self.now();
+        self.store.beat(&self.name, self.settings.lease_secs, now).await?;
+        periodic::schedule(self, now).await?;
         let mut ran = Vec::new();
         while let Some(r) = self.run_one().await? {
             ran.push(r);
@@ -148,24 +177,21 @@ impl Worker {
     }
 
     async fn execute(&self, job: Job) -> Result<Ran, JobError> {
-        // Renewal is a task of its own, so CPU-heavy steps of the job cannot starve it.
+        // Watching the lease is a task of its own, so CPU-heavy steps of the job cannot
+        // starve it.
         let (lost, lease_lost) = tokio::sync::oneshot::channel();
-        let renewer = tokio::spawn(renew_while_running(
+        let watcher = tokio::spawn(watch_lease(
             self.store.clone(),
             job.clone(),
             self.name.clone(),
-            self.settings.lease_secs,
-            Arc::clone(&self.clock),
+            self.beat_interval(),
             lost,
         ));
-        // A panic in a job (a third-party parser meeting a hostile file) fails that job;
-        // it must not end the job loop and with it all triage.
-        let work = std::panic::AssertUnwindSafe(self.dispatch(&job)).catch_unwind();
         let result = tokio::select! {
-            r = work => r.unwrap_or_else(|_| Err(JobError::BadJob("the job panicked".into()))),
+            r = self.attempt(&job) => r,
             _ = lease_lost => Err(JobError::BadJob("lease lost".into())),
         };
-        renewer.abort();
+        watcher.abort();
         let now = self.now();
         match result {
             Ok(()) => {
@@ -180,12 +206,28 @@ impl Worker {
                 if matches!(e, JobError::EmailRefused(_)) {
                     self.store.give_up(&job, &self.name, &e.to_string(), now).await?;
                 } else {
-                    let backoff = backoff_secs(job.attempts, 5, 3600);
-                    self.store
-                        .fail(&job, &self.name, &e.to_string(), backoff, now)
-                        .await?;
+                    self.store.fail(&job, &self.name, &e.to_string(), now).await?;
                 }
                 Ok(Ran::Failed(job.kind))
+            }
+        }
+    }
+
+    /// One attempt at a job. A transient failure is tried again in memory after each
+    /// of `retry_delays` before it is reported, so a database out of reach for seconds
+    /// costs seconds, not the hour until a stored retry.
+    async fn attempt(&self, job: &Job) -> Result<(), JobError> {
+        let mut delays = self.settings.retry_delays.iter();
+        loop {
+            // A panic in a job (a third-party parser meeting a hostile file) fails that
+            // job; it must not end the job loop and with it all triage.
+            let result = std::panic::AssertUnwindSafe(self.dispatch(job))
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|_| Err(JobError::BadJob("the job panicked".into())));
+            match (result, delays.next()) {
+                (Err(e), Some(delay)) if e.is_transient() => tokio::time::sleep(*delay).await,
+                (result, _) => return result,
             }
         }
     }
@@ -197,12 +239,27 @@ impl Worker {
             JobKind::DeadlineScan => deadlines::scan(self).await,
             JobKind::SweepBlobs => periodic::sweep(self).await,
             JobKind::PurgeJobs => periodic::purge(self).await,
+            JobKind::CompactDatabase => Ok(self.store.compact().await?),
         }
     }
 
     /// Runs `concurrency` job loops until `shutdown` turns true; then lets running jobs
     /// finish within the grace period and releases the rest.
     pub async fn run(self: Arc<Self>, shutdown: watch::Receiver<bool>) {
+        let now = self.now();
+        if let Err(e) = self.store.beat(&self.name, self.settings.lease_secs, now).await {
+            tracing::warn!(error = %e, "could not record the worker's heartbeat");
+        }
+        if let Err(e) = periodic::schedule(&self, now).await {
+            tracing::warn!(error = %e, "could not schedule periodic jobs");
+        }
+        let heartbeat = tokio::spawn(beat_while_running(
+            self.store.clone(),
+            self.name.clone(),
+            self.settings.lease_secs,
+            self.beat_interval(),
+            Arc::clone(&self.clock),
+        ));
         let mut loops = Vec::new();
         for _ in 0..self.settings.concurrency.max(1) {
             let worker = Arc::clone(&self);
@@ -214,15 +271,18 @@ impl Worker {
                 tracing::error!(error = %e, "a job loop ended unexpectedly");
             }
         }
+        // Every job is finished or given back: what is left (a release that failed)
+        // is free for others at once.
+        heartbeat.abort();
+        if let Err(e) = self.store.retire(&self.name).await {
+            tracing::warn!(error = %e, "could not remove the worker's heartbeat");
+        }
     }
 
     async fn job_loop(&self, mut shutdown: watch::Receiver<bool>) {
         while !*shutdown.borrow() {
             let now = self.now();
-            if let Err(e) = periodic::enqueue_due(self, now).await {
-                tracing::warn!(error = %e, "could not enqueue periodic jobs");
-            }
-            let job = match self.store.claim(&self.name, self.settings.lease_secs, now).await {
+            let job = match self.store.claim(&self.name, now).await {
                 Ok(job) => job,
                 Err(e) => {
                     tracing::warn!(error = %e, "could not claim a job");
@@ -253,25 +313,41 @@ impl Worker {
     }
 }
 
-/// Renews a job's lease at a third of its length; reports when the lease is lost.
-async fn renew_while_running(
+/// Beats on a fixed cadence for as long as the worker runs: the heartbeat that keeps its
+/// jobs its own. Its times follow the cadence, never a job or a report.
+async fn beat_while_running(
+    store: Store,
+    worker: String,
+    lease_secs: i64,
+    every: Duration,
+    clock: Arc<dyn Fn() -> i64 + Send + Sync>,
+) {
+    loop {
+        tokio::time::sleep(every).await;
+        if let Err(e) = store.beat(&worker, lease_secs, clock()).await {
+            tracing::warn!(error = %e, "could not record the worker's heartbeat");
+        }
+    }
+}
+
+/// Checks, as often as the worker beats, that it still holds `job` (a stale heartbeat
+/// lets another worker take it over); reports when it does not.
+async fn watch_lease(
     store: Store,
     job: Job,
     worker: String,
-    lease_secs: i64,
-    clock: Arc<dyn Fn() -> i64 + Send + Sync>,
+    every: Duration,
     lost: tokio::sync::oneshot::Sender<()>,
 ) {
-    let every = Duration::from_secs(u64::try_from(lease_secs / 3).unwrap_or(1).max(1));
     loop {
         tokio::time::sleep(every).await;
-        match store.renew(&job, &worker, lease_secs, clock()).await {
+        match store.holds(&job, &worker).await {
             Ok(true) => {}
             Ok(false) => {
                 let _ = lost.send(());
                 return;
             }
-            Err(e) => tracing::warn!(error = %e, "could not renew a job lease"),
+            Err(e) => tracing::warn!(error = %e, "could not check a job lease"),
         }
     }
 }

@@ -1,8 +1,9 @@
-//! Periodic jobs go through the same queue as everything else: each period has one
-//! idempotency key (`kind:period-number`), so however many workers enqueue it, it runs
-//! once per period.
+//! Periodic jobs go through the same queue as everything else: one row per kind, keyed
+//! by the kind (no time in it), made once and updated in place; finishing a run makes it
+//! due at the start of its next period (`JobKind::period_secs`). However many workers
+//! run, each period's job runs once. Their rows live apart from report-driven jobs
+//! (ADR 0015).
 
-use std::sync::atomic::Ordering;
 use std::time::{Duration, UNIX_EPOCH};
 
 use redress_domain::JobKind;
@@ -10,28 +11,24 @@ use redress_store::NewJob;
 
 use crate::{JobError, Worker};
 
-/// (job, period in seconds)
-const SCHEDULE: [(JobKind, i64); 3] = [
-    (JobKind::DeadlineScan, 300),
-    (JobKind::SweepBlobs, 600),
-    (JobKind::PurgeJobs, 86_400),
-];
-
 /// Files untouched for this long that no case references are removed by the sweep.
 pub const SWEEP_GRACE: Duration = Duration::from_secs(3600);
 
-/// Enqueues the periodic jobs of the current periods (at most once a second per process).
-pub(crate) async fn enqueue_due(worker: &Worker, now: i64) -> Result<(), JobError> {
-    if worker.last_periodic.swap(now, Ordering::Relaxed) == now {
-        return Ok(());
-    }
-    for (kind, period) in SCHEDULE {
-        let bucket = now.div_euclid(period);
+/// Heartbeats older than this belong to workers long gone, and are forgotten.
+const FORGET_WORKERS_SECS: i64 = 86_400;
+
+/// Makes each periodic job's row if it is missing, due at the start of the current
+/// period (workers call it when they start).
+pub(crate) async fn schedule(worker: &Worker, now: i64) -> Result<(), JobError> {
+    for &kind in JobKind::ALL {
+        let Some(period) = kind.period_secs() else {
+            continue;
+        };
         let job = NewJob {
             kind,
-            idempotency_key: format!("{kind}:{bucket}"),
+            idempotency_key: kind.as_str().to_owned(),
             payload: "{}".to_owned(),
-            run_at: bucket * period,
+            run_at: now - now.rem_euclid(period),
             max_attempts: 3,
         };
         worker.store.enqueue(&job, now).await?;
@@ -46,8 +43,12 @@ pub(crate) async fn sweep(worker: &Worker) -> Result<(), JobError> {
 }
 
 pub(crate) async fn purge(worker: &Worker) -> Result<(), JobError> {
-    let before = worker.now() - worker.settings.keep_done_jobs_secs;
-    let purged = worker.store.purge_done_jobs(before).await?;
+    let now = worker.now();
+    worker.store.forget_workers(now - FORGET_WORKERS_SECS).await?;
+    let purged = worker
+        .store
+        .purge_done_jobs(now - worker.settings.keep_done_jobs_secs)
+        .await?;
     if purged > 0 {
         tracing::info!(purged, "forgot finished jobs");
     }

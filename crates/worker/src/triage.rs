@@ -35,6 +35,11 @@ pub(crate) async fn run(worker: &Worker, job: &Job) -> Result<(), JobError> {
         return Ok(()); // purged before triage: nothing to do
     };
     if case.triaged {
+        // A hand-over whose acknowledgement was lost, with the database then out of
+        // reach, left its blobs with exact times: this run, finding it done, mends that.
+        for (id, _) in worker.store.objects(case.id).await? {
+            let _ = worker.blobs.set_times(id, case.received_at);
+        }
         return Ok(());
     }
     let mut placed = Vec::new();

@@ -6,6 +6,7 @@ pub mod case;
 pub mod case_link;
 pub mod case_object;
 pub mod fingerprint;
+pub mod heartbeat;
 pub mod investigator;
 pub mod job;
 pub mod key_wrap;

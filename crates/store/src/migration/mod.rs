@@ -1,12 +1,14 @@
-//! Schema migrations; each runs unchanged on SQLite and PostgreSQL.
+//! Schema migrations; each runs on SQLite and PostgreSQL (m0004 with SQL of its own
+//! for each).
 
 use sea_orm_migration::prelude::*;
 
 mod m0001_initial;
 mod m0002_jobs;
 mod m0003_triage;
+mod m0004_no_row_order;
 
-pub struct Migrator;
+pub(crate) struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
@@ -15,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_initial::Migration),
             Box::new(m0002_jobs::Migration),
             Box::new(m0003_triage::Migration),
+            Box::new(m0004_no_row_order::Migration),
         ]
     }
 }
