@@ -20,6 +20,7 @@ mod deploy;
 mod hardening;
 mod interop;
 mod outage;
+mod quiet_logs;
 mod secrecy;
 mod submit;
 mod worker;

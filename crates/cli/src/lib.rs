@@ -222,6 +222,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let worker = if config.triage_identity_path().exists() {
         worker::ensure_fingerprint_key(&config, &store).await?;
         let w = Arc::new(worker::build(&config, store.clone(), Arc::new(system_clock))?);
+        w.warn_at_start().await;
         Some(tokio::spawn(w.run(stopped)))
     } else {
         println!("No triage identity on this host: run `redress worker` where it is.");
@@ -242,6 +243,7 @@ pub async fn worker(config: Config) -> anyhow::Result<()> {
     let store = connect(&config).await?;
     worker::ensure_fingerprint_key(&config, &store).await?;
     let w = Arc::new(worker::build(&config, store, Arc::new(system_clock))?);
+    w.warn_at_start().await;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let running = tokio::spawn(Arc::clone(&w).run(stopped));
     println!("Worker {} running", w.name);

@@ -34,7 +34,14 @@ fn counts() -> MutexGuard<'static, Counts> {
 
 /// Counts one occurrence of an event, e.g. `count("intake.refused", "busy")`.
 pub fn count(group: &'static str, name: &'static str) {
-    *counts().events.entry((group, name)).or_default() += 1;
+    add(group, name, 1);
+}
+
+/// Counts `n` occurrences at once (blobs a sweep removed, say).
+pub fn add(group: &'static str, name: &'static str, n: u64) {
+    if n > 0 {
+        *counts().events.entry((group, name)).or_default() += n;
+    }
 }
 
 /// Counts an event and keeps `detail` as its last detail. The detail must hold no id,

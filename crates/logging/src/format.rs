@@ -64,6 +64,8 @@ pub fn init(asked: &str, json: bool) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(false)
+        // Colours only for a person at a terminal, not for journald or a file.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_timer(Hour);
     if json {
         builder.json().init();

@@ -130,6 +130,24 @@ impl JobError {
     }
 }
 
+/// What an operator is told (at start-up, and in the hourly report while notices wait).
+pub const MAIL_NOT_CONFIGURED: &str = "email is not configured (mail.smtp_url): investigators are not told of new \
+     cases or deadlines; notices wait in the outbox. Set mail.smtp_url, restart, then retry the dead send_email \
+     jobs (redress admin jobs list, redress admin jobs retry ID)";
+
+/// An error and its sources, as one line for the hourly report. Job errors name no
+/// case, object or person (see [`JobError`]).
+fn cause_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
 /// What running one job did.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Ran {
@@ -202,7 +220,10 @@ impl Worker {
                 }
             }
             Err(e) => {
-                tracing::warn!(job = %job.id, kind = %job.kind, attempt = job.attempts, error = %e, "job failed");
+                // Counted, not logged: a triage or an email fails seconds after the
+                // report that caused it arrived.
+                redress_logging::note("worker.failed", job.kind.as_str(), cause_chain(&e));
+                self.warn_operator(&e);
                 if matches!(e, JobError::EmailRefused(_)) {
                     self.store.give_up(&job, &self.name, &e.to_string(), now).await?;
                 } else {
@@ -232,6 +253,50 @@ impl Worker {
         }
     }
 
+    /// What an operator should fix before reports arrive, said once at start-up (a time
+    /// that dates nothing): email not configured, nobody to route new cases to.
+    pub async fn warn_at_start(&self) {
+        if self.mailer.is_none() {
+            tracing::warn!("{MAIL_NOT_CONFIGURED}");
+        }
+        let team = &self.rules.routing.fallback_team;
+        match self.store.investigators().await {
+            Ok(people) if !people.iter().any(|i| i.active && i.teams.contains(team)) => tracing::warn!(
+                "no active investigator is in the fallback team {team:?}: a case that no routing rule \
+                 matches cannot be routed and waits, readable by the triage identity. Add one with \
+                 redress admin investigator add --team {team} …"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(
+                "could not check who new cases can be routed to: {}",
+                cause_chain(&e)
+            ),
+        }
+    }
+
+    /// A failure an operator must act on is also a warning in the hourly report: what
+    /// is wrong and what to do, once an hour however many jobs hit it.
+    fn warn_operator(&self, e: &JobError) {
+        match e {
+            JobError::Routing(_) => {
+                let team = &self.rules.routing.fallback_team;
+                redress_logging::warn_hourly(
+                    "routing.nobody",
+                    &format!(
+                        "new cases cannot be routed: no active investigator with room in their teams or \
+                         the fallback team {team:?}; they wait, readable by the triage identity. Add one \
+                         (redress admin investigator add --team {team} …), then retry dead triage jobs \
+                         (redress admin jobs list, redress admin jobs retry ID)"
+                    ),
+                );
+            }
+            JobError::MailNotConfigured => {
+                redress_logging::warn_hourly("mail.unconfigured", MAIL_NOT_CONFIGURED)
+            }
+            _ => {}
+        }
+    }
+
     async fn dispatch(&self, job: &Job) -> Result<(), JobError> {
         match job.kind {
             JobKind::TriageCase => triage::run(self, job).await,
@@ -248,10 +313,10 @@ impl Worker {
     pub async fn run(self: Arc<Self>, shutdown: watch::Receiver<bool>) {
         let now = self.now();
         if let Err(e) = self.store.beat(&self.name, self.settings.lease_secs, now).await {
-            tracing::warn!(error = %e, "could not record the worker's heartbeat");
+            redress_logging::note("worker.queue", "heartbeat_failed", cause_chain(&e));
         }
         if let Err(e) = periodic::schedule(&self, now).await {
-            tracing::warn!(error = %e, "could not schedule periodic jobs");
+            redress_logging::note("worker.queue", "schedule_failed", cause_chain(&e));
         }
         let heartbeat = tokio::spawn(beat_while_running(
             self.store.clone(),
@@ -267,8 +332,13 @@ impl Worker {
             loops.push(tokio::spawn(async move { worker.job_loop(shutdown).await }));
         }
         for l in loops {
-            if let Err(e) = l.await {
-                tracing::error!(error = %e, "a job loop ended unexpectedly");
+            // A loop that panicked: its message could quote what it was working on.
+            if l.await.is_err() {
+                redress_logging::count("worker", "job_loop_ended");
+                redress_logging::warn_hourly(
+                    "worker.loop",
+                    "a job loop of this worker ended unexpectedly; it runs fewer jobs at once until restarted",
+                );
             }
         }
         // Every job is finished or given back: what is left (a release that failed)
@@ -285,7 +355,7 @@ impl Worker {
             let job = match self.store.claim(&self.name, now).await {
                 Ok(job) => job,
                 Err(e) => {
-                    tracing::warn!(error = %e, "could not claim a job");
+                    redress_logging::note("worker.queue", "claim_failed", cause_chain(&e));
                     None
                 }
             };
@@ -299,7 +369,11 @@ impl Worker {
             let run = self.execute(job.clone());
             tokio::pin!(run);
             tokio::select! {
-                r = &mut run => { if let Err(e) = r { tracing::warn!(error = %e, "job bookkeeping failed"); } }
+                r = &mut run => {
+                    if let Err(e) = r {
+                        redress_logging::note("worker.queue", "bookkeeping_failed", cause_chain(&e));
+                    }
+                }
                 _ = shutdown.changed() => {
                     // Let it finish within the grace period, else give it back.
                     if tokio::time::timeout(self.settings.shutdown_grace, &mut run).await.is_err()
@@ -325,7 +399,7 @@ async fn beat_while_running(
     loop {
         tokio::time::sleep(every).await;
         if let Err(e) = store.beat(&worker, lease_secs, clock()).await {
-            tracing::warn!(error = %e, "could not record the worker's heartbeat");
+            redress_logging::note("worker.queue", "heartbeat_failed", cause_chain(&e));
         }
     }
 }
@@ -347,7 +421,7 @@ async fn watch_lease(
                 let _ = lost.send(());
                 return;
             }
-            Err(e) => tracing::warn!(error = %e, "could not check a job lease"),
+            Err(e) => redress_logging::note("worker.queue", "lease_check_failed", cause_chain(&e)),
         }
     }
 }

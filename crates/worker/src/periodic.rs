@@ -37,8 +37,11 @@ pub(crate) async fn schedule(worker: &Worker, now: i64) -> Result<(), JobError> 
 }
 
 pub(crate) async fn sweep(worker: &Worker) -> Result<(), JobError> {
-    let now = UNIX_EPOCH + Duration::from_secs(u64::try_from(worker.now()).unwrap_or(0));
-    redress_store::sweep_orphans(&worker.store, &worker.blobs, SWEEP_GRACE, now).await?;
+    let secs = u64::try_from(worker.now()).map_err(|_| JobError::BadJob("clock before 1970".into()))?;
+    let now = UNIX_EPOCH + Duration::from_secs(secs);
+    let swept = redress_store::sweep_orphans(&worker.store, &worker.blobs, SWEEP_GRACE, now).await?;
+    redress_logging::add("worker.sweep", "orphan_blobs", swept.orphan_blobs as u64);
+    redress_logging::add("worker.sweep", "stale_temps", swept.stale_temps as u64);
     Ok(())
 }
 
@@ -49,8 +52,6 @@ pub(crate) async fn purge(worker: &Worker) -> Result<(), JobError> {
         .store
         .purge_done_jobs(now - worker.settings.keep_done_jobs_secs)
         .await?;
-    if purged > 0 {
-        tracing::info!(purged, "forgot finished jobs");
-    }
+    redress_logging::add("worker", "jobs_forgotten", purged);
     Ok(())
 }

@@ -264,7 +264,7 @@ fn examine(
         if !sha256_verified {
             // No case reference here: a log line's time next to it would date the case.
             // The summary records the mismatch for the investigators.
-            tracing::warn!("an evidence file does not match its intake hash");
+            redress_logging::count("worker.triage", "evidence_hash_mismatch");
         }
         let (file_type, rendition, object) = if file.complete {
             scrubbed(worker, &keys.case.public(), &file.head, placed)?
