@@ -332,13 +332,80 @@ fn check_config_reports_every_problem_at_once() {
         .output()
         .unwrap();
     assert!(text(&out).contains("triage identity missing"), "{}", text(&out));
-    // An intake host must not hold that identity, so it is not asked for there.
-    let out = redress(dir.path())
-        .args(["check-config", "--for", "intake"])
-        .env("REDRESS_DATA_DIR", &data)
-        .output()
-        .unwrap();
+    // An intake host must not hold that identity, so it is not asked for there; but
+    // the fingerprint key is still here, and an intake host must not hold that either.
+    let for_intake = || {
+        redress(dir.path())
+            .args(["check-config", "--for", "intake"])
+            .env("REDRESS_DATA_DIR", &data)
+            .output()
+            .unwrap()
+    };
+    let out = for_intake();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("the fingerprint key is on this intake host"), "{}", text(&out));
+    std::fs::remove_file(&fingerprint).unwrap();
+    let out = for_intake();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // A triage identity on an intake host is a problem there.
+    std::fs::write(&key, triage.to_identity_file().as_str()).unwrap();
+    let out = for_intake();
+    assert!(text(&out).contains("the triage identity is on this intake host"), "{}", text(&out));
+    std::fs::remove_file(&key).unwrap();
+
+    // The recovery identity left in the data folder is a problem on every host.
+    std::fs::write(data.join("RECOVERY-IDENTITY-MOVE-OFFLINE.txt"), "AGE-SECRET-KEY-1…").unwrap();
+    let out = for_intake();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("the recovery identity is still on this host"), "{}", text(&out));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_data_folder_and_database_files_are_for_this_user_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // A database file made by hand (or by an older version) readable by everyone.
+    let db = data.join("redress.db");
+    std::fs::write(&db, b"").unwrap();
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (child, url, _) = start({
+        let mut cmd = redress(dir.path());
+        cmd.arg("serve")
+            .env("REDRESS_DATA_DIR", &data)
+            .env("REDRESS_INTAKE__LISTEN", "127.0.0.1:0")
+            .env("REDRESS_INTAKE__MIN_FREE_DISK_MIB", "1");
+        cmd
+    });
+    assert_eq!(reqwest::get(format!("{url}/")).await.unwrap().status(), 200);
+    stop(child);
+    assert_eq!(mode(&data), 0o700);
+    for name in ["redress.db", "redress.db-wal", "redress.db-shm"] {
+        let path = data.join(name);
+        if path.exists() {
+            assert_eq!(mode(&path), 0o600, "{name}");
+        }
+    }
+    assert_eq!(mode(&db), 0o600);
+
+    // A fresh database is made 0600 from the start, and SQLite's side files follow it.
+    let fresh = dir.path().join("fresh");
+    let (child, url, _) = start({
+        let mut cmd = redress(dir.path());
+        cmd.arg("serve")
+            .env("REDRESS_DATA_DIR", &fresh)
+            .env("REDRESS_INTAKE__LISTEN", "127.0.0.1:0")
+            .env("REDRESS_INTAKE__MIN_FREE_DISK_MIB", "1");
+        cmd
+    });
+    assert_eq!(reqwest::get(format!("{url}/report")).await.unwrap().status(), 200);
+    for name in ["redress.db", "redress.db-wal", "redress.db-shm"] {
+        let path = fresh.join(name);
+        assert!(path.exists(), "{name} while running");
+        assert_eq!(mode(&path), 0o600, "{name}");
+    }
+    stop(child);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -30,6 +30,7 @@ pub async fn problems(config: &Config, worker_host: bool) -> Vec<String> {
         keys::check_triage_identity(config, &mut problems);
         worker_problems(config, &mut problems);
     }
+    problems.extend(keys::misplaced_secrets(config, !worker_host));
     if let Err(e) = config.receipt_kdf.check(false) {
         problems.push(format!("receipt_kdf: {e}"));
     }

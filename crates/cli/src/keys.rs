@@ -22,6 +22,83 @@ pub struct Bootstrap {
     pub fingerprint_created: Option<PathBuf>,
 }
 
+/// Makes the data folder 0700 (creating it if needed) and a SQLite database with its
+/// WAL and shared-memory files 0600 (creating an empty one first, since SQLite gives
+/// its side files the database file's mode). A folder or file this process cannot
+/// change is an error that says what to run.
+pub fn lock_down_storage(config: &Config) -> anyhow::Result<()> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&config.data_dir)?;
+    tighten(&config.data_dir, 0o700)?;
+    if let Some(db) = sqlite_file(&config.database_url()) {
+        if !db.exists() {
+            if let Some(parent) = db.parent() {
+                fs::DirBuilder::new().recursive(true).mode(0o700).create(parent)?;
+            }
+            OpenOptions::new().write(true).create(true).truncate(false).mode(0o600).open(&db)?;
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let path = PathBuf::from(format!("{}{suffix}", db.display()));
+            if path.exists() {
+                tighten(&path, 0o600)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Removes group and other permissions from `path`, or says how to.
+fn tighten(path: &Path, mode: u32) -> anyhow::Result<()> {
+    let current = fs::metadata(path)?.permissions().mode() & 0o777;
+    if current & 0o077 == 0 {
+        return Ok(());
+    }
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).map_err(|e| {
+        anyhow::anyhow!(
+            "{} has loose permissions {current:04o} and they cannot be changed ({e}): run chmod {mode:o} on it",
+            path.display()
+        )
+    })
+}
+
+/// The file of a `sqlite:` URL (`sqlite://path?mode=rwc`), unless it is in memory.
+pub fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+}
+
+/// Secret identities that must not lie on this host: the recovery identity anywhere
+/// (it belongs offline), the triage identity and fingerprint key on an intake host.
+pub fn misplaced_secrets(config: &Config, intake_host: bool) -> Vec<String> {
+    let mut problems = Vec::new();
+    let recovery = config.data_dir.join(RECOVERY_FILE);
+    if recovery.exists() {
+        problems.push(format!(
+            "the recovery identity is still on this host ({}): it opens every report; copy it to \
+             offline storage and delete it here",
+            recovery.display()
+        ));
+    }
+    if intake_host {
+        for (what, path) in [
+            ("the triage identity", config.triage_identity_path()),
+            ("the fingerprint key", config.fingerprint_key_path()),
+        ] {
+            if path.exists() {
+                problems.push(format!(
+                    "{what} is on this intake host ({}): the public door must hold public keys only; \
+                     move it to the worker host",
+                    path.display()
+                ));
+            }
+        }
+    }
+    problems
+}
+
 fn triage_pub_path(config: &Config) -> PathBuf {
     config.keys_dir().join("triage.pub")
 }

@@ -58,8 +58,10 @@ pub fn questionnaire(config: &Config) -> anyhow::Result<Questionnaire> {
     Ok(Questionnaire::from_toml(&text)?)
 }
 
-/// Connects to the configured database.
+/// Connects to the configured database, after making sure the data folder and a
+/// SQLite file are for this user alone.
 pub async fn connect(config: &Config) -> anyhow::Result<Store> {
+    keys::lock_down_storage(config)?;
     Store::connect(&config.database_url())
         .await
         .context("connecting to the database")
@@ -271,6 +273,9 @@ async fn shutdown_signal() {
 /// `redress intake`: the public door alone. Needs migrated storage and the two public keys.
 pub async fn intake(config: Config) -> anyhow::Result<()> {
     redress_logging::spawn_hourly_report(system_clock);
+    for problem in keys::misplaced_secrets(&config, true) {
+        tracing::warn!("{problem}");
+    }
     let store = connect(&config).await?;
     run_intake(&config, store).await
 }
