@@ -87,6 +87,16 @@ async fn first_run_creates_keys_and_says_where_later_runs_reuse_them() {
     assert_eq!(mode(&data.join("keys/triage.key")), 0o600);
     assert_eq!(mode(&recovery), 0o600);
     assert_eq!(mode(&data), 0o700);
+    // The portal's secret of its own: a 0600 file, never a database setting.
+    let portal_secret = std::fs::read_to_string(data.join("keys/portal.secret")).unwrap();
+    assert_eq!(mode(&data.join("keys/portal.secret")), 0o600);
+    assert_eq!(hex::decode(portal_secret.trim()).unwrap().len(), 32);
+    let store = redress_store::Store::connect(db.url()).await.unwrap();
+    let dump = dump_database(&store).await;
+    assert!(
+        !dump.contains(portal_secret.trim()),
+        "the portal secret is not in the database"
+    );
     let recovery_id = SecretIdentity::parse(&std::fs::read_to_string(&recovery).unwrap()).unwrap();
     let recovery_pub = std::fs::read_to_string(data.join("keys/recovery.pub")).unwrap();
     assert_eq!(recovery_pub.trim(), recovery_id.public().to_string());
@@ -145,7 +155,10 @@ async fn the_intake_subcommand_runs_with_public_keys_only() {
     assert!(!out.status.success());
     assert!(text(&out).contains("public key missing"), "{}", text(&out));
 
-    // An intake host gets only the two public keys, from configuration.
+    // An intake host gets only the two public keys, from configuration. The portal's
+    // secret means nothing to it: the file here is garbage, and the intake still runs.
+    std::fs::create_dir_all(data.join("keys")).unwrap();
+    std::fs::write(data.join("keys/portal.secret"), "not a key").unwrap();
     let triage = SecretIdentity::generate();
     let recovery = SecretIdentity::generate();
     let out = redress_on(dir.path(), &data, &db, "migrate").output().unwrap();
@@ -343,21 +356,37 @@ fn check_config_reports_every_problem_at_once() {
     };
     let out = for_intake();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(text(&out).contains("the fingerprint key is on this intake host"), "{}", text(&out));
+    assert!(
+        text(&out).contains("the fingerprint key is on this intake host"),
+        "{}",
+        text(&out)
+    );
     std::fs::remove_file(&fingerprint).unwrap();
     let out = for_intake();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     // A triage identity on an intake host is a problem there.
     std::fs::write(&key, triage.to_identity_file().as_str()).unwrap();
     let out = for_intake();
-    assert!(text(&out).contains("the triage identity is on this intake host"), "{}", text(&out));
+    assert!(
+        text(&out).contains("the triage identity is on this intake host"),
+        "{}",
+        text(&out)
+    );
     std::fs::remove_file(&key).unwrap();
 
     // The recovery identity left in the data folder is a problem on every host.
-    std::fs::write(data.join("RECOVERY-IDENTITY-MOVE-OFFLINE.txt"), "AGE-SECRET-KEY-1…").unwrap();
+    std::fs::write(
+        data.join("RECOVERY-IDENTITY-MOVE-OFFLINE.txt"),
+        "AGE-SECRET-KEY-1…",
+    )
+    .unwrap();
     let out = for_intake();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(text(&out).contains("the recovery identity is still on this host"), "{}", text(&out));
+    assert!(
+        text(&out).contains("the recovery identity is still on this host"),
+        "{}",
+        text(&out)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

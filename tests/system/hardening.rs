@@ -417,3 +417,41 @@ async fn the_sweep_removes_what_a_crash_left_and_keeps_committed_cases() {
         .await
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_door_of_a_process_runs_and_stops_together() {
+    let app = TestApp::spawn().await;
+    let overrides = redress_cli::Overrides {
+        danger_kdf: Some(redress_crypto::KdfParams::danger_test_minimum()),
+        clock: None,
+    };
+    let mut doors = Vec::new();
+    for _ in 0..2 {
+        let state = redress_cli::intake_state(&app.config, app.store.clone(), &overrides)
+            .await
+            .unwrap();
+        let addr = "127.0.0.1:0".parse().unwrap();
+        doors.push(redress_cli::start_intake(addr, state, 1).unwrap().door());
+    }
+    let urls: Vec<String> = doors.iter().map(|d| format!("http://{}/", d.addr)).collect();
+    let first = doors[0].server.handle();
+    let running = tokio::spawn(redress_cli::run_doors(doors));
+    // No idle connection kept: a graceful stop waits for open ones.
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    for url in &urls {
+        assert_eq!(client.get(url).send().await.unwrap().status(), 200, "{url}");
+    }
+    // One door stops: the process stops the other too, and reports no error.
+    first.stop(true).await;
+    tokio::time::timeout(Duration::from_secs(30), running)
+        .await
+        .expect("the doors stopped")
+        .unwrap()
+        .unwrap();
+    for url in &urls {
+        assert!(client.get(url).send().await.is_err(), "{url} still answers");
+    }
+}

@@ -31,6 +31,13 @@ pub async fn problems(config: &Config, worker_host: bool) -> Vec<String> {
         worker_problems(config, &mut problems);
     }
     problems.extend(keys::misplaced_secrets(config, !worker_host));
+    let portal_secret = config.portal_secret_path();
+    if worker_host
+        && portal_secret.exists()
+        && let Err(e) = keys::read_key_file(&portal_secret, "the portal secret")
+    {
+        problems.push(format!("{e:#}"));
+    }
     if let Err(e) = config.receipt_kdf.check(false) {
         problems.push(format!("receipt_kdf: {e}"));
     }

@@ -85,6 +85,9 @@ pub struct IntakeConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct PortalConfig {
     pub listen: String,
+    /// The portal's cookie and CSRF secret (32 bytes in hex, 0600). Its own file, so
+    /// the intake, which never reads it, cannot forge anything of the portal's.
+    pub secret_file: String,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -158,6 +161,7 @@ impl Default for PortalConfig {
     fn default() -> Self {
         Self {
             listen: "127.0.0.1:8081".into(),
+            secret_file: String::new(),
         }
     }
 }
@@ -233,6 +237,11 @@ impl Config {
     pub fn fingerprint_key_path(&self) -> PathBuf {
         non_empty(&self.worker.fingerprint_key_file)
             .map_or_else(|| self.keys_dir().join("fingerprint.key"), PathBuf::from)
+    }
+
+    pub fn portal_secret_path(&self) -> PathBuf {
+        non_empty(&self.portal.secret_file)
+            .map_or_else(|| self.keys_dir().join("portal.secret"), PathBuf::from)
     }
 
     pub fn intake_addr(&self) -> Result<SocketAddr, String> {

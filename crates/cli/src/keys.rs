@@ -6,6 +6,7 @@ use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use anyhow::Context;
 use redress_crypto::{PublicKey, SecretIdentity};
 use redress_intake::IntakeKeys;
 
@@ -37,7 +38,12 @@ pub fn lock_down_storage(config: &Config) -> anyhow::Result<()> {
             if let Some(parent) = db.parent() {
                 fs::DirBuilder::new().recursive(true).mode(0o700).create(parent)?;
             }
-            OpenOptions::new().write(true).create(true).truncate(false).mode(0o600).open(&db)?;
+            OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600)
+                .open(&db)?;
         }
         for suffix in ["", "-wal", "-shm"] {
             let path = PathBuf::from(format!("{}{suffix}", db.display()));
@@ -65,7 +71,9 @@ fn tighten(path: &Path, mode: u32) -> anyhow::Result<()> {
 
 /// The file of a `sqlite:` URL (`sqlite://path?mode=rwc`), unless it is in memory.
 pub fn sqlite_file(url: &str) -> Option<PathBuf> {
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or_default();
     (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
 }
@@ -131,6 +139,7 @@ pub fn bootstrap(config: &Config) -> anyhow::Result<Bootstrap> {
         .create(config.keys_dir())?;
 
     let triage_created = ensure_triage(config)?;
+    ensure_portal_secret(config)?;
     // The fingerprint key is made with the triage key, on the first run only: a key made
     // again later would silently stop new cases from linking to old ones.
     let fingerprint_created = match triage_created {
@@ -150,12 +159,61 @@ fn ensure_fingerprint_key(config: &Config) -> anyhow::Result<Option<PathBuf>> {
     if path.exists() {
         return Ok(None);
     }
-    create_fingerprint_key(&path)?;
+    create_key_file(&path)?;
     Ok(Some(path))
 }
 
-/// Writes a new fingerprint key: 32 random bytes, hex, mode 0600.
-pub fn create_fingerprint_key(path: &Path) -> anyhow::Result<()> {
+/// Makes the portal's web secret unless it exists. It is the portal's alone: a file
+/// the portal's user reads, never a database setting that every process could read.
+pub fn ensure_portal_secret(config: &Config) -> anyhow::Result<Option<PathBuf>> {
+    let path = config.portal_secret_path();
+    if path.exists() {
+        return Ok(None);
+    }
+    create_key_file(&path)?;
+    Ok(Some(path))
+}
+
+/// Reads a secret file, refusing one that others can read (DESIGN.md: "file 0600,
+/// permissions checked at start-up").
+pub fn read_secret_file(path: &Path, what: &str) -> anyhow::Result<zeroize::Zeroizing<String>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    // Open once (not through a symlink) and check the file we hold, so what is read is
+    // what was checked.
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .with_context(|| format!("{what} {} is missing or not a plain file", path.display()))?;
+    let mode = file.metadata()?.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        anyhow::bail!(
+            "{what} {} has loose permissions {mode:04o}: run chmod 600 on it",
+            path.display()
+        );
+    }
+    let mut text = zeroize::Zeroizing::new(String::new());
+    file.read_to_string(&mut text)
+        .with_context(|| format!("reading {what} {}", path.display()))?;
+    Ok(text)
+}
+
+/// Reads a key file made by [`create_key_file`]: 32 bytes in hex, not readable by
+/// group or others.
+pub fn read_key_file(path: &Path, what: &str) -> anyhow::Result<zeroize::Zeroizing<[u8; 32]>> {
+    let text = read_secret_file(path, what)?;
+    let bytes =
+        zeroize::Zeroizing::new(hex::decode(text.trim()).map_err(|_| anyhow::anyhow!("{what} is not hex"))?);
+    let key: [u8; 32] = bytes
+        .as_slice()
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("{what} must be 32 bytes"))?;
+    Ok(zeroize::Zeroizing::new(key))
+}
+
+/// Writes a new key file: 32 random bytes, hex, mode 0600.
+pub fn create_key_file(path: &Path) -> anyhow::Result<()> {
     if let Some(dir) = path.parent() {
         fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
     }

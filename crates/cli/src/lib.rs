@@ -211,6 +211,46 @@ pub fn start_intake(addr: SocketAddr, state: IntakeState, workers: usize) -> any
     })
 }
 
+impl RunningIntake {
+    pub fn door(self) -> Door {
+        Door {
+            name: "intake",
+            addr: self.addr,
+            server: self.server,
+        }
+    }
+}
+
+/// One HTTP listener of a process. `serve` runs every door at once (today the intake;
+/// the portal will be the second), `intake` one.
+#[allow(missing_debug_implementations)]
+pub struct Door {
+    pub name: &'static str,
+    pub addr: SocketAddr,
+    pub server: actix_web::dev::Server,
+}
+
+/// Runs every door until one of them stops or fails, then stops the others. A signal
+/// stops them all (each server listens for SIGINT and SIGTERM).
+pub async fn run_doors(doors: Vec<Door>) -> anyhow::Result<()> {
+    use futures_util::StreamExt;
+    let handles: Vec<_> = doors.iter().map(|d| d.server.handle()).collect();
+    let mut running: futures_util::stream::FuturesUnordered<_> = doors
+        .into_iter()
+        .map(|d| async move { (d.name, d.server.await) })
+        .collect();
+    let first = running.next().await;
+    // The stop command is sent at once; the servers act on it as `running` polls them.
+    for h in &handles {
+        drop(h.stop(true));
+    }
+    while running.next().await.is_some() {}
+    match first {
+        Some((name, Err(e))) => Err(anyhow::Error::new(e).context(format!("the {name} door stopped"))),
+        _ => Ok(()),
+    }
+}
+
 /// `redress serve`: everything in one process on the embedded default.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     redress_logging::spawn_hourly_report(system_clock);
@@ -290,8 +330,7 @@ async fn run_intake(config: &Config, store: Store) -> anyhow::Result<()> {
     }
     let running = start_intake(addr, state, default_workers())?;
     println!("Intake listening on http://{}/", running.addr);
-    running.server.await?;
-    Ok(())
+    run_doors(vec![running.door()]).await
 }
 
 fn default_workers() -> usize {

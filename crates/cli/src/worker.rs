@@ -1,7 +1,6 @@
 //! Wiring for the triage worker: key files, rules, indicators and mail from the
 //! configuration.
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,31 +14,6 @@ use redress_worker::{FingerprintKey, Rules, Worker, WorkerSettings};
 use crate::config::{Config, non_empty};
 
 const BUILTIN_RULES: &str = include_str!("../../../config/triage.toml");
-
-/// Reads a secret file, refusing one that others can read (DESIGN.md: "file 0600,
-/// permissions checked at start-up").
-pub fn read_secret_file(path: &Path, what: &str) -> anyhow::Result<zeroize::Zeroizing<String>> {
-    use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
-    // Open once (not through a symlink) and check the file we hold, so what is read is
-    // what was checked.
-    let mut file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path)
-        .with_context(|| format!("{what} {} is missing or not a plain file", path.display()))?;
-    let mode = file.metadata()?.permissions().mode() & 0o777;
-    if mode & 0o077 != 0 {
-        anyhow::bail!(
-            "{what} {} has loose permissions {mode:04o}: run chmod 600 on it",
-            path.display()
-        );
-    }
-    let mut text = zeroize::Zeroizing::new(String::new());
-    file.read_to_string(&mut text)
-        .with_context(|| format!("reading {what} {}", path.display()))?;
-    Ok(text)
-}
 
 pub fn rules(config: &Config) -> anyhow::Result<Rules> {
     let text = match non_empty(&config.worker.rules_file) {
@@ -96,21 +70,15 @@ pub async fn ensure_fingerprint_key(config: &Config, store: &Store) -> anyhow::R
             path.display()
         );
     }
-    crate::keys::create_fingerprint_key(&path)?;
+    crate::keys::create_key_file(&path)?;
     println!("Created the fingerprint key: {}", path.display());
     Ok(())
 }
 
 /// Reads and checks the fingerprint key file.
 pub fn fingerprint_key(config: &Config) -> anyhow::Result<FingerprintKey> {
-    let path = config.fingerprint_key_path();
-    let text = read_secret_file(&path, "fingerprint key")?;
-    let bytes = zeroize::Zeroizing::new(hex::decode(text.trim()).context("the fingerprint key is not hex")?);
-    let key: [u8; 32] = bytes
-        .as_slice()
-        .try_into()
-        .map_err(|_| anyhow::anyhow!("the fingerprint key must be 32 bytes"))?;
-    Ok(FingerprintKey::new(key))
+    let key = crate::keys::read_key_file(&config.fingerprint_key_path(), "the fingerprint key")?;
+    Ok(FingerprintKey::new(*key))
 }
 
 /// Builds the worker from configuration. `clock` is Unix seconds.
@@ -119,7 +87,7 @@ pub fn build(
     store: Store,
     clock: Arc<dyn Fn() -> i64 + Send + Sync>,
 ) -> anyhow::Result<Worker> {
-    let identity_text = read_secret_file(&config.triage_identity_path(), "triage identity")?;
+    let identity_text = crate::keys::read_secret_file(&config.triage_identity_path(), "triage identity")?;
     let triage_identity = SecretIdentity::parse(&identity_text).context("the triage identity file")?;
     let mailer = match non_empty(&config.mail.smtp_url) {
         Some(_) => Some(redress_mail::Mailer::new(&config.mail)?),
