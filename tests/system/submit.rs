@@ -143,7 +143,7 @@ async fn invalid_form_is_shown_again_with_messages_next_to_fields_and_values_kep
     assert_eq!(
         errors,
         [
-            ("targeted".to_owned(), "This field is required.".to_owned()),
+            ("targeted".to_owned(), "Choose at least one.".to_owned()),
             ("what_happened".to_owned(), "This field is required.".to_owned()),
         ]
     );
@@ -153,6 +153,10 @@ async fn invalid_form_is_shown_again_with_messages_next_to_fields_and_values_kep
         "escaped value kept"
     );
     assert!(html.contains("<option value=\"mobile-implant\" selected>"));
+    assert!(
+        html.contains(">Who was targeted?: Choose at least one.</a>"),
+        "the summary says which field and what to do"
+    );
     assert!(html.contains("These files were not kept") && html.contains("<li>x.txt</li>"));
     assert!(!html.contains('⟦'), "every message is in the catalogue");
     app.assert_nothing_stored().await;

@@ -265,11 +265,22 @@ impl SubmitError {
 }
 
 /// The message for one invalid field, e.g. "This is too long: at most 200 characters."
+/// A missing choice says what to do with the control ("Choose at least one.").
 pub fn field_message(state: &IntakeState, e: &redress_domain::FieldError) -> String {
+    use redress_domain::FieldKind;
     let limit = e.limit.map(|l| l.to_string()).unwrap_or_default();
-    state
-        .messages
-        .fill(&format!("error.{}", e.code), &[("limit", &limit)])
+    let kind = state
+        .questionnaire
+        .fields()
+        .into_iter()
+        .find(|f| f.name == e.field)
+        .map(|f| f.kind);
+    let key = match (e.code, kind) {
+        ("required", Some(FieldKind::MultiChoice)) => "error.required_many".to_owned(),
+        ("required", Some(FieldKind::SingleChoice | FieldKind::Select)) => "error.required_one".to_owned(),
+        (code, _) => format!("error.{code}"),
+    };
+    state.messages.fill(&key, &[("limit", &limit)])
 }
 
 /// Reads one multipart submission, stores it, and returns the receipt; or says why not
