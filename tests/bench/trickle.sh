@@ -14,32 +14,13 @@ uploads=${1:-1000}
 rate=${2:-2048}
 seconds=${3:-60}
 
-cargo build --release --quiet -p redress-cli --bin redress --example trickle_bench
-bin=target/release/redress
-
-work=$(mktemp -d -p "$PWD/target" bench-trickle.XXXXXX)
-server_pid=
-cleanup() {
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+extra_build="--example trickle_bench"
+. tests/bench/lib.sh
 
 # Each upload holds a socket and a temporary file on the server, and a socket here.
 ulimit -n "$(( uploads * 3 + 1024 ))"
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-REDRESS_DATA_DIR="$work/data" \
-REDRESS_INTAKE__LISTEN="127.0.0.1:$port" \
-REDRESS_INTAKE__MIN_FREE_DISK_MIB=1 \
-RUST_LOG=warn \
-  "$bin" serve > "$work/server.out" 2>&1 &
-server_pid=$!
-for _ in $(seq 1 100); do
-  grep -q "Intake listening" "$work/server.out" 2>/dev/null && break
-  sleep 0.1
-done
-grep -q "Intake listening" "$work/server.out" || { cat "$work/server.out"; exit 1; }
+start_server
 
 target/release/examples/trickle_bench --addr "127.0.0.1:$port" --pid "$server_pid" \
   --uploads "$uploads" --rate "$rate" --seconds "$seconds"

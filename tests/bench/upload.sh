@@ -13,16 +13,7 @@ cd "$(dirname "$0")/../.."
 size_mib=${1:-1024}
 rounds=${2:-3}
 
-cargo build --release --quiet -p redress-cli
-bin=target/release/redress
-
-work=$(mktemp -d -p "$PWD/target" bench-upload.XXXXXX)
-server_pid=
-cleanup() {
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. tests/bench/lib.sh
 
 echo "Preparing a ${size_mib} MiB file of random bytes..."
 head -c "$((size_mib * 1024 * 1024))" /dev/urandom > "$work/evidence.bin"
@@ -34,20 +25,9 @@ now() { date +%s.%N; }
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-REDRESS_DATA_DIR="$work/data" \
-REDRESS_INTAKE__LISTEN="127.0.0.1:$port" \
-REDRESS_INTAKE__MIN_FREE_DISK_MIB=1 \
-REDRESS_LIMITS__MAX_FILE_MIB=$((size_mib + 1)) \
-REDRESS_LIMITS__MAX_REPORT_MIB=$((size_mib + 1)) \
-RUST_LOG=warn \
-  "$bin" serve > "$work/server.out" 2>&1 &
-server_pid=$!
-for _ in $(seq 1 100); do
-  grep -q "Intake listening" "$work/server.out" 2>/dev/null && break
-  sleep 0.1
-done
-grep -q "Intake listening" "$work/server.out" || { cat "$work/server.out"; exit 1; }
+start_server \
+  REDRESS_LIMITS__MAX_FILE_MIB=$((size_mib + 1)) \
+  REDRESS_LIMITS__MAX_REPORT_MIB=$((size_mib + 1))
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$server_pid/status"; }
 idle_rss=$(rss_kib)
 

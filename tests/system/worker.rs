@@ -9,7 +9,8 @@ use std::time::Duration;
 use redress_crypto::{SecretIdentity, open};
 use redress_domain::evidence::{FileType, Metadata, NotScrubbed};
 use redress_domain::{
-    DeadlineFlag, Holder, HolderKind, JobKind, JobState, ObjectKind, Priority, Rendition, TriageSummary,
+    DeadlineFlag, Holder, HolderKind, JobKind, JobState, ObjectKind, Priority, Rendition, Sealed,
+    TriageSummary,
 };
 use redress_mail::{MailConfig, Mailer, sink};
 use redress_store::Investigator;

@@ -19,29 +19,35 @@ pub enum DocumentError {
     Write,
 }
 
-/// Reads `format` first, so a document of another format is refused by number rather
-/// than by whichever field happened to differ.
-fn check_format(json: &[u8], supported: u32) -> Result<(), DocumentError> {
-    #[derive(Deserialize)]
-    struct Head {
-        format: u32,
-    }
-    let head: Head = serde_json::from_slice(json).map_err(|_| DocumentError::Parse)?;
-    if head.format == supported {
-        Ok(())
-    } else {
-        Err(DocumentError::Format {
-            found: head.format,
-            supported,
-        })
-    }
-}
+/// A document Redress seals: written and read through this one trait, with its
+/// `format` checked on the way in.
+pub trait Sealed: Serialize + serde::de::DeserializeOwned {
+    /// The format this version writes and reads.
+    const FORMAT: u32;
 
-/// Serialises into zeroizing memory: the bytes are plaintext about to be sealed.
-fn to_json<T: Serialize>(value: &T) -> Result<zeroize::Zeroizing<Vec<u8>>, DocumentError> {
-    serde_json::to_vec(value)
-        .map(zeroize::Zeroizing::new)
-        .map_err(|_| DocumentError::Write)
+    /// Serialises into zeroizing memory: the bytes are plaintext about to be sealed.
+    fn to_json(&self) -> Result<zeroize::Zeroizing<Vec<u8>>, DocumentError> {
+        serde_json::to_vec(self)
+            .map(zeroize::Zeroizing::new)
+            .map_err(|_| DocumentError::Write)
+    }
+
+    /// Reads `format` first, so a document of another format is refused by number
+    /// rather than by whichever field happened to differ.
+    fn from_json(json: &[u8]) -> Result<Self, DocumentError> {
+        #[derive(Deserialize)]
+        struct Head {
+            format: u32,
+        }
+        let head: Head = serde_json::from_slice(json).map_err(|_| DocumentError::Parse)?;
+        if head.format != Self::FORMAT {
+            return Err(DocumentError::Format {
+                found: head.format,
+                supported: Self::FORMAT,
+            });
+        }
+        serde_json::from_slice(json).map_err(|_| DocumentError::Parse)
+    }
 }
 
 /// Everything the reporter sent at intake, sealed to the thread key.
@@ -71,9 +77,11 @@ pub struct EvidenceEntry {
     pub sha256: String,
 }
 
-impl SubmissionDocument {
-    pub const FORMAT: u32 = 1;
+impl Sealed for SubmissionDocument {
+    const FORMAT: u32 = 1;
+}
 
+impl SubmissionDocument {
     pub fn new(
         questionnaire_version: u32,
         received_at: i64,
@@ -87,15 +95,6 @@ impl SubmissionDocument {
             answers,
             evidence,
         }
-    }
-
-    pub fn to_json(&self) -> Result<zeroize::Zeroizing<Vec<u8>>, DocumentError> {
-        to_json(self)
-    }
-
-    pub fn from_json(json: &[u8]) -> Result<Self, DocumentError> {
-        check_format(json, Self::FORMAT)?;
-        serde_json::from_slice(json).map_err(|_| DocumentError::Parse)
     }
 }
 
@@ -116,10 +115,12 @@ pub struct TriageSummary {
     pub evidence: Vec<Custody>,
 }
 
-impl TriageSummary {
+impl Sealed for TriageSummary {
     /// Format 1 (before typed summaries) kept free-text reasons for renditions.
-    pub const FORMAT: u32 = 2;
+    const FORMAT: u32 = 2;
+}
 
+impl TriageSummary {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         rules_version: u32,
@@ -142,15 +143,6 @@ impl TriageSummary {
             ack_due,
             evidence,
         }
-    }
-
-    pub fn to_json(&self) -> Result<zeroize::Zeroizing<Vec<u8>>, DocumentError> {
-        to_json(self)
-    }
-
-    pub fn from_json(json: &[u8]) -> Result<Self, DocumentError> {
-        check_format(json, Self::FORMAT)?;
-        serde_json::from_slice(json).map_err(|_| DocumentError::Parse)
     }
 }
 

@@ -19,7 +19,7 @@ pub use case::{
 };
 pub use documents::{
     Custody, DocumentError, EvidenceEntry, Indicated, MatchedIndicator, MatchedObservable, Overlap, Reason,
-    Related, RelatedCase, Rendition, Score, SubmissionDocument, TriageSummary,
+    Related, RelatedCase, Rendition, Score, Sealed, SubmissionDocument, TriageSummary,
 };
 pub use jobs::{JobKind, JobState};
 pub use questionnaire::{FieldKind, FieldSpec, Questionnaire, QuestionnaireError};

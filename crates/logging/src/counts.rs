@@ -32,6 +32,18 @@ fn counts() -> MutexGuard<'static, Counts> {
     lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// An error and its sources as one line, for a [`note`].
+pub fn cause_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
 /// Counts one occurrence of an event, e.g. `count("intake.refused", "busy")`.
 pub fn count(group: &'static str, name: &'static str) {
     add(group, name, 1);

@@ -21,5 +21,5 @@
 mod counts;
 mod format;
 
-pub use counts::{Counts, Event, add, count, note, spawn_hourly_report, take, warn_hourly};
+pub use counts::{Counts, Event, add, cause_chain, count, note, spawn_hourly_report, take, warn_hourly};
 pub use format::{init, redress_directives};

@@ -135,19 +135,6 @@ pub const MAIL_NOT_CONFIGURED: &str = "email is not configured (mail.smtp_url): 
      cases or deadlines; notices wait in the outbox. Set mail.smtp_url, restart, then retry the dead send_email \
      jobs (redress admin jobs list, redress admin jobs retry ID)";
 
-/// An error and its sources, as one line for the hourly report. Job errors name no
-/// case, object or person (see [`JobError`]).
-fn cause_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
-}
-
 /// What running one job did.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Ran {
@@ -222,7 +209,11 @@ impl Worker {
             Err(e) => {
                 // Counted, not logged: a triage or an email fails seconds after the
                 // report that caused it arrived.
-                redress_logging::note("worker.failed", job.kind.as_str(), cause_chain(&e));
+                redress_logging::note(
+                    "worker.failed",
+                    job.kind.as_str(),
+                    redress_logging::cause_chain(&e),
+                );
                 self.warn_operator(&e);
                 if matches!(e, JobError::EmailRefused(_)) {
                     self.store.give_up(&job, &self.name, &e.to_string(), now).await?;
@@ -269,7 +260,7 @@ impl Worker {
             Ok(_) => {}
             Err(e) => tracing::warn!(
                 "could not check who new cases can be routed to: {}",
-                cause_chain(&e)
+                redress_logging::cause_chain(&e)
             ),
         }
     }
@@ -313,10 +304,18 @@ impl Worker {
     pub async fn run(self: Arc<Self>, shutdown: watch::Receiver<bool>) {
         let now = self.now();
         if let Err(e) = self.store.beat(&self.name, self.settings.lease_secs, now).await {
-            redress_logging::note("worker.queue", "heartbeat_failed", cause_chain(&e));
+            redress_logging::note(
+                "worker.queue",
+                "heartbeat_failed",
+                redress_logging::cause_chain(&e),
+            );
         }
         if let Err(e) = periodic::schedule(&self, now).await {
-            redress_logging::note("worker.queue", "schedule_failed", cause_chain(&e));
+            redress_logging::note(
+                "worker.queue",
+                "schedule_failed",
+                redress_logging::cause_chain(&e),
+            );
         }
         let heartbeat = tokio::spawn(beat_while_running(
             self.store.clone(),
@@ -355,7 +354,7 @@ impl Worker {
             let job = match self.store.claim(&self.name, now).await {
                 Ok(job) => job,
                 Err(e) => {
-                    redress_logging::note("worker.queue", "claim_failed", cause_chain(&e));
+                    redress_logging::note("worker.queue", "claim_failed", redress_logging::cause_chain(&e));
                     None
                 }
             };
@@ -371,7 +370,7 @@ impl Worker {
             tokio::select! {
                 r = &mut run => {
                     if let Err(e) = r {
-                        redress_logging::note("worker.queue", "bookkeeping_failed", cause_chain(&e));
+                        redress_logging::note("worker.queue", "bookkeeping_failed", redress_logging::cause_chain(&e));
                     }
                 }
                 _ = shutdown.changed() => {
@@ -399,7 +398,11 @@ async fn beat_while_running(
     loop {
         tokio::time::sleep(every).await;
         if let Err(e) = store.beat(&worker, lease_secs, clock()).await {
-            redress_logging::note("worker.queue", "heartbeat_failed", cause_chain(&e));
+            redress_logging::note(
+                "worker.queue",
+                "heartbeat_failed",
+                redress_logging::cause_chain(&e),
+            );
         }
     }
 }
@@ -421,7 +424,11 @@ async fn watch_lease(
                 let _ = lost.send(());
                 return;
             }
-            Err(e) => redress_logging::note("worker.queue", "lease_check_failed", cause_chain(&e)),
+            Err(e) => redress_logging::note(
+                "worker.queue",
+                "lease_check_failed",
+                redress_logging::cause_chain(&e),
+            ),
         }
     }
 }

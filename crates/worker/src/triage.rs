@@ -13,7 +13,8 @@ use std::io::Read;
 use redress_crypto::{PublicKey, SecretIdentity, open, open_reader, seal_writer};
 use redress_domain::{
     Answers, CaseId, Custody, EvidenceEntry, Holder, Indicated, MatchedIndicator, MatchedObservable,
-    ObjectId, ObjectKind, Related, RelatedCase, Rendition, SealedTo, SubmissionDocument, TriageSummary,
+    ObjectId, ObjectKind, Related, RelatedCase, Rendition, Sealed, SealedTo, SubmissionDocument,
+    TriageSummary,
 };
 use redress_indicators::Matches;
 use redress_store::{Job, NewObject, StoredCase, TriageCommit};

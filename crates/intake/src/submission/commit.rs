@@ -3,7 +3,8 @@
 
 use redress_crypto::{Receipt, derive_receipt_keys, seal};
 use redress_domain::{
-    Answers, CaseId, CaseRef, EvidenceEntry, JobKind, ObjectId, ObjectKind, SealedTo, SubmissionDocument,
+    Answers, CaseId, CaseRef, EvidenceEntry, JobKind, ObjectId, ObjectKind, Sealed, SealedTo,
+    SubmissionDocument,
 };
 use redress_keychain::{FirstHolders, NewCaseKeys};
 use redress_store::{BlobStore, NewCase, NewJob, NewObject, NewReceipt, StoreError};

@@ -295,24 +295,16 @@ pub async fn receive(
     if let Err(Refused { error, .. }) = &result {
         match error {
             SubmitError::Internal(cause) => {
-                redress_logging::note("intake.refused", error.counted_as(), cause_chain(cause.as_ref()));
+                redress_logging::note(
+                    "intake.refused",
+                    error.counted_as(),
+                    redress_logging::cause_chain(cause.as_ref()),
+                );
             }
             other => redress_logging::count("intake.refused", other.counted_as()),
         }
     }
     result
-}
-
-/// An error and its sources, as one line for the hourly log.
-fn cause_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 async fn receive_counted(
