@@ -659,20 +659,25 @@ async fn a_copy_of_the_database_does_not_order_cases_by_arrival() {
         assert_eq!(findings, [], "orderings found in the copy");
         let (before, after) = layouts.unwrap();
         // The page check's control: before the compaction it sees the last hand-over
-        // (the compaction ran after that case's intake, before its triage).
-        for table in [
+        // (the compaction ran after that case's intake, before its triage). In any one
+        // table a newest row whose random key happens to sort last sits where VACUUM
+        // would put it too, so the control asks for the tables together: each case
+        // writes rows to all of them, and all of them hiding that is vanishingly rare.
+        let seen: Vec<&str> = [
             "cases",
             "key_wraps",
             "case_objects",
             "jobs",
             "case_assignments",
             "outbox",
-        ] {
-            assert!(
-                before.iter().any(|f| f.table() == table),
-                "the page check sees the writes since the last compaction in {table}: {before:?}"
-            );
-        }
+        ]
+        .into_iter()
+        .filter(|table| before.iter().any(|f| f.table() == *table))
+        .collect();
+        assert!(
+            seen.len() >= 2,
+            "the page check sees the writes since the last compaction: {before:?}"
+        );
         assert_eq!(after, [], "pages laid out by their history after the compaction");
     }
 }
