@@ -9,7 +9,7 @@ use std::time::Duration;
 use redress_crypto::{SecretIdentity, open};
 use redress_domain::evidence::{FileType, Metadata, NotScrubbed};
 use redress_domain::{
-    DeadlineFlag, Holder, HolderKind, JobKind, JobState, ObjectKind, Priority, Rendition, Sealed,
+    DeadlineFlag, Holder, HolderKind, JobKind, JobState, ObjectKind, Priority, Related, Rendition, Sealed,
     TriageSummary,
 };
 use redress_mail::{MailConfig, Mailer, sink};
@@ -285,6 +285,137 @@ async fn related_cases_are_linked_through_fingerprints_not_plaintext() {
             "{plain} on disk"
         );
     }
+}
+
+/// Submits a report naming `customer` (and France, as `submit` does) and triages it
+/// at once, so cases are triaged in the order given.
+async fn triaged(app: &TestApp, worker: &redress_worker::Worker, customer: &str, what: &str) -> String {
+    let mut answers = good_answers(what);
+    answers["country"] = "France".into();
+    answers["suspected_customer"] = customer.into();
+    let res = app.api_submit(&answers, &[]).await;
+    assert_eq!(res.status(), 201);
+    let case_ref = res.json::<Value>().await.unwrap()["case_ref"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    worker.run_until_idle().await.unwrap();
+    assert!(app.case(&case_ref).await.triaged, "{case_ref} triaged");
+    case_ref
+}
+
+async fn related_of(app: &TestApp, case_ref: &str, who: &Investigator, key: &SecretIdentity) -> Related {
+    let case_key = case_key_of(app, case_ref, who, key).await;
+    let sealed = object_of(app, case_ref, ObjectKind::TriageSummary).await;
+    TriageSummary::from_json(&open(&case_key, &sealed[0]).unwrap())
+        .unwrap()
+        .related
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn broad_features_are_counted_never_linked_and_the_same_customer_links() {
+    let app = TestApp::spawn().await;
+    let (desk, desk_key) = app
+        .investigator("desk@example.org", &["triage-desk", "mobile"], 50)
+        .await;
+    let worker = app.worker("w1", None);
+    // Product, country and target groups alike; three different customers.
+    let mut refs = Vec::new();
+    for customer in ["Agency One", "Agency Two", "Agency Three"] {
+        refs.push(triaged(&app, &worker, customer, "The phone rebooted at night.").await);
+    }
+    assert_eq!(
+        app.store.link_count().await.unwrap(),
+        0,
+        "no link on broad features"
+    );
+    let first = related_of(&app, &refs[0], &desk, &desk_key).await;
+    assert_eq!(first, Related::default(), "nothing earlier to overlap with");
+    let third = related_of(&app, &refs[2], &desk, &desk_key).await;
+    assert!(third.linked.is_empty() && third.more_linked == 0, "{third:?}");
+    // Every broad feature is shared by the two others: only the most specific
+    // combinations remain, one per target group, each counting both.
+    let counted: Vec<(Vec<String>, Vec<String>, u64)> = third
+        .overlaps
+        .iter()
+        .map(|o| (o.shared.clone(), o.values.clone(), o.other_cases))
+        .collect();
+    let kinds = vec!["product".to_owned(), "country".into(), "target_group".into()];
+    let values = |group: &str| vec!["mobile-implant".to_owned(), "france".into(), group.into()];
+    assert_eq!(
+        counted,
+        [
+            (kinds.clone(), values("journalist"), 2),
+            (kinds, values("lawyer"), 2)
+        ]
+    );
+
+    // A fourth report naming the first one's customer links to it, and only to it.
+    let fourth = triaged(&app, &worker, "agency  ONE", "It happened again.").await;
+    let related = related_of(&app, &fourth, &desk, &desk_key).await;
+    let first_case = app.case(&refs[0]).await;
+    assert_eq!(related.linked.len(), 1, "{related:?}");
+    assert_eq!(related.linked[0].case_ref, first_case.case_ref);
+    assert_eq!(
+        related.linked[0].shared,
+        ["country", "customer", "product", "target_group"]
+    );
+    assert_eq!(related.more_linked, 0);
+    let fourth_case = app.case(&fourth).await;
+    assert_eq!(
+        app.store.links(fourth_case.id).await.unwrap(),
+        [(first_case.id, related.linked[0].shared.clone())]
+    );
+    assert!(related.overlaps.iter().all(|o| o.other_cases == 3), "{related:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_case_lists_its_most_related_cases_first_and_counts_the_rest() {
+    let app = TestApp::spawn().await;
+    let (desk, desk_key) = app
+        .investigator("desk@example.org", &["triage-desk", "mobile"], 50)
+        .await;
+    let mut worker = app.worker("w1", None);
+    worker.settings.related_listed = 2;
+    let same = "Ministry of Example";
+    let plain = triaged(&app, &worker, same, "Calls dropped.").await;
+    let elsewhere = {
+        // The same customer, but another country: fewer broad features in common.
+        let mut answers = good_answers("Calls dropped abroad.");
+        answers["country"] = "Spain".into();
+        let res = app.api_submit(&answers, &[]).await;
+        assert_eq!(res.status(), 201);
+        worker.run_until_idle().await.unwrap();
+        res.json::<Value>().await.unwrap()["case_ref"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let with_indicator = triaged(&app, &worker, same, "It talked to evil.example.").await;
+    let plain_too = triaged(&app, &worker, same, "Calls dropped here too.").await;
+    let newest = triaged(&app, &worker, same, "Mine talked to evil.example as well.").await;
+
+    let related = related_of(&app, &newest, &desk, &desk_key).await;
+    let mut refs = Vec::new();
+    for r in [&plain, &elsewhere, &with_indicator, &plain_too] {
+        refs.push(app.case(r).await.case_ref);
+    }
+    let [plain, elsewhere, with_indicator, plain_too] = refs.try_into().unwrap();
+    // The indicator and the customer first; then, of the two sharing the customer and
+    // every broad feature, one (the rest are counted: 4 linked cases, 2 listed).
+    assert_eq!(related.linked.len(), 2, "{related:?}");
+    assert_eq!(related.linked[0].case_ref, with_indicator);
+    assert!(related.linked[0].shared.contains(&"indicator".to_owned()));
+    let second = &related.linked[1].case_ref;
+    assert!(*second == plain || *second == plain_too, "{related:?}");
+    assert_ne!(*second, elsewhere, "fewer features in common ranks lower");
+    assert_eq!(related.more_linked, 2);
+
+    // Only what is listed is linked: each case links to at most two earlier ones
+    // (0 + 1 + 2 + 2 + 2), so link rows grow with the cases, not their square.
+    let newest_case = app.case(&newest).await;
+    assert_eq!(app.store.links(newest_case.id).await.unwrap().len(), 2);
+    assert_eq!(app.store.link_count().await.unwrap(), 7);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -42,6 +42,7 @@ pub struct WorkerConfig {
     pub indicators_dir: String,
     pub fingerprint_key_file: String,
     pub max_inspect_mib: u64,
+    pub related_listed: usize,
 }
 
 impl Default for WorkerConfig {
@@ -54,6 +55,7 @@ impl Default for WorkerConfig {
             indicators_dir: String::new(),
             fingerprint_key_file: String::new(),
             max_inspect_mib: 64,
+            related_listed: 10,
         }
     }
 }

@@ -209,15 +209,22 @@ pub struct MatchedObservable {
     pub value: String,
 }
 
+/// Counts of other cases stop here: a count of `COUNT_CAP` means "this many or more".
+/// Counting further would read a whole class of cases for a figure nobody needs
+/// exactly, and the cost of triage would grow with the database.
+pub const COUNT_CAP: u64 = 1000;
+
 /// Related cases as triage found them.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Related {
-    /// Cases linked to this one on a selective signal, most relevant first, capped.
+    /// Cases linked to this one on a selective signal (a shared indicator or suspected
+    /// customer), most relevant first, at most `worker.related_listed` of them.
     pub linked: Vec<RelatedCase>,
-    /// Linked cases left out of `linked` by the cap.
+    /// Linked cases left out of `linked` by the cap (the total stops at [`COUNT_CAP`]).
     pub more_linked: u64,
     /// Broad overlaps, as counts only: "41 other cases name this product and country".
+    /// Most specific first.
     pub overlaps: Vec<Overlap>,
 }
 
@@ -225,7 +232,7 @@ pub struct Related {
 #[serde(deny_unknown_fields)]
 pub struct RelatedCase {
     pub case_ref: CaseRef,
-    /// What they share, e.g. `indicator`, `customer`.
+    /// What they share, e.g. `indicator`, `customer`, `product`.
     pub shared: Vec<String>,
 }
 
@@ -234,6 +241,10 @@ pub struct RelatedCase {
 pub struct Overlap {
     /// What the other cases have in common with this one, e.g. `["product", "country"]`.
     pub shared: Vec<String>,
+    /// This case's own values of those kinds, in the same order (this summary is
+    /// sealed to the case key, which opens the answers anyway).
+    pub values: Vec<String>,
+    /// How many other cases share them, up to [`COUNT_CAP`].
     pub other_cases: u64,
 }
 

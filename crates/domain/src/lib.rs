@@ -18,8 +18,8 @@ pub use case::{
     JobId, KeyKind, ObjectId, ObjectKind, Priority, SealedTo,
 };
 pub use documents::{
-    Custody, DocumentError, EvidenceEntry, Indicated, MatchedIndicator, MatchedObservable, Overlap, Reason,
-    Related, RelatedCase, Rendition, Score, Sealed, SubmissionDocument, TriageSummary,
+    COUNT_CAP, Custody, DocumentError, EvidenceEntry, Indicated, MatchedIndicator, MatchedObservable,
+    Overlap, Reason, Related, RelatedCase, Rendition, Score, Sealed, SubmissionDocument, TriageSummary,
 };
 pub use jobs::{JobKind, JobState};
 pub use questionnaire::{FieldKind, FieldSpec, Questionnaire, QuestionnaireError};

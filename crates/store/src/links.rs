@@ -1,10 +1,16 @@
 //! Related cases: keyed fingerprints of what a case names, and the links between cases
 //! that share something selective.
+//!
+//! Every query here is bounded: it returns at most a given number of rows and counts at
+//! most [`COUNT_CAP`], so triage costs the same with a thousand cases as with a million
+//! that name the same product.
 
-use std::collections::HashMap;
-
-use redress_domain::CaseId;
-use sea_orm::{ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter};
+use redress_domain::{COUNT_CAP, CaseId};
+use sea_orm::sea_query::{Alias, Expr, Query, SelectStatement};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait,
+};
 
 use crate::connection::parsed;
 use crate::entity::{case_link, fingerprint};
@@ -16,45 +22,117 @@ pub(crate) fn ordered(a: CaseId, b: CaseId) -> (String, String) {
     if a <= b { (a, b) } else { (b, a) }
 }
 
+/// Rows holding any of `fingerprints` (kind, fingerprint).
+fn any_of(fingerprints: &[(String, String)]) -> Condition {
+    fingerprints.iter().fold(Condition::any(), |any, (kind, fp)| {
+        any.add(
+            Condition::all()
+                .add(fingerprint::Column::Kind.eq(kind.as_str()))
+                .add(fingerprint::Column::Fingerprint.eq(fp.as_str())),
+        )
+    })
+}
+
+/// Rows of cases other than `case` holding any of `fingerprints`.
+fn others_with(case: CaseId, fingerprints: &[(String, String)]) -> Condition {
+    Condition::all()
+        .add(any_of(fingerprints))
+        .add(fingerprint::Column::CaseId.ne(case.to_string()))
+}
+
 impl Store {
-    /// Cases (other than `case`) that share one of these fingerprints, with the kinds
-    /// they share.
-    pub async fn cases_sharing(
+    /// Up to `limit` other cases holding this fingerprint, in id order. Ids are random,
+    /// so which cases come first says nothing about when they arrived.
+    pub async fn cases_with_fingerprint(
+        &self,
+        case: CaseId,
+        fingerprint: &(String, String),
+        limit: u64,
+    ) -> Result<Vec<CaseId>, StoreError> {
+        let rows: Vec<String> = fingerprint::Entity::find()
+            .select_only()
+            .column(fingerprint::Column::CaseId)
+            .filter(others_with(case, std::slice::from_ref(fingerprint)))
+            .order_by_asc(fingerprint::Column::CaseId)
+            .limit(limit)
+            .into_tuple()
+            .all(self.connection())
+            .await?;
+        let mut ids = rows
+            .iter()
+            .map(|id| parsed(id, CaseId::parse, "fingerprint case id"))
+            .collect::<Result<Vec<_>, _>>()?;
+        // A case holds a fingerprint once, but nothing in the schema says so.
+        ids.dedup();
+        Ok(ids)
+    }
+
+    /// How many other cases hold any of these fingerprints, counted up to [`COUNT_CAP`].
+    pub async fn count_cases_with_any(
         &self,
         case: CaseId,
         fingerprints: &[(String, String)],
-    ) -> Result<Vec<(CaseId, Vec<String>)>, StoreError> {
-        let mut shared: HashMap<CaseId, Vec<String>> = HashMap::new();
-        for (kind, fp) in fingerprints {
-            for row in fingerprint::Entity::find()
-                .filter(fingerprint::Column::Kind.eq(kind.as_str()))
-                .filter(fingerprint::Column::Fingerprint.eq(fp.as_str()))
-                .filter(fingerprint::Column::CaseId.ne(case.to_string()))
-                .all(self.connection())
-                .await?
-            {
-                let kinds = shared
-                    .entry(parsed(&row.case_id, CaseId::parse, "fingerprint case id")?)
-                    .or_default();
-                if !kinds.contains(kind) {
-                    kinds.push(kind.clone());
-                }
-            }
+    ) -> Result<u64, StoreError> {
+        if fingerprints.is_empty() {
+            return Ok(0);
         }
-        let mut out: Vec<(CaseId, Vec<String>)> = shared
-            .into_iter()
-            .map(|(id, mut kinds)| {
-                kinds.sort();
-                (id, kinds)
-            })
-            .collect();
-        out.sort();
-        Ok(out)
+        let cases = fingerprint::Entity::find()
+            .select_only()
+            .column(fingerprint::Column::CaseId)
+            .distinct()
+            .filter(others_with(case, fingerprints))
+            .limit(COUNT_CAP)
+            .into_query();
+        self.count_rows(cases).await
+    }
+
+    /// Which of `fingerprints` each of `cases` holds, as (case, kind): at most
+    /// `cases × fingerprints` rows.
+    pub async fn kinds_shared_by(
+        &self,
+        cases: &[CaseId],
+        fingerprints: &[(String, String)],
+    ) -> Result<Vec<(CaseId, String)>, StoreError> {
+        if cases.is_empty() || fingerprints.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<(String, String)> = fingerprint::Entity::find()
+            .select_only()
+            .column(fingerprint::Column::CaseId)
+            .column(fingerprint::Column::Kind)
+            .filter(fingerprint::Column::CaseId.is_in(cases.iter().map(ToString::to_string)))
+            .filter(any_of(fingerprints))
+            .into_tuple()
+            .all(self.connection())
+            .await?;
+        rows.into_iter()
+            .map(|(id, kind)| Ok((parsed(&id, CaseId::parse, "fingerprint case id")?, kind)))
+            .collect()
+    }
+
+    /// `SELECT COUNT(*)` of a (limited) query.
+    async fn count_rows(&self, rows: SelectStatement) -> Result<u64, StoreError> {
+        let count = Query::select()
+            .expr(Expr::cust("COUNT(*)"))
+            .from_subquery(rows, Alias::new("bounded"))
+            .to_owned();
+        let row = self
+            .connection()
+            .query_one_raw(self.backend().build(&count))
+            .await?
+            .ok_or(StoreError::Corrupt("no count"))?;
+        let n: i64 = row.try_get_by_index(0)?;
+        u64::try_from(n).map_err(|_| StoreError::Corrupt("negative count"))
     }
 
     /// Number of stored fingerprints (zero until a case has been triaged).
     pub async fn fingerprint_count(&self) -> Result<u64, StoreError> {
         Ok(fingerprint::Entity::find().count(self.connection()).await?)
+    }
+
+    /// Number of stored links between cases.
+    pub async fn link_count(&self) -> Result<u64, StoreError> {
+        Ok(case_link::Entity::find().count(self.connection()).await?)
     }
 
     /// The cases linked to `case`, with the kinds they share.

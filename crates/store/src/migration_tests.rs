@@ -323,3 +323,51 @@ const TABLES: [&str; 11] = [
     "case_links",
     "outbox",
 ];
+
+#[tokio::test]
+async fn m0005_drops_links_made_on_broad_features_alone_and_indexes_by_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDatabase::create(dir.path()).await;
+    let store = Store::connect(db.url()).await.unwrap();
+    Migrator::up(store.connection(), Some(3)).await.unwrap();
+    let (handed_over, waiting) = old_data_folder(&store).await;
+    // The earlier rule linked on two broad features; the pair is stored the other way
+    // round so both links can coexist.
+    let (first, second) = crate::links::ordered(handed_over, waiting);
+    exec(
+        &store,
+        &format!(
+            "INSERT INTO case_links (id, case_a, case_b, reasons) VALUES \
+             ('{}', '{second}', '{first}', 'country,product')",
+            uuid::Uuid::new_v4()
+        ),
+    )
+    .await;
+    Migrator::up(store.connection(), Some(1)).await.unwrap();
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM case_links").await, 2);
+
+    store.migrate().await.unwrap();
+    let links = store.links(handed_over).await.unwrap();
+    assert_eq!(links, [(waiting, vec!["customer".to_owned()])]);
+    let columns = if store.backend() == DbBackend::Sqlite {
+        strings(
+            &store,
+            "SELECT name FROM pragma_index_info('case_fingerprints_by_case') ORDER BY seqno",
+        )
+        .await
+    } else {
+        strings(
+            &store,
+            "SELECT a.attname::text FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+             JOIN LATERAL unnest(i.indkey) WITH ORDINALITY k(attnum, n) ON true \
+             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum \
+             WHERE c.relname = 'case_fingerprints_by_case' ORDER BY k.n",
+        )
+        .await
+    };
+    assert_eq!(columns, ["kind", "fingerprint", "case_id"]);
+
+    Migrator::down(store.connection(), Some(1)).await.unwrap();
+    store.migrate().await.unwrap();
+    assert_eq!(store.links(handed_over).await.unwrap().len(), 1);
+}

@@ -3,8 +3,8 @@
 use std::time::{Duration, SystemTime};
 
 use redress_domain::{
-    CaseId, CaseRef, DeadlineFlag, Holder, HolderKind, InvestigatorId, JobKind, JobState, ObjectId,
-    ObjectKind, Priority, SealedTo,
+    COUNT_CAP, CaseId, CaseRef, DeadlineFlag, Holder, HolderKind, InvestigatorId, JobKind, JobState,
+    ObjectId, ObjectKind, Priority, SealedTo,
 };
 
 use crate::test_support::TestDatabase;
@@ -340,9 +340,117 @@ async fn triage_commits_once_and_removes_the_triage_wrap() {
         .insert_case(&other, || CaseRef::from_random(rand::random()))
         .await
         .unwrap();
-    let shared = store
-        .cases_sharing(other.id, &[("customer".into(), "ab12".into())])
-        .await
-        .unwrap();
-    assert_eq!(shared, [(new.id, vec!["customer".to_owned()])]);
+    let customer = ("customer".to_owned(), "ab12".to_owned());
+    assert_eq!(
+        store
+            .cases_with_fingerprint(other.id, &customer, 10)
+            .await
+            .unwrap(),
+        [new.id]
+    );
+    assert_eq!(
+        store
+            .count_cases_with_any(other.id, std::slice::from_ref(&customer))
+            .await
+            .unwrap(),
+        1
+    );
+    // The case itself is never its own relative.
+    assert!(
+        store
+            .cases_with_fingerprint(new.id, &customer, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .kinds_shared_by(
+                &[new.id, other.id],
+                &[customer, ("product".into(), "cd34".into())]
+            )
+            .await
+            .unwrap(),
+        [(new.id, "customer".to_owned())]
+    );
+}
+
+/// Cases handed over holding `fingerprints`, as many as asked.
+async fn fingerprinted_cases(store: &Store, n: usize, fingerprints: &[(&str, &str)]) -> Vec<CaseId> {
+    let mut ids = Vec::new();
+    for _ in 0..n {
+        let case = new_case(vec![]);
+        store
+            .insert_case(&case, || CaseRef::from_random(rand::random()))
+            .await
+            .unwrap();
+        let commit = TriageCommit {
+            priority: Priority::P3,
+            ack_due: 0,
+            objects: vec![],
+            wraps: vec![],
+            assign_to: vec![],
+            fingerprints: fingerprints
+                .iter()
+                .map(|(k, f)| ((*k).to_owned(), (*f).to_owned()))
+                .collect(),
+            links: vec![],
+            emails: vec![],
+            jobs: vec![],
+        };
+        assert!(store.commit_triage(case.id, &commit, 0).await.unwrap());
+        ids.push(case.id);
+    }
+    ids
+}
+
+#[tokio::test]
+async fn fingerprint_reads_are_bounded_and_counts_stop_at_the_cap() {
+    let (_dir, _db, store, _blobs) = setup().await;
+    let many = fingerprinted_cases(&store, COUNT_CAP as usize + 2, &[("product", "p1")]).await;
+    let few = fingerprinted_cases(&store, 3, &[("customer", "c1"), ("product", "p1")]).await;
+    let (product, customer) = (
+        ("product".to_owned(), "p1".to_owned()),
+        ("customer".to_owned(), "c1".to_owned()),
+    );
+    let me = few[0];
+
+    // A read stops at its limit, in id order (ids are random: no arrival order).
+    let read = store.cases_with_fingerprint(me, &product, 5).await.unwrap();
+    let mut expected: Vec<CaseId> = many.iter().chain(&few[1..]).copied().collect();
+    expected.sort();
+    assert_eq!(read, expected[..5]);
+
+    // Counts are exact below the cap and stop at it.
+    assert_eq!(
+        store
+            .count_cases_with_any(me, std::slice::from_ref(&customer))
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        store
+            .count_cases_with_any(me, std::slice::from_ref(&product))
+            .await
+            .unwrap(),
+        COUNT_CAP
+    );
+    assert_eq!(
+        store
+            .count_cases_with_any(me, &[customer.clone(), product])
+            .await
+            .unwrap(),
+        COUNT_CAP,
+        "a case holding both is counted once, and the count still stops at the cap"
+    );
+    assert_eq!(store.count_cases_with_any(me, &[]).await.unwrap(), 0);
+    // Distinct cases, not rows: the two others hold the customer and the product.
+    assert_eq!(
+        store
+            .count_cases_with_any(me, &[customer, ("customer".into(), "c1".into())])
+            .await
+            .unwrap(),
+        2
+    );
 }

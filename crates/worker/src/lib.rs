@@ -10,6 +10,7 @@ mod deadlines;
 mod email;
 pub mod fingerprints;
 mod periodic;
+mod related;
 pub mod routing;
 pub mod rules;
 mod triage;
@@ -50,6 +51,9 @@ pub struct WorkerSettings {
     /// after each of these pauses, within the claim, before it is recorded: a recorded
     /// failure of a report-driven job waits for the next hour.
     pub retry_delays: Vec<Duration>,
+    /// Related cases one case links to and lists, most relevant first; the rest are
+    /// counted.
+    pub related_listed: usize,
 }
 
 impl Default for WorkerSettings {
@@ -63,6 +67,7 @@ impl Default for WorkerSettings {
             message_id_domain: "redress.invalid".into(),
             keep_done_jobs_secs: 30 * 86_400,
             retry_delays: [2, 8, 30].map(Duration::from_secs).to_vec(),
+            related_listed: 10,
         }
     }
 }

@@ -13,15 +13,13 @@ use std::io::Read;
 use redress_crypto::{PublicKey, SecretIdentity, open, open_reader, seal_writer};
 use redress_domain::{
     Answers, CaseId, Custody, EvidenceEntry, Holder, Indicated, MatchedIndicator, MatchedObservable,
-    ObjectId, ObjectKind, Related, RelatedCase, Rendition, Sealed, SealedTo, SubmissionDocument,
-    TriageSummary,
+    ObjectId, ObjectKind, Rendition, Sealed, SealedTo, SubmissionDocument, TriageSummary,
 };
 use redress_indicators::Matches;
 use redress_store::{Job, NewObject, StoredCase, TriageCommit};
 use sha2::{Digest, Sha256};
 
 use crate::email::outgoing;
-use crate::fingerprints;
 use crate::rules::Findings;
 use crate::{JobError, Worker};
 
@@ -110,8 +108,8 @@ async fn triage(worker: &Worker, case: &StoredCase, placed: &mut Vec<ObjectId>) 
     let score = worker.rules.score(answers, &findings);
 
     let indicator_ids: Vec<String> = indicators.iter().map(|i| i.id.clone()).collect();
-    let fingerprints = worker.fingerprint_key.of_case(answers, &indicator_ids);
-    let (links, related) = related_cases(worker, case.id, &fingerprints).await?;
+    let features = worker.fingerprint_key.of_case(answers, &indicator_ids);
+    let (links, related) = crate::related::find(worker, case.id, &features).await?;
 
     let teams = worker.rules.teams_for(answers);
     let route = crate::routing::route(
@@ -149,7 +147,10 @@ async fn triage(worker: &Worker, case: &StoredCase, placed: &mut Vec<ObjectId>) 
         objects,
         wraps: Vec::new(),
         assign_to: Vec::new(),
-        fingerprints,
+        fingerprints: features
+            .iter()
+            .map(crate::fingerprints::Feature::stored)
+            .collect(),
         links,
         emails: Vec::new(),
         jobs: Vec::new(),
@@ -360,32 +361,6 @@ fn matched_indicators(matches: &Matches) -> Vec<MatchedIndicator> {
             observables: observables.remove(i.id()).unwrap_or_default(),
         })
         .collect()
-}
-
-/// Step 5: cases related to this one through shared fingerprints. Returns the links to
-/// store and what the summary says about them.
-async fn related_cases(
-    worker: &Worker,
-    case: CaseId,
-    fingerprints: &[(String, String)],
-) -> Result<(Vec<(CaseId, Vec<String>)>, Related), JobError> {
-    let store = &worker.store;
-    let links: Vec<(CaseId, Vec<String>)> = store
-        .cases_sharing(case, fingerprints)
-        .await?
-        .into_iter()
-        .filter(|(_, kinds)| fingerprints::related(kinds))
-        .collect();
-    let mut related = Related::default();
-    for (other, shared) in &links {
-        if let Some(c) = store.case_by_id(*other).await? {
-            related.linked.push(RelatedCase {
-                case_ref: c.case_ref,
-                shared: shared.clone(),
-            });
-        }
-    }
-    Ok((links, related))
 }
 
 /// Seals `bytes` to `to` into a new blob (placed at once) and records it in `placed`.

@@ -7,6 +7,7 @@ mod m0001_initial;
 mod m0002_jobs;
 mod m0003_triage;
 mod m0004_no_row_order;
+mod m0005_related_bounded;
 
 pub(crate) struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_jobs::Migration),
             Box::new(m0003_triage::Migration),
             Box::new(m0004_no_row_order::Migration),
+            Box::new(m0005_related_bounded::Migration),
         ]
     }
 }
