@@ -6,6 +6,11 @@
 //! - latency: reports submitted one at a time to a running worker, and for each, the
 //!   time from the intake's 201 to the assignee's email arriving at an SMTP server on
 //!   loopback (p50, p99, max).
+//!
+//! With `--existing N,M,…` it measures instead triage throughput against a database
+//! already holding N (then M, …) handed-over cases that share the product, country,
+//! target group and, a seventh of them each, the suspected customer with the new ones
+//! (inserted through the store), and the link rows each new case adds.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::HashMap;
@@ -14,14 +19,17 @@ use std::time::{Duration, Instant};
 
 use redress_cli::config::Config;
 use redress_cli::{Overrides, keys};
-use redress_domain::{JobKind, JobState};
+use redress_domain::{Answers, CaseId, CaseRef, JobKind, JobState, Priority, RawAnswers};
 use redress_mail::{MailConfig, sink};
-use redress_store::NewInvestigator;
+use redress_store::{NewCase, NewInvestigator, NewReceipt, TriageCommit};
+use redress_worker::Worker;
+use redress_worker::fingerprints::Feature;
 
 struct Args {
     cases: usize,
     latency_samples: usize,
     postgres: Option<String>,
+    existing: Vec<usize>,
 }
 
 fn args() -> Args {
@@ -29,6 +37,7 @@ fn args() -> Args {
         cases: 200,
         latency_samples: 60,
         postgres: None,
+        existing: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -41,6 +50,12 @@ fn args() -> Args {
                     .expect("--latency-samples N")
             }
             "--postgres" => a.postgres = it.next(),
+            "--existing" => {
+                a.existing = it
+                    .next()
+                    .map(|v| v.split(',').map(|n| n.parse().expect("--existing N,M")).collect())
+                    .expect("--existing N,M")
+            }
             other => panic!("unknown argument {other}"),
         }
     }
@@ -99,7 +114,18 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[idx]
 }
 
-async fn run(label: &str, database_url: Option<String>, a: &Args) {
+/// A running intake on a fresh database, three investigators and an SMTP sink.
+struct Bench {
+    _dir: tempfile::TempDir,
+    config: Config,
+    store: redress_store::Store,
+    base: String,
+    sink: Arc<sink::SinkHandle>,
+    client: reqwest::Client,
+    evidence: Vec<u8>,
+}
+
+async fn setup(database_url: Option<String>) -> Bench {
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config {
         data_dir: dir.path().join("data"),
@@ -145,41 +171,66 @@ async fn run(label: &str, database_url: Option<String>, a: &Args) {
         portal_base_url: "http://127.0.0.1:8081".into(),
         timeout_secs: 10,
     };
-    let client = reqwest::Client::new();
-    let evidence = b"2026-05-01 12:00 rdxsyncd connected to 192.0.2.10\n".repeat(200);
-
-    // Throughput: a backlog, then one worker process's worth of job loops.
-    let t = Instant::now();
-    for i in 0..a.cases {
-        submit(&client, &base, i, &evidence).await;
+    Bench {
+        _dir: dir,
+        config,
+        store,
+        base,
+        sink,
+        client: reqwest::Client::new(),
+        evidence: b"2026-05-01 12:00 rdxsyncd connected to 192.0.2.10\n".repeat(200),
     }
-    let submit_secs = t.elapsed().as_secs_f64();
+}
+
+fn start_worker(
+    b: &Bench,
+) -> (
+    Arc<Worker>,
+    tokio::sync::watch::Sender<bool>,
+    tokio::task::JoinHandle<()>,
+) {
     let worker = Arc::new(
-        redress_cli::worker::build(&config, store.clone(), Arc::new(redress_cli::system_clock)).unwrap(),
+        redress_cli::worker::build(&b.config, b.store.clone(), Arc::new(redress_cli::system_clock)).unwrap(),
     );
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let t = Instant::now();
     let run = tokio::spawn(Arc::clone(&worker).run(stopped));
-    while store
-        .job_count(JobKind::TriageCase, JobState::Done)
-        .await
-        .unwrap()
-        < a.cases as u64
-    {
+    (worker, stop, run)
+}
+
+async fn wait_for(b: &Bench, kind: JobKind, done: u64) {
+    while b.store.job_count(kind, JobState::Done).await.unwrap() < done {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// Submits `n` reports (numbered from `from`) while no worker runs; returns the seconds.
+async fn submit_backlog(b: &Bench, from: usize, n: usize) -> f64 {
+    let t = Instant::now();
+    for i in from..from + n {
+        submit(&b.client, &b.base, i, &b.evidence).await;
+    }
+    t.elapsed().as_secs_f64()
+}
+
+async fn run(label: &str, database_url: Option<String>, a: &Args) {
+    let b = setup(database_url).await;
+
+    // Throughput: a backlog, then one worker process's worth of job loops.
+    let submit_secs = submit_backlog(&b, 0, a.cases).await;
+    let t = Instant::now();
+    let (_worker, stop, run) = start_worker(&b);
+    wait_for(&b, JobKind::TriageCase, a.cases as u64).await;
     let triage_secs = t.elapsed().as_secs_f64();
     // Let the backlog's emails go out before measuring latency on an idle worker.
-    while store.job_count(JobKind::SendEmail, JobState::Done).await.unwrap() < a.cases as u64 {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_for(&b, JobKind::SendEmail, a.cases as u64).await;
     let drain_secs = t.elapsed().as_secs_f64();
+    let (client, base, evidence, sink) = (&b.client, &b.base, &b.evidence, &b.sink);
 
     // Latency: one report at a time; 201 → the assignee's email at the SMTP server.
     let seen = Arc::new(std::sync::Mutex::new(HashMap::<String, Instant>::new()));
     let watcher = {
         let seen = Arc::clone(&seen);
-        let sink_msgs = Arc::clone(&sink);
+        let sink_msgs = Arc::clone(sink);
         tokio::spawn(async move {
             loop {
                 for m in sink_msgs.messages() {
@@ -197,7 +248,7 @@ async fn run(label: &str, database_url: Option<String>, a: &Args) {
     };
     let mut latencies = Vec::new();
     for i in 0..a.latency_samples {
-        let case_ref = submit(&client, &base, a.cases + i, &evidence).await;
+        let case_ref = submit(client, base, a.cases + i, evidence).await;
         let sent = Instant::now();
         loop {
             if let Some(at) = seen.lock().unwrap().get(&case_ref) {
@@ -237,11 +288,116 @@ async fn run(label: &str, database_url: Option<String>, a: &Args) {
     );
 }
 
+/// Handed-over cases as triage would have left them (fingerprints, no links), inserted
+/// through the store: `n` of them, sharing every broad feature with the new reports and
+/// each one of their seven customers.
+async fn seed_existing(b: &Bench, worker: &Worker, n: usize) {
+    let questionnaire = redress_cli::questionnaire(&b.config).unwrap();
+    for j in 0..n {
+        let raw: RawAnswers = serde_json::from_value(answers(1_000_000 + j)).unwrap();
+        let answers = Answers::parse(&raw, &questionnaire).unwrap();
+        let case = NewCase {
+            id: CaseId::random(),
+            questionnaire_version: questionnaire.version(),
+            received_at: 0,
+            case_recipient: "age1existing".into(),
+            thread_recipient: "age1existing".into(),
+            wraps: vec![],
+            objects: vec![],
+            receipt: NewReceipt {
+                lookup: rand::random(),
+                kdf_salt: vec![0; 16],
+                kdf_m_kib: 8,
+                kdf_t: 1,
+                kdf_p: 1,
+            },
+            jobs: vec![],
+        };
+        b.store
+            .insert_case(&case, || CaseRef::from_random(rand::random()))
+            .await
+            .unwrap();
+        let commit = TriageCommit {
+            priority: Priority::P3,
+            ack_due: 0,
+            objects: vec![],
+            wraps: vec![],
+            assign_to: vec![],
+            fingerprints: worker
+                .fingerprint_key
+                .of_case(&answers, &[])
+                .iter()
+                .map(Feature::stored)
+                .collect(),
+            links: vec![],
+            emails: vec![],
+            jobs: vec![],
+        };
+        assert!(b.store.commit_triage(case.id, &commit, 0).await.unwrap());
+    }
+}
+
+/// Triage throughput with `existing` cases already in the database; returns cases/s.
+async fn run_existing(label: &str, database_url: Option<String>, existing: usize, cases: usize) -> f64 {
+    let b = setup(database_url).await;
+    let worker =
+        redress_cli::worker::build(&b.config, b.store.clone(), Arc::new(redress_cli::system_clock)).unwrap();
+    let t = Instant::now();
+    seed_existing(&b, &worker, existing).await;
+    let seed_secs = t.elapsed().as_secs_f64();
+    submit_backlog(&b, 0, cases).await;
+    let links_before = b.store.link_count().await.unwrap();
+    let t = Instant::now();
+    let (_worker, stop, run) = start_worker(&b);
+    wait_for(&b, JobKind::TriageCase, cases as u64).await;
+    let triage_secs = t.elapsed().as_secs_f64();
+    stop.send(true).unwrap();
+    run.await.unwrap();
+    let added = b.store.link_count().await.unwrap() - links_before;
+    let rate = cases as f64 / triage_secs;
+    println!(
+        "{label:<10} {existing:>6} existing: triage {cases} cases in {triage_secs:.2} s = {rate:.1} cases/s; \
+         {added} link rows added = {per:.1} per new case (cap {cap}); seeding took {seed_secs:.1} s",
+        per = added as f64 / cases as f64,
+        cap = b.config.worker.related_listed,
+    );
+    rate
+}
+
+async fn compare_existing(label: &str, database_url: impl Fn() -> Option<String>, a: &Args) {
+    let rates: Vec<(usize, f64)> = {
+        let mut v = Vec::new();
+        for &n in &a.existing {
+            v.push((n, run_existing(label, database_url(), n, a.cases).await));
+        }
+        v
+    };
+    let (first_n, first) = rates[0];
+    for &(n, rate) in &rates[1..] {
+        println!(
+            "{label:<10} {n} vs {first_n} existing: {ratio:.2}× the throughput (target ≥ 0.80×)",
+            ratio = rate / first
+        );
+    }
+}
+
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
     let a = args();
     if std::env::var_os("BENCH_VERBOSE").is_some() {
         redress_logging::init("warn", false);
+    }
+    if !a.existing.is_empty() {
+        compare_existing("SQLite", || None, &a).await;
+        if let Some(admin) = a.postgres.clone() {
+            let mut urls = Vec::new();
+            for _ in &a.existing {
+                urls.push(fresh_postgres(&admin).await);
+            }
+            let urls = std::sync::Mutex::new(urls);
+            compare_existing("PostgreSQL", || urls.lock().unwrap().pop(), &a).await;
+        }
+        return;
     }
     run("SQLite", None, &a).await;
     if let Some(admin) = a.postgres.clone() {
