@@ -594,7 +594,7 @@ impl Outage {
     pub async fn begin(&mut self) {
         use sea_orm::ConnectionTrait;
         match self {
-            Self::Proxy(p) => p.cut(),
+            Self::Proxy(p) => p.cut().await,
             Self::SqliteLock { url, holder } => {
                 let mut opts = sea_orm::ConnectOptions::new(url.clone());
                 opts.max_connections(1).min_connections(1).sqlx_logging(false);
@@ -629,6 +629,24 @@ pub struct Proxy {
     cut: Arc<std::sync::atomic::AtomicBool>,
     /// Bumped on every cut, so live connections notice and close.
     generation: Arc<AtomicI64>,
+    /// Connections being piped now.
+    live: Arc<AtomicI64>,
+}
+
+/// Counts a piped connection while it lives.
+struct Live(Arc<AtomicI64>);
+
+impl Live {
+    fn new(count: &Arc<AtomicI64>) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        Self(Arc::clone(count))
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Proxy {
@@ -640,19 +658,29 @@ impl Proxy {
         let addr = listener.local_addr().unwrap().to_string();
         let cut = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let generation = Arc::new(AtomicI64::new(0));
-        let (cut2, generation2, upstream2) = (Arc::clone(&cut), Arc::clone(&generation), upstream.clone());
+        let live = Arc::new(AtomicI64::new(0));
+        let (cut2, generation2, upstream2, live2) = (
+            Arc::clone(&cut),
+            Arc::clone(&generation),
+            upstream.clone(),
+            Arc::clone(&live),
+        );
         tokio::spawn(async move {
             loop {
                 let Ok((client, _)) = listener.accept().await else {
                     return;
                 };
+                // Counted, then dated, then checked: a cut at any point in between
+                // either refuses this connection or is seen by it.
+                let alive = Live::new(&live2);
+                let born = generation2.load(Ordering::SeqCst);
                 if cut2.load(Ordering::SeqCst) {
                     drop(client);
                     continue;
                 }
-                let born = generation2.load(Ordering::SeqCst);
                 let (generation, upstream) = (Arc::clone(&generation2), upstream2.clone());
                 tokio::spawn(async move {
+                    let _alive = alive;
                     let Ok(server) = tokio::net::TcpStream::connect(&upstream).await else {
                         return;
                     };
@@ -677,12 +705,23 @@ impl Proxy {
             addr,
             cut,
             generation,
+            live,
         }
     }
 
-    fn cut(&self) {
+    /// Refuses new connections and returns once every live one is closed, so nothing
+    /// the test does next can slip through a connection not yet cut.
+    async fn cut(&self) {
         self.cut.store(true, Ordering::SeqCst);
         self.generation.fetch_add(1, Ordering::SeqCst);
+        let started = std::time::Instant::now();
+        while self.live.load(Ordering::SeqCst) > 0 {
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "connections still live"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
     }
 
     fn restore(&self) {
