@@ -338,6 +338,8 @@ fn check_config_reports_every_problem_at_once() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(text(&out).contains("Configuration OK."));
+    // A check creates nothing: the database is made, locked down, by serve or migrate.
+    assert!(!data.join("redress.db").exists(), "check-config made a database");
     std::fs::remove_file(&key).unwrap();
     let out = redress(dir.path())
         .arg("check-config")

@@ -20,8 +20,8 @@ pub async fn problems(config: &Config, worker_host: bool) -> Vec<String> {
             "database.url must start with sqlite:// or postgres:// (got {:?})",
             scheme_only(&url)
         ));
-    } else if let Err(e) = redress_store::Store::connect(&url).await {
-        problems.push(format!("database.url: cannot connect: {e}"));
+    } else if let Some(problem) = database_problem(&url).await {
+        problems.push(problem);
     }
     if let Err(e) = keys::intake_keys(config) {
         problems.push(e);
@@ -129,6 +129,23 @@ fn redact_password(url: &str) -> String {
 fn scheme_only(url: &str) -> String {
     url.split_once(':')
         .map_or_else(|| "<no scheme>".to_owned(), |(s, _)| format!("{s}:…"))
+}
+
+/// Whether the database can be reached. A check creates nothing: a SQLite file is opened
+/// only if it exists (`serve` and `migrate` make it, with the right permissions).
+async fn database_problem(url: &str) -> Option<String> {
+    let url = match url.strip_prefix("sqlite://") {
+        Some(rest) => {
+            let path = rest.split('?').next().unwrap_or(rest);
+            if !std::path::Path::new(path).exists() {
+                return None;
+            }
+            url.replace("mode=rwc", "mode=rw")
+        }
+        None => url.to_owned(),
+    };
+    let e = redress_store::Store::connect(&url).await.err()?;
+    Some(format!("database.url: cannot connect: {e}"))
 }
 
 #[cfg(test)]
