@@ -1,4 +1,4 @@
-//! Who may be read at once (ADR 0016).
+//! Who may be read at once (ADR 0017).
 //!
 //! Two pools, each sized from a memory budget: *reports* being read (the text phase:
 //! every submission starts here) and *uploads* (a submission sending files). A

@@ -8,7 +8,10 @@
 //!
 //! This crate is the only code that makes, opens or removes wraps. Intake, worker,
 //! portal and tests go through it; nothing else builds a wrap's recipient or reads the
-//! `key_wraps` rows. It never logs, and hands secrets out only as [`SecretIdentity`].
+//! `key_wraps` rows. One removal happens in the store instead: the hand-over
+//! (`Store::commit_triage`) deletes the triage wrap in the transaction that stores the
+//! assignees' wraps, so a case can never be left with neither. It never logs, and hands
+//! secrets out only as [`SecretIdentity`].
 
 use redress_crypto::{CryptoError, PublicKey, SecretIdentity, unwrap_identity, wrap_identity};
 use redress_domain::{CaseId, Holder, HolderKind, KeyKind};
