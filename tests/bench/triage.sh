@@ -3,6 +3,10 @@
 # PostgreSQL admin URL is given or REDRESS_TEST_DATABASE_URL is set) on PostgreSQL.
 #
 #   tests/bench/triage.sh [--cases N] [--latency-samples N] [--postgres URL]
+#   tests/bench/triage.sh --existing 1000,10000 [--cases N] [--postgres URL]
+#
+# The second form measures triage throughput against databases already holding that
+# many cases sharing product, country and target group (related cases stay bounded).
 #
 # Reports go through the real intake API (production Argon2id parameters), the worker
 # is the real one (2 job loops, 250 ms polling) and email goes to an SMTP server on
