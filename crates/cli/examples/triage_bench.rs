@@ -296,10 +296,11 @@ async fn seed_existing(b: &Bench, worker: &Worker, n: usize) {
     for j in 0..n {
         let raw: RawAnswers = serde_json::from_value(answers(1_000_000 + j)).unwrap();
         let answers = Answers::parse(&raw, &questionnaire).unwrap();
+        let now = redress_cli::system_clock();
         let case = NewCase {
             id: CaseId::random(),
             questionnaire_version: questionnaire.version(),
-            received_at: 0,
+            received_at: redress_domain::hour_floor(now),
             case_recipient: "age1existing".into(),
             thread_recipient: "age1existing".into(),
             wraps: vec![],
@@ -319,7 +320,7 @@ async fn seed_existing(b: &Bench, worker: &Worker, n: usize) {
             .unwrap();
         let commit = TriageCommit {
             priority: Priority::P3,
-            ack_due: 0,
+            ack_due: redress_domain::hour_floor(now) + 7 * 86_400,
             objects: vec![],
             wraps: vec![],
             assign_to: vec![],
@@ -333,7 +334,7 @@ async fn seed_existing(b: &Bench, worker: &Worker, n: usize) {
             emails: vec![],
             jobs: vec![],
         };
-        assert!(b.store.commit_triage(case.id, &commit, 0).await.unwrap());
+        assert!(b.store.commit_triage(case.id, &commit, now).await.unwrap());
     }
 }
 
@@ -345,6 +346,21 @@ async fn run_existing(label: &str, database_url: Option<String>, existing: usize
     let t = Instant::now();
     seed_existing(&b, &worker, existing).await;
     let seed_secs = t.elapsed().as_secs_f64();
+    // The periodic jobs (compaction, deadline scan, sweep) run at a worker's first
+    // start and then every few minutes: run them now, timed on their own, so that the
+    // triage figure is triage's alone.
+    let t = Instant::now();
+    worker.run_until_idle().await.unwrap();
+    let periodic_secs = t.elapsed().as_secs_f64();
+    // Existing cases have been there a while: on PostgreSQL autovacuum would have
+    // marked their pages all-visible (index-only counts need that) and analysed them.
+    // On SQLite the compaction just run did the same job.
+    if b.store.backend() == sea_orm::DbBackend::Postgres {
+        use sea_orm::ConnectionTrait;
+        let db = sea_orm::Database::connect(b.config.database_url()).await.unwrap();
+        db.execute_unprepared("VACUUM ANALYZE").await.unwrap();
+        db.close().await.unwrap();
+    }
     submit_backlog(&b, 0, cases).await;
     let links_before = b.store.link_count().await.unwrap();
     let t = Instant::now();
@@ -357,7 +373,8 @@ async fn run_existing(label: &str, database_url: Option<String>, existing: usize
     let rate = cases as f64 / triage_secs;
     println!(
         "{label:<10} {existing:>6} existing: triage {cases} cases in {triage_secs:.2} s = {rate:.1} cases/s; \
-         {added} link rows added = {per:.1} per new case (cap {cap}); seeding took {seed_secs:.1} s",
+         {added} link rows added = {per:.1} per new case (cap {cap}); seeding took {seed_secs:.1} s, \
+         the periodic jobs {periodic_secs:.2} s",
         per = added as f64 / cases as f64,
         cap = b.config.worker.related_listed,
     );

@@ -6,7 +6,7 @@
 //! that name the same product.
 
 use redress_domain::{COUNT_CAP, CaseId};
-use sea_orm::sea_query::{Alias, Expr, Query, SelectStatement};
+use sea_orm::sea_query::{Alias, Expr, Query};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect, QueryTrait,
@@ -58,16 +58,17 @@ impl Store {
             .into_tuple()
             .all(self.connection())
             .await?;
-        let mut ids = rows
-            .iter()
+        rows.iter()
             .map(|id| parsed(id, CaseId::parse, "fingerprint case id"))
-            .collect::<Result<Vec<_>, _>>()?;
-        // A case holds a fingerprint once, but nothing in the schema says so.
-        ids.dedup();
-        Ok(ids)
+            .collect()
     }
 
     /// How many other cases hold any of these fingerprints, counted up to [`COUNT_CAP`].
+    ///
+    /// Bounded whatever the planner does: a case holds each fingerprint once (a unique
+    /// index says so), so the first `COUNT_CAP × fingerprints` rows, read without
+    /// order, name at least `COUNT_CAP` cases whenever there are that many rows, and
+    /// all of them otherwise.
     pub async fn count_cases_with_any(
         &self,
         case: CaseId,
@@ -76,14 +77,24 @@ impl Store {
         if fingerprints.is_empty() {
             return Ok(0);
         }
-        let cases = fingerprint::Entity::find()
+        let rows = fingerprint::Entity::find()
             .select_only()
             .column(fingerprint::Column::CaseId)
-            .distinct()
             .filter(others_with(case, fingerprints))
-            .limit(COUNT_CAP)
+            .limit(COUNT_CAP * fingerprints.len() as u64)
             .into_query();
-        self.count_rows(cases).await
+        let count = Query::select()
+            .expr(Expr::cust("COUNT(DISTINCT case_id)"))
+            .from_subquery(rows, Alias::new("bounded"))
+            .to_owned();
+        let row = self
+            .connection()
+            .query_one_raw(self.backend().build(&count))
+            .await?
+            .ok_or(StoreError::Corrupt("no count"))?;
+        let n: i64 = row.try_get_by_index(0)?;
+        let n = u64::try_from(n).map_err(|_| StoreError::Corrupt("negative count"))?;
+        Ok(n.min(COUNT_CAP))
     }
 
     /// Which of `fingerprints` each of `cases` holds, as (case, kind): at most
@@ -108,21 +119,6 @@ impl Store {
         rows.into_iter()
             .map(|(id, kind)| Ok((parsed(&id, CaseId::parse, "fingerprint case id")?, kind)))
             .collect()
-    }
-
-    /// `SELECT COUNT(*)` of a (limited) query.
-    async fn count_rows(&self, rows: SelectStatement) -> Result<u64, StoreError> {
-        let count = Query::select()
-            .expr(Expr::cust("COUNT(*)"))
-            .from_subquery(rows, Alias::new("bounded"))
-            .to_owned();
-        let row = self
-            .connection()
-            .query_one_raw(self.backend().build(&count))
-            .await?
-            .ok_or(StoreError::Corrupt("no count"))?;
-        let n: i64 = row.try_get_by_index(0)?;
-        u64::try_from(n).map_err(|_| StoreError::Corrupt("negative count"))
     }
 
     /// Number of stored fingerprints (zero until a case has been triaged).

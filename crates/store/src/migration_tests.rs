@@ -366,6 +366,20 @@ async fn m0005_drops_links_made_on_broad_features_alone_and_indexes_by_case() {
         .await
     };
     assert_eq!(columns, ["kind", "fingerprint", "case_id"]);
+    // Unique: a case holds each fingerprint once, which bounded counts rely on.
+    let again = format!(
+        "INSERT INTO case_fingerprints (id, case_id, kind, fingerprint) \
+         VALUES ('{}', '{handed_over}', 'customer', 'ab12')",
+        uuid::Uuid::new_v4()
+    );
+    assert!(
+        store
+            .connection()
+            .execute_raw(Statement::from_string(store.backend(), again))
+            .await
+            .is_err(),
+        "a second copy of a case's fingerprint is refused"
+    );
 
     Migrator::down(store.connection(), Some(1)).await.unwrap();
     store.migrate().await.unwrap();

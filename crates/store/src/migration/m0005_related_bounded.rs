@@ -2,7 +2,9 @@
 //!
 //! - Fingerprints are looked up by (kind, fingerprint) and read in case-id order with a
 //!   limit, so the index carries the case id: a bounded read stops after `limit` index
-//!   entries instead of sorting a whole class of cases.
+//!   entries instead of sorting a whole class of cases. The index is unique (a case
+//!   holds each fingerprint once, as triage always wrote them), which lets a count stop
+//!   after a fixed number of rows.
 //! - Links made by the earlier rule on weak features alone (two of product, country and
 //!   target group) go: they linked nearly every case to every other. Links that name an
 //!   indicator or the customer stay.
@@ -36,10 +38,20 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        // Triage never wrote a fingerprint twice for a case; should a copy exist, the
+        // unique index below would refuse it, so keep one.
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "DELETE FROM case_fingerprints WHERE id NOT IN \
+                 (SELECT MIN(id) FROM case_fingerprints GROUP BY case_id, kind, fingerprint)",
+            )
+            .await?;
         manager
             .create_index(
                 Index::create()
                     .name(NEW_INDEX)
+                    .unique()
                     .table(CaseFingerprints::Table)
                     .col(CaseFingerprints::Kind)
                     .col(CaseFingerprints::Fingerprint)
