@@ -418,6 +418,58 @@ async fn the_sweep_removes_what_a_crash_left_and_keeps_committed_cases() {
         .unwrap();
 }
 
+/// The `.part` files in the blob folder's `tmp/`.
+fn pending_files(app: &TestApp) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(app.blobs.root().join("tmp"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "part"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_sweep_keeps_an_upload_while_its_intake_beats_and_removes_it_once_the_intake_is_gone() {
+    let app = TestApp::spawn().await;
+    let start = app.clock.load(std::sync::atomic::Ordering::SeqCst);
+    // An upload in progress: the report and the start of a file, the rest still to come.
+    let upload = start_upload(&app, &report_then_file_start(70_000));
+    for _ in 0..500 {
+        if pending_files(&app).len() == 1 && app.store.uploads().await.unwrap().len() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let pending = pending_files(&app);
+    assert_eq!(pending.len(), 1, "the upload is being written");
+    assert_eq!(
+        app.store.uploads().await.unwrap().len(),
+        1,
+        "and is known to the database"
+    );
+
+    // Two hours on, far past the sweep's grace period, the intake is still beating (its
+    // own tick): a sweep from another process leaves the upload alone.
+    app.clock.store(start + 7200, std::sync::atomic::Ordering::SeqCst);
+    app.state.beat().await.unwrap();
+    let later = SystemTime::UNIX_EPOCH + Duration::from_secs(start as u64 + 7200);
+    let report = redress_store::sweep_orphans(&app.store, &app.blobs, redress_worker::SWEEP_GRACE, later)
+        .await
+        .unwrap();
+    assert_eq!(report.stale_temps, 0);
+    assert_eq!(pending_files(&app), pending);
+
+    // The intake then dies without a word: once its heartbeat has run out, the next
+    // sweep removes what it left, file and row.
+    let gone = later + Duration::from_secs(redress_intake::LEASE_SECS as u64 + 1);
+    let report = redress_store::sweep_orphans(&app.store, &app.blobs, redress_worker::SWEEP_GRACE, gone)
+        .await
+        .unwrap();
+    assert_eq!(report.stale_temps, 1);
+    assert!(pending_files(&app).is_empty());
+    assert!(app.store.uploads().await.unwrap().is_empty());
+    drop(upload);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn every_door_of_a_process_runs_and_stops_together() {
     let app = TestApp::spawn().await;

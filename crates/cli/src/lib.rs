@@ -123,6 +123,7 @@ pub async fn intake_state(
         gate,
         kdf_slots: Arc::new(tokio::sync::Semaphore::new(kdf_concurrency(config))),
         clock: overrides.clock.clone().unwrap_or_else(|| Arc::new(system_clock)),
+        process: format!("intake-{}", uuid::Uuid::new_v4().simple()),
     })
 }
 
@@ -186,6 +187,8 @@ pub struct RunningIntake {
 /// middleware.
 pub fn start_intake(addr: SocketAddr, state: IntakeState, workers: usize) -> anyhow::Result<RunningIntake> {
     let state = web::Data::new(state);
+    // Its uploads are alive while it beats (ADR 0019).
+    tokio::spawn(state.clone().into_inner().keep_beating());
     let data = state.clone();
     let server = HttpServer::new(move || {
         App::new()

@@ -11,6 +11,7 @@ use std::io::{self, Write};
 
 use bytes::Bytes;
 use redress_crypto::{PublicKey, SealingWriter};
+use redress_domain::ObjectId;
 use redress_store::{BlobStore, PendingBlob};
 use sha2::{Digest, Sha256};
 use tokio::task::JoinHandle;
@@ -29,6 +30,7 @@ pub struct SealedFile {
 /// A file being written. Send chunks, then `finish`. Dropping it aborts the file (the
 /// temporary file is removed).
 pub struct EvidenceWriter {
+    id: ObjectId,
     /// `None` while a blocking write has it.
     sealer: Option<SealingWriter<PendingBlob>>,
     writing: Option<JoinHandle<io::Result<SealingWriter<PendingBlob>>>>,
@@ -39,13 +41,20 @@ pub struct EvidenceWriter {
 impl EvidenceWriter {
     pub fn start(blobs: &BlobStore, recipient: &PublicKey) -> io::Result<Self> {
         let blob = blobs.begin()?;
+        let id = blob.id();
         let sealer = redress_crypto::seal_writer(&[recipient], blob).map_err(io::Error::other)?;
         Ok(Self {
+            id,
             sealer: Some(sealer),
             writing: None,
             hash: Sha256::new(),
             plaintext_bytes: 0,
         })
+    }
+
+    /// The object the file is stored as.
+    pub fn id(&self) -> ObjectId {
+        self.id
     }
 
     /// The sealer, once any write in flight has finished.

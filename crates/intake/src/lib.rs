@@ -18,7 +18,7 @@ use actix_web::http::{Method, StatusCode, header};
 use actix_web::{FromRequest, Handler, HttpRequest, HttpResponse, Responder, ResponseError, web};
 
 pub use admission::{GateSizes, UploadGate};
-pub use state::{IntakeKeys, IntakeLimits, IntakeState};
+pub use state::{IntakeKeys, IntakeLimits, IntakeState, LEASE_SECS};
 
 /// The intake's own messages, by language; `Messages::layered` adds the shared ones.
 const MESSAGES: &[(&str, &str)] = &[("en", include_str!("../locales/en.toml"))];

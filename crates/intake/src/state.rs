@@ -57,6 +57,8 @@ pub struct IntakeState {
     pub kdf_slots: Arc<Semaphore>,
     /// Unix seconds. A parameter so tests can move time.
     pub clock: Arc<dyn Fn() -> i64 + Send + Sync>,
+    /// This process's name in upload rows and its heartbeat (see [`crate::beat`]).
+    pub process: String,
 }
 
 /// Whole mebibytes, as limits are shown to people.
@@ -64,9 +66,31 @@ pub fn mib(bytes: u64) -> String {
     (bytes / (1024 * 1024)).to_string()
 }
 
+/// An intake process counts as alive, and its uploads with it, this long after its
+/// last heartbeat; it beats every third of it (ADR 0019).
+pub const LEASE_SECS: i64 = 300;
+
 impl IntakeState {
     pub fn now(&self) -> i64 {
         (self.clock)()
+    }
+
+    /// Writes this process's heartbeat: its uploads in progress are alive for another
+    /// [`LEASE_SECS`].
+    pub async fn beat(&self) -> Result<(), redress_store::StoreError> {
+        self.store.beat(&self.process, LEASE_SECS, self.now()).await
+    }
+
+    /// Beats every third of the lease for as long as the process runs. A beat that
+    /// fails (the database away) is counted and made at the next tick: uploads outlive
+    /// a short outage, since the sweep waits an hour.
+    pub async fn keep_beating(self: Arc<Self>) {
+        loop {
+            if self.beat().await.is_err() {
+                redress_logging::count("intake", "heartbeat_failed");
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(LEASE_SECS as u64 / 3)).await;
+        }
     }
 
     /// A field's label, in the catalogue's language.

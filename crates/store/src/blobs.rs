@@ -36,9 +36,12 @@ impl BlobStore {
     /// Starts a new blob. Nothing is visible under its final name until
     /// [`PendingBlob::commit`]; dropping it removes the temporary file.
     ///
-    /// The temporary file is held under an exclusive lock for as long as the blob is
-    /// pending, so the sweep (in this or any other process on the host) can tell a live
-    /// upload, however slow, from one a crash left behind.
+    /// A pending blob younger than the sweep's grace period is never swept. One that
+    /// may take longer (an upload) is recorded with [`Store::begin_upload`] by the
+    /// process writing it, so the sweep can tell a live upload, however slow, from one
+    /// a crash left behind.
+    ///
+    /// [`Store::begin_upload`]: crate::Store::begin_upload
     pub fn begin(&self) -> io::Result<PendingBlob> {
         let id = ObjectId::random();
         let tmp_path = self.root.join(TMP_DIR).join(format!("{id}{PART_SUFFIX}"));
@@ -47,7 +50,6 @@ impl BlobStore {
             .create_new(true)
             .mode(0o600)
             .open(&tmp_path)?;
-        file.try_lock().map_err(io::Error::other)?;
         Ok(PendingBlob {
             id,
             file: Some(file),
@@ -128,8 +130,8 @@ impl BlobStore {
                 let fname = file.file_name();
                 let Some(fname) = fname.to_str() else { continue };
                 if name == TMP_DIR {
-                    if fname.ends_with(PART_SUFFIX) {
-                        temps.push(path);
+                    if let Some(id) = fname.strip_suffix(PART_SUFFIX).and_then(ObjectId::parse) {
+                        temps.push((id, path));
                     }
                 } else if let Some(id) = fname.strip_suffix(BLOB_SUFFIX).and_then(ObjectId::parse) {
                     blobs.push((id, path));
@@ -143,19 +145,11 @@ impl BlobStore {
     }
 }
 
-/// True if nobody holds the lock of the temporary file at `path` (its writer is gone).
-pub(crate) fn is_unlocked(path: &Path) -> bool {
-    File::options()
-        .write(true)
-        .open(path)
-        .is_ok_and(|f| f.try_lock().is_ok())
-}
-
-/// What the blob folder holds: committed blobs (id, path) and temporary files.
+/// What the blob folder holds: committed blobs and temporary files, as (id, path).
 #[derive(Debug, Default)]
 pub(crate) struct Listing {
     pub committed: Vec<(ObjectId, PathBuf)>,
-    pub temps: Vec<PathBuf>,
+    pub temps: Vec<(ObjectId, PathBuf)>,
 }
 
 /// A blob being written. Implements [`Write`]; the bytes written must already be
@@ -301,10 +295,10 @@ mod tests {
         assert!(temps.is_empty());
         assert!(!store.path_of(aborted_id).exists());
 
-        // A pending blob is locked; the lock goes with it.
+        // A pending blob is listed under its own id; dropping it removes the file.
         let pending = store.begin().unwrap();
-        let tmp = store.list().unwrap().temps.pop().unwrap();
-        assert!(!is_unlocked(&tmp), "a live upload's file is locked");
+        let (tmp_id, tmp) = store.list().unwrap().temps.pop().unwrap();
+        assert_eq!(tmp_id, pending.id());
         drop(pending);
         assert!(!tmp.exists());
 

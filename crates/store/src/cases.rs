@@ -119,6 +119,8 @@ impl Store {
         .await?;
         crate::wraps::insert_wraps(&txn, new.id, &new.wraps).await?;
         insert_objects(&txn, new.id, &new.objects).await?;
+        let ids: Vec<ObjectId> = new.objects.iter().map(|o| o.id).collect();
+        crate::uploads::end_uploads_on(&txn, &ids).await?;
         let r = &new.receipt;
         receipt::ActiveModel {
             lookup: Set(hex::encode(r.lookup)),

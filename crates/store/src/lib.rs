@@ -19,6 +19,7 @@ mod queue;
 mod sweep;
 #[cfg(any(test, feature = "test-support"))]
 pub mod test_support;
+mod uploads;
 mod wraps;
 
 pub use blobs::{BlobStore, PendingBlob};

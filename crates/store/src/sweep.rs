@@ -13,17 +13,29 @@ pub struct SweepReport {
 
 /// Removes blobs that no database row references and temporary files nobody is writing.
 ///
-/// A temporary file is removed only when no writer holds its lock (its upload ended
-/// without cleaning up: a crash) and it is older than `grace`. A committed blob is
-/// removed only when no case references it and it was placed more than `grace` ago: a
-/// blob is stamped and renamed into place moments before its case commits, so a grace
-/// of minutes never races a live submission, even one in another process.
+/// A temporary file is removed only when it is older than `grace` and no live process
+/// is uploading it: its upload row is missing, or names a process whose heartbeat ran
+/// out (a crash). Any process on any host can tell, since both are in the database. A
+/// committed blob is removed only when no case references it and it was placed more
+/// than `grace` ago: a blob is stamped and renamed into place moments before its case
+/// commits, so a grace of minutes never races a live submission, even one in another
+/// process. Upload rows whose temporary file is gone (the upload ended without its
+/// case: a refusal) are forgotten.
 pub async fn sweep_orphans(
     store: &Store,
     blobs: &BlobStore,
     grace: Duration,
     now: SystemTime,
 ) -> Result<SweepReport, StoreError> {
+    let unix = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_err(|_| StoreError::Corrupt("clock before 1970"))?
+        .as_secs();
+    let unix = i64::try_from(unix).map_err(|_| StoreError::Corrupt("clock too far ahead"))?;
+    // Read the rows before listing the files: an upload's row is made just after its
+    // file, so a file listed here without a row is either new (younger than the grace
+    // period) or abandoned, and a row whose file is missing from a later listing ended.
+    let rows = store.uploads().await?;
     let crate::blobs::Listing { committed, temps } = blobs.list()?;
     let old_enough = |path: &std::path::Path| -> bool {
         std::fs::metadata(path)
@@ -32,10 +44,26 @@ pub async fn sweep_orphans(
             .unwrap_or(false)
     };
     let mut report = SweepReport::default();
-    for path in temps {
-        if old_enough(&path) && crate::blobs::is_unlocked(&path) && std::fs::remove_file(&path).is_ok() {
+    let old_temps: Vec<(ObjectId, &std::path::PathBuf)> = temps
+        .iter()
+        .filter(|(_, p)| old_enough(p))
+        .map(|(id, p)| (*id, p))
+        .collect();
+    let ids: Vec<ObjectId> = old_temps.iter().map(|(id, _)| *id).collect();
+    let mut live = std::collections::HashSet::new();
+    for batch in ids.chunks(500) {
+        live.extend(store.live_uploads(batch, unix).await?);
+    }
+    for (id, path) in old_temps {
+        if !live.contains(&id) && std::fs::remove_file(path).is_ok() {
             report.stale_temps += 1;
         }
+    }
+    let pending: std::collections::HashSet<ObjectId> =
+        blobs.list()?.temps.iter().map(|(id, _)| *id).collect();
+    let ended: Vec<ObjectId> = rows.into_iter().filter(|id| !pending.contains(id)).collect();
+    for batch in ended.chunks(500) {
+        store.end_uploads(batch).await?;
     }
     // Only old files are candidates; look them up in batches rather than one by one.
     let candidates: Vec<ObjectId> = committed

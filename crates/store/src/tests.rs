@@ -123,6 +123,9 @@ async fn settings_are_created_once() {
 #[tokio::test]
 async fn sweep_removes_orphans_and_stale_temps_but_keeps_referenced_and_fresh_files() {
     let (_dir, _db, store, blobs) = setup().await;
+    let now = SystemTime::now();
+    let unix = now.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let later = now + Duration::from_secs(7200);
     let commit = |bytes: &[u8]| {
         let mut b = blobs.begin().unwrap();
         std::io::Write::write_all(&mut b, bytes).unwrap();
@@ -132,13 +135,27 @@ async fn sweep_removes_orphans_and_stale_temps_but_keeps_referenced_and_fresh_fi
     };
     let kept = commit(b"referenced");
     let orphan = commit(b"orphan");
+    // Two uploads in progress, each known to the database: one of a process that keeps
+    // beating, one of a process that died (its heartbeat runs out).
     let mut live = blobs.begin().unwrap();
     std::io::Write::write_all(&mut live, b"still uploading").unwrap();
+    store.begin_upload(live.id(), "intake-alive").await.unwrap();
+    let mut dead = blobs.begin().unwrap();
+    std::io::Write::write_all(&mut dead, b"its process was killed").unwrap();
+    store.begin_upload(dead.id(), "intake-killed").await.unwrap();
+    store.beat("intake-killed", 300, unix).await.unwrap();
+    // A crashed upload nobody recorded, and a row whose upload ended without a case.
     let stale_tmp = blobs
         .root()
         .join("tmp")
         .join(format!("{}.part", ObjectId::random()));
     std::fs::write(&stale_tmp, b"crashed upload").unwrap();
+    store
+        .begin_upload(ObjectId::random(), "intake-alive")
+        .await
+        .unwrap();
+    // The referenced blob was an upload too: its case's commit forgets the row.
+    store.begin_upload(kept, "intake-alive").await.unwrap();
     store
         .insert_case(
             &new_case(vec![NewObject {
@@ -151,18 +168,25 @@ async fn sweep_removes_orphans_and_stale_temps_but_keeps_referenced_and_fresh_fi
         )
         .await
         .unwrap();
+    assert!(!store.uploads().await.unwrap().contains(&kept));
 
-    // Within the grace period nothing is touched.
-    let now = SystemTime::now();
+    // Within the grace period no file is touched; the ended upload's row is forgotten.
+    store.beat("intake-alive", 300, unix).await.unwrap();
     let r = sweep_orphans(&store, &blobs, Duration::from_secs(3600), now)
         .await
         .unwrap();
     assert_eq!(r, SweepReport::default());
     assert!(blobs.path_of(orphan).exists());
+    let mut rows = store.uploads().await.unwrap();
+    rows.sort();
+    let mut expected = vec![live.id(), dead.id()];
+    expected.sort();
+    assert_eq!(rows, expected);
 
-    // An hour later the orphan and the crashed upload's temp go; the referenced blob and
-    // the live (locked) upload stay, however old.
-    let later = now + Duration::from_secs(7200);
+    // Two hours later the orphan, the unrecorded temp and the dead process's upload go;
+    // the referenced blob and the upload of the process still beating stay, however
+    // old. Dropping the dead writer afterwards finds its file gone, as a crash would.
+    store.beat("intake-alive", 300, unix + 7200).await.unwrap();
     let r = sweep_orphans(&store, &blobs, Duration::from_secs(3600), later)
         .await
         .unwrap();
@@ -170,17 +194,16 @@ async fn sweep_removes_orphans_and_stale_temps_but_keeps_referenced_and_fresh_fi
         r,
         SweepReport {
             orphan_blobs: 1,
-            stale_temps: 1
+            stale_temps: 2
         }
     );
     assert!(blobs.path_of(kept).exists());
     assert!(!blobs.path_of(orphan).exists());
     assert!(!stale_tmp.exists());
-    assert_eq!(
-        blobs.list().unwrap().temps.len(),
-        1,
-        "the live upload's file is still there"
-    );
+    let temps: Vec<ObjectId> = blobs.list().unwrap().temps.iter().map(|(id, _)| *id).collect();
+    assert_eq!(temps, [live.id()], "only the live upload's file is still there");
+    assert_eq!(store.uploads().await.unwrap(), [live.id()]);
+    drop(dead);
     drop(live);
     assert!(blobs.list().unwrap().temps.is_empty());
 }

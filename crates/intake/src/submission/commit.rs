@@ -106,11 +106,7 @@ pub(super) async fn store(
             }
             // Otherwise the commit's acknowledgement may have been lost: the blobs may
             // belong to a stored case, and the sweep decides once the grace has passed.
-            Err(if e.is_unavailable() {
-                SubmitError::Unavailable
-            } else {
-                SubmitError::internal(e)
-            })
+            Err(SubmitError::store(e))
         }
     }
 }

@@ -111,6 +111,16 @@ impl SubmitError {
         Self::Internal(Box::new(e))
     }
 
+    /// A store failure: the database out of reach is `Unavailable` (a 503 the reporter
+    /// can retry, their text kept), anything else internal.
+    fn store(e: redress_store::StoreError) -> Self {
+        if e.is_unavailable() {
+            Self::Unavailable
+        } else {
+            Self::internal(e)
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             Self::Busy | Self::DiskFull | Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,

@@ -287,6 +287,13 @@ impl<'a> Reading<'a> {
         let content_type = clean_content_type(field.content_type().map(ToString::to_string).as_deref());
         let mut writer =
             EvidenceWriter::start(&self.state.blobs, recipient).map_err(SubmitError::internal)?;
+        // Known to the database from here, so no sweep anywhere takes it for a crash's
+        // leftover however slowly it arrives; the case's commit forgets it.
+        self.state
+            .store
+            .begin_upload(writer.id(), &self.state.process)
+            .await
+            .map_err(SubmitError::store)?;
         let mut size = 0u64;
         let mut since_disk_check = 0u64;
         let mut next: Option<Bytes> = first;

@@ -13,3 +13,4 @@ pub mod key_wrap;
 pub mod outbox;
 pub mod receipt;
 pub mod setting;
+pub mod upload;

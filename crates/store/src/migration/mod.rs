@@ -8,6 +8,7 @@ mod m0002_jobs;
 mod m0003_triage;
 mod m0004_no_row_order;
 mod m0005_related_bounded;
+mod m0006_uploads;
 
 pub(crate) struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_triage::Migration),
             Box::new(m0004_no_row_order::Migration),
             Box::new(m0005_related_bounded::Migration),
+            Box::new(m0006_uploads::Migration),
         ]
     }
 }
