@@ -23,4 +23,5 @@ mod outage;
 mod quiet_logs;
 mod secrecy;
 mod submit;
+mod users;
 mod worker;

@@ -19,6 +19,8 @@ const NOT_CONFIG_ENV: [&str; 3] = ["TEST_DATABASE_URL", "REQUIRE_ALL", "CONFIG"]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub data_dir: PathBuf,
+    /// The data folder is shared, through its group, by processes of different users.
+    pub shared_with_group: bool,
     pub service_name: String,
     pub database: DatabaseConfig,
     pub intake: IntakeConfig,
@@ -125,6 +127,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             data_dir: PathBuf::from("./data"),
+            shared_with_group: false,
             service_name: "Redress".into(),
             database: DatabaseConfig::default(),
             intake: IntakeConfig::default(),
@@ -225,6 +228,15 @@ impl Config {
 
     pub fn blob_dir(&self) -> PathBuf {
         self.data_dir.join("blobs")
+    }
+
+    /// Who may use the blob folder: this user, or (shared) its group too.
+    pub fn blob_access(&self) -> redress_store::Access {
+        if self.shared_with_group {
+            redress_store::Access::Group
+        } else {
+            redress_store::Access::Owner
+        }
     }
 
     pub fn keys_dir(&self) -> PathBuf {

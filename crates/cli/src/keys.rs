@@ -28,37 +28,52 @@ pub struct Bootstrap {
 /// its side files the database file's mode). A folder or file this process cannot
 /// change is an error that says what to run.
 pub fn lock_down_storage(config: &Config) -> anyhow::Result<()> {
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(&config.data_dir)?;
-    tighten(&config.data_dir, 0o700)?;
+    // Owner only, or (shared) the folder's group too; never others.
+    let (folder, file, allowed) = if config.shared_with_group {
+        (0o2770, 0o660, 0o2770)
+    } else {
+        (0o700, 0o600, 0o700)
+    };
+    if !config.data_dir.is_dir() {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(folder)
+            .create(&config.data_dir)?;
+        fs::set_permissions(&config.data_dir, fs::Permissions::from_mode(folder))?;
+    }
+    tighten(&config.data_dir, allowed, folder)?;
     if let Some(db) = sqlite_file(&config.database_url()) {
         if !db.exists() {
             if let Some(parent) = db.parent() {
-                fs::DirBuilder::new().recursive(true).mode(0o700).create(parent)?;
+                fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(folder)
+                    .create(parent)?;
             }
-            OpenOptions::new()
+            let made = OpenOptions::new()
                 .write(true)
                 .create(true)
                 .truncate(false)
                 .mode(0o600)
                 .open(&db)?;
+            // SQLite gives its side files the database file's mode: set it past the umask.
+            made.set_permissions(fs::Permissions::from_mode(file))?;
         }
         for suffix in ["", "-wal", "-shm"] {
             let path = PathBuf::from(format!("{}{suffix}", db.display()));
             if path.exists() {
-                tighten(&path, 0o600)?;
+                tighten(&path, file, file)?;
             }
         }
     }
     Ok(())
 }
 
-/// Removes group and other permissions from `path`, or says how to.
-fn tighten(path: &Path, mode: u32) -> anyhow::Result<()> {
-    let current = fs::metadata(path)?.permissions().mode() & 0o777;
-    if current & 0o077 == 0 {
+/// Removes from `path` any permission outside `allowed` (setting `mode`), or says how
+/// to.
+fn tighten(path: &Path, allowed: u32, mode: u32) -> anyhow::Result<()> {
+    let current = fs::metadata(path)?.permissions().mode() & 0o7777;
+    if current & !allowed == 0 {
         return Ok(());
     }
     fs::set_permissions(path, fs::Permissions::from_mode(mode)).map_err(|e| {
@@ -186,11 +201,22 @@ pub fn read_secret_file(path: &Path, what: &str) -> anyhow::Result<zeroize::Zero
         .custom_flags(libc::O_NOFOLLOW)
         .open(path)
         .with_context(|| format!("{what} {} is missing or not a plain file", path.display()))?;
-    let mode = file.metadata()?.permissions().mode() & 0o777;
+    let meta = file.metadata()?;
+    let mode = meta.permissions().mode() & 0o777;
     if mode & 0o077 != 0 {
         anyhow::bail!(
             "{what} {} has loose permissions {mode:04o}: run chmod 600 on it",
             path.display()
+        );
+    }
+    // Whoever owns a secret can read it: only the user this process runs as may.
+    let me = nix::unistd::geteuid().as_raw();
+    if std::os::unix::fs::MetadataExt::uid(&meta) != me {
+        anyhow::bail!(
+            "{what} {} belongs to uid {}, not to the user this process runs as (uid {me}), \
+             who alone may be able to read it: run chown {me} on it",
+            path.display(),
+            std::os::unix::fs::MetadataExt::uid(&meta)
         );
     }
     let mut text = zeroize::Zeroizing::new(String::new());

@@ -87,7 +87,8 @@ pub async fn intake_state(
             config.receipt_kdf
         }
     };
-    let blobs = BlobStore::open(config.blob_dir()).context("opening the blob folder")?;
+    let blobs =
+        BlobStore::open(config.blob_dir(), config.blob_access()).context("opening the blob folder")?;
     let receipt_salt = store.setting_or_init("receipt_salt", || random_bytes(16)).await?;
     let web_secret = store.setting_or_init("web_secret", || random_bytes(32)).await?;
     let i = &config.intake;

@@ -106,7 +106,7 @@ pub fn build(
         ..WorkerSettings::default()
     };
     Ok(Worker {
-        blobs: BlobStore::open(config.blob_dir()).context("opening the blob folder")?,
+        blobs: BlobStore::open(config.blob_dir(), config.blob_access()).context("opening the blob folder")?,
         store,
         triage_identity,
         fingerprint_key: fingerprint_key(config)?,

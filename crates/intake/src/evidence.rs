@@ -126,7 +126,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread")]
     async fn any_split_of_a_file_opens_to_the_same_bytes() {
         let dir = tempfile::tempdir().unwrap();
-        let blobs = BlobStore::open(dir.path()).unwrap();
+        let blobs = BlobStore::open(dir.path(), redress_store::Access::Owner).unwrap();
         let id = redress_crypto::SecretIdentity::generate();
         let data: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
         for split in [1usize, 1000, 65_535, 65_536, 65_537, 200_000] {

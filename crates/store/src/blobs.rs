@@ -1,6 +1,6 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -17,16 +17,60 @@ const BLOB_SUFFIX: &str = ".age";
 #[derive(Clone, Debug)]
 pub struct BlobStore {
     root: PathBuf,
+    access: Access,
+}
+
+/// Who may use the blob folder besides the process's own user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Nobody: folders 0700, blobs 0600 (one user runs every process).
+    Owner,
+    /// The folder's group: folders 2770 (setgid, so what is made in them keeps the
+    /// group), blobs 0640. The intake writes blobs that the worker and portal, running
+    /// as other users of the group, read; the worker's sweep removes them through the
+    /// folder's group write (ADR 0019).
+    Group,
+}
+
+impl Access {
+    fn folder_mode(self) -> u32 {
+        match self {
+            Self::Owner => 0o700,
+            Self::Group => 0o2770,
+        }
+    }
+
+    fn file_mode(self) -> u32 {
+        match self {
+            Self::Owner => 0o600,
+            Self::Group => 0o640,
+        }
+    }
 }
 
 impl BlobStore {
-    /// Opens (and creates, mode 0700) the blob folder.
-    pub fn open(root: impl Into<PathBuf>) -> io::Result<Self> {
+    /// Opens (and creates) the blob folder. Folders this process makes get the mode of
+    /// `access` whatever the umask; one made by another user is left as it is.
+    pub fn open(root: impl Into<PathBuf>, access: Access) -> io::Result<Self> {
         let root = root.into();
-        for dir in [root.clone(), root.join(TMP_DIR)] {
-            fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir)?;
+        let store = Self { root, access };
+        for dir in [store.root.clone(), store.root.join(TMP_DIR)] {
+            store.make_folder(&dir)?;
         }
-        Ok(Self { root })
+        Ok(store)
+    }
+
+    /// Creates `dir` (and its parents) if missing, with this store's folder mode.
+    fn make_folder(&self, dir: &Path) -> io::Result<()> {
+        if dir.is_dir() {
+            return Ok(());
+        }
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(self.access.folder_mode())
+            .create(dir)?;
+        // The mode given at creation passes through the umask; set it as meant.
+        fs::set_permissions(dir, fs::Permissions::from_mode(self.access.folder_mode()))
     }
 
     pub fn root(&self) -> &Path {
@@ -50,11 +94,17 @@ impl BlobStore {
             .create_new(true)
             .mode(0o600)
             .open(&tmp_path)?;
+        if self.access == Access::Group {
+            // Readable by the group's other processes; set on the open file, past the
+            // umask.
+            file.set_permissions(fs::Permissions::from_mode(self.access.file_mode()))?;
+        }
         Ok(PendingBlob {
             id,
             file: Some(file),
             tmp_path,
             final_path: self.path_of(id),
+            store: self.clone(),
         })
     }
 
@@ -160,6 +210,7 @@ pub struct PendingBlob {
     file: Option<File>,
     tmp_path: PathBuf,
     final_path: PathBuf,
+    store: BlobStore,
 }
 
 impl PendingBlob {
@@ -183,7 +234,7 @@ impl PendingBlob {
             .final_path
             .parent()
             .ok_or_else(|| io::Error::other("blob path has no folder"))?;
-        fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+        self.store.make_folder(dir)?;
         fs::rename(&self.tmp_path, &self.final_path)?;
         File::open(dir)?.sync_all()?;
         drop(file);
@@ -227,7 +278,7 @@ mod tests {
     #[test]
     fn reading_a_blob_leaves_its_access_time_at_the_hour() {
         let dir = tempfile::tempdir().unwrap();
-        let store = BlobStore::open(dir.path().join("blobs")).unwrap();
+        let store = BlobStore::open(dir.path().join("blobs"), Access::Owner).unwrap();
         let mut b = store.begin().unwrap();
         let id = b.id();
         b.write_all(b"ciphertext").unwrap();
@@ -256,7 +307,7 @@ mod tests {
     #[test]
     fn coarsening_a_blob_also_coarsens_the_folders_its_placing_changed() {
         let dir = tempfile::tempdir().unwrap();
-        let store = BlobStore::open(dir.path().join("blobs")).unwrap();
+        let store = BlobStore::open(dir.path().join("blobs"), Access::Owner).unwrap();
         let mut b = store.begin().unwrap();
         let id = b.id();
         b.write_all(b"ciphertext").unwrap();
@@ -275,7 +326,7 @@ mod tests {
     #[test]
     fn commit_makes_the_blob_visible_and_drop_removes_the_temp() {
         let dir = tempfile::tempdir().unwrap();
-        let store = BlobStore::open(dir.path().join("blobs")).unwrap();
+        let store = BlobStore::open(dir.path().join("blobs"), Access::Owner).unwrap();
         let mut b = store.begin().unwrap();
         let id = b.id();
         b.write_all(b"ciphertext").unwrap();

@@ -22,7 +22,7 @@ pub mod test_support;
 mod uploads;
 mod wraps;
 
-pub use blobs::{BlobStore, PendingBlob};
+pub use blobs::{Access, BlobStore, PendingBlob};
 pub use cases::{NewCase, NewObject, NewReceipt, StoredCase, StoredReceipt};
 pub use connection::Store;
 pub use error::StoreError;

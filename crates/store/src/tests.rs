@@ -40,7 +40,7 @@ pub(crate) async fn setup() -> (tempfile::TempDir, TestDatabase, Store, BlobStor
     let store = Store::connect(db.url()).await.unwrap();
     store.migrate().await.unwrap();
     store.migrate().await.unwrap(); // idempotent
-    let blobs = BlobStore::open(dir.path().join("blobs")).unwrap();
+    let blobs = BlobStore::open(dir.path().join("blobs"), Access::Owner).unwrap();
     (dir, db, store, blobs)
 }
 

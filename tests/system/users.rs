@@ -1,0 +1,291 @@
+//! Doors apart on one host (ADR 0019): `redress intake` and `redress worker` run as two
+//! Unix users that share the data folder through its group. The reports the intake
+//! takes are triaged and handed over by the worker, while the intake's user can neither
+//! read the worker's secrets nor put a file among them.
+//!
+//! Needs root (to change uid with `setpriv`); skipped with a reason otherwise, a
+//! failure under `REDRESS_REQUIRE_ALL=1`.
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use redress_crypto::SecretIdentity;
+use redress_domain::{CaseRef, Holder};
+use redress_store::Store;
+use redress_store::test_support::TestDatabase;
+use serde_json::Value;
+
+use crate::helpers::*;
+
+/// Ids no account of the host has: the shared group and one user per door.
+const GROUP: u32 = 61_000;
+const INTAKE: u32 = 61_001;
+const WORKER: u32 = 61_002;
+
+fn can_change_uid() -> bool {
+    if !have_tool("setpriv", "runs the intake and the worker as different users") {
+        return false;
+    }
+    if !nix::unistd::geteuid().is_root() {
+        let why = "the doors-apart test changes uid, which needs root";
+        if std::env::var(REQUIRE_ALL).as_deref() == Ok("1") {
+            panic!("{why}, and {REQUIRE_ALL}=1");
+        }
+        eprintln!("SKIPPED: {why}");
+        return false;
+    }
+    true
+}
+
+/// `program` run as `uid` in the shared group (and no other).
+fn as_user(uid: u32, program: &str) -> Command {
+    let mut cmd = Command::new("setpriv");
+    cmd.args([
+        &format!("--reuid={uid}"),
+        &format!("--regid={GROUP}"),
+        "--clear-groups",
+        "--",
+        program,
+    ]);
+    cmd
+}
+
+fn chown(path: &Path, uid: u32, gid: u32) {
+    std::os::unix::fs::chown(path, Some(uid), Some(gid)).unwrap();
+}
+
+fn chmod(path: &Path, mode: u32) {
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Every path under `dir`, `dir` included.
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = vec![dir.to_path_buf()];
+    if dir.is_dir() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            out.extend(walk(&entry.unwrap().path()));
+        }
+    }
+    out
+}
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_intake_and_the_worker_run_as_two_users_and_the_intake_cannot_reach_the_worker_keys() {
+    if !can_change_uid() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    chmod(dir.path(), 0o755);
+    // The data folder, shared through its group; made by the operator.
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    chown(&data, WORKER, GROUP);
+    chmod(&data, 0o2770);
+    // The worker's secrets, in a folder of its own that nobody else may enter.
+    let keys = dir.path().join("worker-keys");
+    std::fs::create_dir(&keys).unwrap();
+    let triage = SecretIdentity::generate();
+    let triage_key = keys.join("triage.key");
+    std::fs::write(&triage_key, triage.to_identity_file().as_str()).unwrap();
+    let fingerprint_key = keys.join("fingerprint.key");
+    std::fs::write(&fingerprint_key, format!("{}\n", "ab".repeat(32))).unwrap();
+    for (path, mode) in [(&triage_key, 0o600), (&fingerprint_key, 0o600), (&keys, 0o700)] {
+        chown(path, WORKER, WORKER);
+        chmod(path, mode);
+    }
+    let recovery = SecretIdentity::generate();
+    let db = TestDatabase::create(&data).await;
+    let bin = env!("CARGO_BIN_EXE_redress");
+    let configure = |cmd: &mut Command| {
+        cmd.current_dir(dir.path())
+            .env_remove("REDRESS_TEST_DATABASE_URL")
+            .env_remove(REQUIRE_ALL)
+            .env("RUST_LOG", "warn")
+            .env("REDRESS_DATA_DIR", &data)
+            .env("REDRESS_DATABASE__URL", db.url())
+            .env("REDRESS_SHARED_WITH_GROUP", "true")
+            .env("REDRESS_KEYS__TRIAGE_RECIPIENT", triage.public().to_string())
+            .env("REDRESS_KEYS__RECOVERY_RECIPIENT", recovery.public().to_string())
+            .env("REDRESS_KEYS__TRIAGE_IDENTITY_FILE", &triage_key)
+            .env("REDRESS_WORKER__FINGERPRINT_KEY_FILE", &fingerprint_key)
+            .env("REDRESS_INTAKE__LISTEN", "127.0.0.1:0")
+            .env("REDRESS_INTAKE__MIN_FREE_DISK_MIB", "1");
+    };
+    let run = |uid: u32, args: &[&str]| -> Output {
+        let mut cmd = as_user(uid, bin);
+        configure(&mut cmd);
+        cmd.args(args).output().unwrap()
+    };
+
+    // The worker's user sets up the database and an investigator.
+    let out = run(WORKER, &["migrate"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let desk = SecretIdentity::generate();
+    let desk_recipient = desk.public().to_string();
+    let out = run(
+        WORKER,
+        &[
+            "admin",
+            "investigator",
+            "add",
+            "--email",
+            "desk@example.org",
+            "--recipient",
+            &desk_recipient,
+            "--team",
+            "triage-desk",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+
+    // The intake, as its own user, takes two reports with a file each.
+    let mut intake = as_user(INTAKE, bin);
+    configure(&mut intake);
+    let mut intake = Killed(
+        intake
+            .arg("intake")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = intake.0.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(url) = line.strip_prefix("Intake listening on ") {
+                let _ = tx.send(url.trim_end_matches('/').to_owned());
+            }
+        }
+    });
+    let base = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the intake started");
+    let client = reqwest::Client::new();
+    let mut refs = Vec::new();
+    for i in 0..2 {
+        let form = reqwest::multipart::Form::new()
+            .part(
+                "report",
+                reqwest::multipart::Part::text(
+                    good_answers(&format!("Report {i} from a shared host.")).to_string(),
+                )
+                .mime_str("application/json")
+                .unwrap(),
+            )
+            .part(
+                "evidence",
+                reqwest::multipart::Part::bytes(b"2026-05-01 rdxsyncd started".to_vec())
+                    .file_name("device.log"),
+            );
+        let res = client
+            .post(format!("{base}/api/v1/reports"))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201);
+        let body: Value = res.json().await.unwrap();
+        refs.push(CaseRef::parse_exact(body["case_ref"].as_str().unwrap()).unwrap());
+    }
+
+    // The worker, as its user, triages them and hands them over.
+    let mut worker = as_user(WORKER, bin);
+    configure(&mut worker);
+    let _worker = Killed(worker.arg("worker").spawn().unwrap());
+    let store = Store::connect(db.url()).await.unwrap();
+    let started = Instant::now();
+    loop {
+        let mut triaged = 0;
+        for r in &refs {
+            if store.case_by_ref(r).await.unwrap().is_some_and(|c| c.triaged) {
+                triaged += 1;
+            }
+        }
+        if triaged == refs.len() {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "triage did not finish"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let desk_id = store
+        .investigators()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|i| i.email == "desk@example.org")
+        .unwrap()
+        .id;
+    for r in &refs {
+        let case = store.case_by_ref(r).await.unwrap().unwrap();
+        redress_keychain::open_case_key(&store, case.id, Holder::Investigator(desk_id), &desk)
+            .await
+            .expect("handed over to the investigator");
+        assert!(store.wrap(case.id, Holder::Triage).await.unwrap().is_none());
+    }
+    drop(intake);
+
+    // The intake's user cannot read the worker's secrets, list their folder, or put a
+    // file in it.
+    for key in [&triage_key, &fingerprint_key] {
+        let out = as_user(INTAKE, "cat").arg(key).output().unwrap();
+        assert!(!out.status.success(), "the intake's user read {}", key.display());
+    }
+    let out = as_user(INTAKE, "ls").arg(&keys).output().unwrap();
+    assert!(!out.status.success(), "the intake's user listed the key folder");
+    let out = as_user(INTAKE, "touch")
+        .arg(keys.join("planted"))
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "the intake's user wrote into the key folder"
+    );
+
+    // What the two wrote is shared with the group and nobody else.
+    let blobs = walk(&data.join("blobs"));
+    assert!(blobs.iter().filter(|p| p.is_file()).count() >= 4, "{blobs:?}");
+    for path in walk(&data) {
+        let meta = std::fs::metadata(&path).unwrap();
+        assert_eq!(meta.mode() & 0o007, 0, "{} is open to others", path.display());
+        assert_eq!(meta.gid(), GROUP, "{} is not in the shared group", path.display());
+        if path.starts_with(data.join("blobs")) && path.is_file() {
+            assert_eq!(meta.mode() & 0o777, 0o640, "{}", path.display());
+        }
+    }
+
+    // A secret key file that another user owns is refused, with the fix: here the
+    // worker started as root finds the triage identity belonging to the worker's user.
+    let mut as_root = Command::new(bin);
+    configure(&mut as_root);
+    let out = as_root.arg("worker").output().unwrap();
+    assert!(!out.status.success());
+    let said = text(&out);
+    assert!(
+        said.contains(&format!("belongs to uid {WORKER}")) && said.contains("run chown 0"),
+        "{said}"
+    );
+}
