@@ -115,7 +115,12 @@ async fn the_intake_and_the_worker_run_as_two_users_and_the_intake_cannot_reach_
     }
     let recovery = SecretIdentity::generate();
     let db = TestDatabase::create(&data).await;
-    let bin = env!("CARGO_BIN_EXE_redress");
+    // A copy the other users can run, wherever the build lies (a checkout under a
+    // private home folder would not be reachable to them).
+    let copy = dir.path().join("redress");
+    std::fs::copy(env!("CARGO_BIN_EXE_redress"), &copy).unwrap();
+    chmod(&copy, 0o755);
+    let bin = copy.to_str().unwrap();
     let configure = |cmd: &mut Command| {
         cmd.current_dir(dir.path())
             .env_remove("REDRESS_TEST_DATABASE_URL")
