@@ -1,7 +1,8 @@
 //! Shipped configuration: the documented config file is exactly the defaults, and the
 //! onion-service configuration is one Tor accepts.
 
-use std::path::PathBuf;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use redress_cli::config::Config;
@@ -67,4 +68,126 @@ fn onion_service_configuration_is_valid_for_tor() {
         "127.0.0.1:8080",
         "the onion points at the intake"
     );
+}
+
+/// The `[Service]` settings of a shipped unit, as (key, value) in order.
+fn service_settings(unit: &str) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(repo_file(&format!("deploy/systemd/{unit}"))).unwrap();
+    let mut in_service = false;
+    let mut out = Vec::new();
+    for line in text.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_service = line == "[Service]";
+        } else if in_service
+            && !line.starts_with('#')
+            && let Some((k, v)) = line.split_once('=')
+        {
+            out.push((k.to_owned(), v.to_owned()));
+        }
+    }
+    out
+}
+
+fn values<'a>(settings: &'a [(String, String)], key: &str) -> Vec<&'a str> {
+    settings
+        .iter()
+        .filter(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+        .collect()
+}
+
+/// `NAME=value` of the unit's `Environment=` lines.
+fn env_of<'a>(settings: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    values(settings, "Environment")
+        .into_iter()
+        .find_map(|e| e.strip_prefix(name)?.strip_prefix('='))
+}
+
+#[test]
+fn the_intake_and_worker_units_run_as_two_users_and_the_intake_cannot_see_the_worker_keys() {
+    let intake = service_settings("redress-intake.service");
+    let worker = service_settings("redress-worker.service");
+    assert_eq!(values(&intake, "User"), ["redress-intake"]);
+    assert_eq!(values(&worker, "User"), ["redress-worker"]);
+    for unit in [&intake, &worker] {
+        assert_eq!(values(unit, "Group"), ["redress"]);
+        assert_eq!(env_of(unit, "REDRESS_SHARED_WITH_GROUP"), Some("true"));
+        assert_eq!(env_of(unit, "REDRESS_DATA_DIR"), Some("/var/lib/redress"));
+        assert_eq!(values(unit, "UMask"), ["0007"]);
+        // The shared data folder's folders are setgid: the unit must be allowed that.
+        assert_eq!(values(unit, "RestrictSUIDSGID"), ["no"]);
+        assert!(values(unit, "DynamicUser").is_empty(), "a fixed user of its own");
+    }
+    assert!(values(&intake, "ExecStart")[0].ends_with(" intake"));
+    assert!(values(&worker, "ExecStart")[0].ends_with(" worker"));
+    // Every secret the worker reads lies under a path the intake's unit cannot see.
+    let hidden: Vec<&str> = values(&intake, "InaccessiblePaths")
+        .iter()
+        .flat_map(|v| v.split_whitespace())
+        .map(|p| p.trim_start_matches('-'))
+        .collect();
+    for secret in [
+        "REDRESS_KEYS__TRIAGE_IDENTITY_FILE",
+        "REDRESS_WORKER__FINGERPRINT_KEY_FILE",
+    ] {
+        let path = env_of(&worker, secret).unwrap();
+        assert!(
+            hidden.iter().any(|h| Path::new(path).starts_with(h)),
+            "{path} is visible to the intake's unit"
+        );
+    }
+
+    // The users, group and folders the units name are what sysusers.d and tmpfiles.d
+    // make, in a scratch root.
+    if !have_tool("systemd-sysusers", "makes the shipped users in a scratch root")
+        || !have_tool("systemd-tmpfiles", "makes the shipped folders in a scratch root")
+    {
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    for (kind, tool, arg) in [
+        ("sysusers.d", "systemd-sysusers", None),
+        ("tmpfiles.d", "systemd-tmpfiles", Some("--create")),
+    ] {
+        let dir = root.path().join("etc").join(kind);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy(
+            repo_file(&format!("deploy/{kind}/redress.conf")),
+            dir.join("redress.conf"),
+        )
+        .unwrap();
+        let mut cmd = Command::new(tool);
+        cmd.arg(format!("--root={}", root.path().display()));
+        cmd.args(arg).arg("redress.conf");
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{tool}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let read = |f: &str| std::fs::read_to_string(root.path().join("etc").join(f)).unwrap();
+    let field = |line: &str, i: usize| line.split(':').nth(i).unwrap().parse::<u32>().unwrap();
+    let group = read("group");
+    let gid = field(group.lines().find(|l| l.starts_with("redress:")).unwrap(), 2);
+    let passwd = read("passwd");
+    let user = |name: &str| {
+        let line = passwd
+            .lines()
+            .find(|l| l.starts_with(&format!("{name}:")))
+            .unwrap();
+        (field(line, 2), field(line, 3))
+    };
+    let (intake_uid, intake_gid) = user("redress-intake");
+    let (worker_uid, worker_gid) = user("redress-worker");
+    assert_ne!(intake_uid, worker_uid);
+    assert_eq!((intake_gid, worker_gid), (gid, gid), "both in the group redress");
+    let meta = |p: &str| std::fs::metadata(root.path().join(p.trim_start_matches('/'))).unwrap();
+    let data = meta("/var/lib/redress");
+    assert_eq!(
+        (data.mode() & 0o7777, data.uid(), data.gid()),
+        (0o2770, worker_uid, gid)
+    );
+    let keys = meta("/var/lib/redress-keys/worker");
+    assert_eq!((keys.mode() & 0o7777, keys.uid()), (0o700, worker_uid));
 }
