@@ -55,6 +55,23 @@ pub struct TestApp {
     pub dir: TempDir,
 }
 
+/// The API's multipart body: the report as JSON, then each file as `evidence`.
+pub fn report_form(report: &Value, files: &[(&str, &[u8])]) -> Form {
+    let mut form = Form::new().part(
+        "report",
+        Part::text(report.to_string())
+            .mime_str("application/json")
+            .unwrap(),
+    );
+    for (name, bytes) in files {
+        form = form.part(
+            "evidence",
+            Part::bytes(bytes.to_vec()).file_name(name.to_string()),
+        );
+    }
+    form
+}
+
 /// A ready-made answer set that passes validation.
 pub fn good_answers(what_happened: &str) -> Value {
     serde_json::json!({
@@ -290,19 +307,7 @@ impl TestApp {
 
     /// `POST /api/v1/reports` with a JSON report part and evidence files.
     pub async fn api_submit(&self, report: &Value, files: &[(&str, &[u8])]) -> reqwest::Response {
-        let mut form = Form::new().part(
-            "report",
-            Part::text(report.to_string())
-                .mime_str("application/json")
-                .unwrap(),
-        );
-        for (name, bytes) in files {
-            form = form.part(
-                "evidence",
-                Part::bytes(bytes.to_vec()).file_name(name.to_string()),
-            );
-        }
-        self.api_submit_form(form).await
+        self.api_submit_form(report_form(report, files)).await
     }
 
     pub async fn api_submit_form(&self, form: Form) -> reqwest::Response {

@@ -14,7 +14,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use redress_store::test_support::TestDatabase;
-use reqwest::multipart::{Form, Part};
 use serde_json::Value;
 
 use crate::helpers::*;
@@ -118,18 +117,9 @@ async fn nothing_a_report_causes_writes_a_log_line() {
             &clock,
             &format!("2026-12-01 {:02}:{:02}:{:02}", 10 + minutes / 60, minutes % 60, i),
         );
-        let mut form = Form::new().part(
-            "report",
-            Part::text(good_answers(&format!("Report number {i}, long enough.")).to_string())
-                .mime_str("application/json")
-                .unwrap(),
-        );
-        if i % 2 == 0 {
-            form = form.part(
-                "evidence",
-                Part::bytes(format!("log {i}").into_bytes()).file_name("log.txt"),
-            );
-        }
+        let log = format!("log {i}").into_bytes();
+        let files: &[(&str, &[u8])] = if i % 2 == 0 { &[("log.txt", &log)] } else { &[] };
+        let form = report_form(&good_answers(&format!("Report number {i}, long enough.")), files);
         submitted.push(Instant::now());
         let res = client
             .post(format!("{base}/api/v1/reports"))

@@ -189,20 +189,10 @@ async fn the_intake_and_the_worker_run_as_two_users_and_the_intake_cannot_reach_
     let client = reqwest::Client::new();
     let mut refs = Vec::new();
     for i in 0..2 {
-        let form = reqwest::multipart::Form::new()
-            .part(
-                "report",
-                reqwest::multipart::Part::text(
-                    good_answers(&format!("Report {i} from a shared host.")).to_string(),
-                )
-                .mime_str("application/json")
-                .unwrap(),
-            )
-            .part(
-                "evidence",
-                reqwest::multipart::Part::bytes(b"2026-05-01 rdxsyncd started".to_vec())
-                    .file_name("device.log"),
-            );
+        let form = report_form(
+            &good_answers(&format!("Report {i} from a shared host.")),
+            &[("device.log", b"2026-05-01 rdxsyncd started")],
+        );
         let res = client
             .post(format!("{base}/api/v1/reports"))
             .multipart(form)
