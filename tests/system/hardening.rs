@@ -507,3 +507,105 @@ async fn every_door_of_a_process_runs_and_stops_together() {
         assert!(client.get(url).send().await.is_err(), "{url} still answers");
     }
 }
+
+/// A real `redress intake` on the app's data folder and database; returns the process
+/// and its base URL.
+fn intake_process(app: &TestApp) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_redress"))
+        .arg("intake")
+        .current_dir(app.dir.path())
+        .env_remove("REDRESS_TEST_DATABASE_URL")
+        .env_remove(REQUIRE_ALL)
+        .env("RUST_LOG", "warn")
+        .env("REDRESS_DATA_DIR", &app.config.data_dir)
+        .env("REDRESS_DATABASE__URL", &app.config.database.url)
+        .env("REDRESS_INTAKE__LISTEN", "127.0.0.1:0")
+        .env("REDRESS_INTAKE__MIN_FREE_DISK_MIB", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let base = loop {
+        let line = lines.next().expect("the intake started").unwrap();
+        if let Some(url) = line.strip_prefix("Intake listening on ") {
+            break url.trim_end_matches('/').to_owned();
+        }
+    };
+    // Keep reading so the pipe never fills.
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, base)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_intake_killed_during_a_burst_leaves_every_receipt_whole_and_nothing_else() {
+    let app = TestApp::spawn().await;
+    let client = reqwest::Client::new();
+    let mut receipts: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut interrupted = 0;
+    let mut rng = rand::random::<u64>();
+    for round in 0..8 {
+        let (mut child, base) = intake_process(&app);
+        // A burst: six submissions at once, each with a file large enough to be
+        // mid-upload when the process dies.
+        let mut sent = Vec::new();
+        for i in 0..6 {
+            let file: Vec<u8> = format!("round {round} file {i} ").into_bytes().repeat(20_000);
+            let form = report_form(
+                &good_answers(&format!("Round {round}, report {i}.")),
+                &[("capture.bin", &file)],
+            );
+            let request = client
+                .post(format!("{base}/api/v1/reports"))
+                .multipart(form)
+                .send();
+            sent.push(tokio::spawn(async move { (request.await, file) }));
+        }
+        rng = rng.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        tokio::time::sleep(Duration::from_millis(50 + (rng >> 33) % 600)).await;
+        child.kill().unwrap();
+        child.wait().unwrap();
+        for s in sent {
+            match s.await.unwrap() {
+                (Ok(res), file) if res.status() == 201 => {
+                    let body: serde_json::Value = res.json().await.unwrap();
+                    receipts.push((body["case_ref"].as_str().unwrap().to_owned(), file));
+                }
+                _ => interrupted += 1,
+            }
+        }
+    }
+    eprintln!(
+        "{} receipts shown, {interrupted} submissions cut off",
+        receipts.len()
+    );
+    assert!(interrupted > 0, "the kills cut submissions off");
+
+    // Every receipt shown opens a complete case, its file byte for byte.
+    for (case_ref, file) in &receipts {
+        let opened = app
+            .open_as(case_ref, redress_domain::Holder::Recovery, &app.recovery)
+            .await
+            .unwrap_or_else(|e| panic!("{case_ref}: {e}"));
+        assert_eq!(opened.files, [("capture.bin".to_owned(), file.clone())]);
+    }
+
+    // Once the dead intakes' heartbeats and the grace period have run out, the sweep
+    // leaves exactly what stored cases reference (a case whose 201 was lost on the way
+    // included), and no upload row.
+    let later = SystemTime::now() + redress_worker::SWEEP_GRACE + Duration::from_secs(600);
+    redress_store::sweep_orphans(&app.store, &app.blobs, redress_worker::SWEEP_GRACE, later)
+        .await
+        .unwrap();
+    let mut referenced = std::collections::BTreeSet::new();
+    for case in app.store.cases().await.unwrap() {
+        for (id, _) in app.store.objects(case.id).await.unwrap() {
+            referenced.insert(app.blobs.path_of(id));
+        }
+    }
+    let on_disk: std::collections::BTreeSet<_> = app.blob_files().into_iter().collect();
+    assert_eq!(on_disk, referenced);
+    assert!(app.store.uploads().await.unwrap().is_empty());
+}
