@@ -50,6 +50,11 @@ pub async fn problems(config: &Config, worker_host: bool) -> Vec<String> {
             }
         }
     }
+    if config.shared_with_group
+        && let Some(problem) = shared_folder_touches_access_times(&config.data_dir)
+    {
+        problems.push(problem);
+    }
     if config.limits.max_files == 0 || config.limits.max_file_mib == 0 || config.limits.max_report_mib == 0 {
         problems.push("limits must be greater than zero".into());
     }
@@ -148,9 +153,83 @@ async fn database_problem(url: &str) -> Option<String> {
     Some(format!("database.url: cannot connect: {e}"))
 }
 
+/// With the data folder shared between users, a process may read blobs another user
+/// owns, and only an owner may read without touching the access time (`O_NOATIME`).
+/// On a `relatime` mount the first read after a blob's hour-stamped write sets its
+/// access time to the second: the folder's file system must be mounted `noatime`.
+fn shared_folder_touches_access_times(data_dir: &std::path::Path) -> Option<String> {
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    let dir = std::fs::canonicalize(data_dir).ok()?;
+    let options = mount_options(&mounts, &dir)?;
+    (!options.iter().any(|o| o == "noatime")).then(|| {
+        format!(
+            "shared_with_group: the file system of {} is mounted without noatime, so reading \
+             a blob another user wrote records the second it was read: remount it with \
+             noatime (and add noatime to its line in /etc/fstab)",
+            data_dir.display()
+        )
+    })
+}
+
+/// The per-mount options of the mount holding `path`, from `/proc/self/mountinfo`
+/// text: the longest mount point that contains it.
+fn mount_options(mountinfo: &str, path: &std::path::Path) -> Option<Vec<String>> {
+    mountinfo
+        .lines()
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split(' ').collect();
+            let point = unescape(fields.get(4)?);
+            let options = fields.get(5)?.split(',').map(str::to_owned).collect();
+            path.starts_with(&point).then_some((point, options))
+        })
+        .max_by_key(|(point, _)| point.len())
+        .map(|(_, options)| options)
+}
+
+/// Mount points escape space, tab, newline and backslash as `\ooo` (octal).
+fn unescape(field: &str) -> String {
+    let mut out = String::new();
+    let mut rest = field;
+    while let Some(i) = rest.find('\\') {
+        out.push_str(&rest[..i]);
+        let code = rest.get(i + 1..i + 4).and_then(|o| u8::from_str_radix(o, 8).ok());
+        match code {
+            Some(c) => {
+                out.push(char::from(c));
+                rest = &rest[i + 4..];
+            }
+            None => {
+                out.push('\\');
+                rest = &rest[i + 1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 #[cfg(test)]
 mod tests {
-    use super::redact_password;
+    use super::{mount_options, redact_password, unescape};
+
+    #[test]
+    fn the_mount_holding_a_folder_is_the_longest_that_contains_it() {
+        let mountinfo = "\
+27 1 0:25 / / rw,relatime - overlay overlay rw
+30 27 8:1 / /var rw,relatime - ext4 /dev/sda1 rw
+31 30 8:2 / /var/lib/red\\040data rw,noatime,nodev - ext4 /dev/sda2 rw
+32 30 8:3 / /var/lib/red rw,noatime - ext4 /dev/sda3 rw
+";
+        let of = |p: &str| mount_options(mountinfo, std::path::Path::new(p)).unwrap();
+        assert!(of("/var/lib/red data/blobs").contains(&"noatime".to_owned()));
+        assert_eq!(
+            of("/var/lib/redress"),
+            ["rw", "relatime"],
+            "a path, not a string, prefix"
+        );
+        assert_eq!(of("/srv"), ["rw", "relatime"]);
+        assert_eq!(unescape("a\\040b\\134c\\x"), "a b\\c\\x");
+    }
 
     #[test]
     fn passwords_are_hidden_wherever_they_are() {
