@@ -89,6 +89,7 @@ fn worker_problems(config: &Config, problems: &mut Vec<String>) {
 pub fn summary(config: &Config) -> Vec<String> {
     vec![
         format!("data_dir = {}", config.data_dir.display()),
+        format!("shared_with_group = {}", config.shared_with_group),
         format!("database.url = {}", redact_password(&config.database_url())),
         format!("intake.listen = {}", config.intake.listen),
         format!("portal.listen = {}", config.portal.listen),
