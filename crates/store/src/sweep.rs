@@ -1,3 +1,4 @@
+use std::collections::HashSet;
 use std::time::{Duration, SystemTime};
 
 use redress_domain::ObjectId;
@@ -33,8 +34,9 @@ pub async fn sweep_orphans(
         .as_secs();
     let unix = i64::try_from(unix).map_err(|_| StoreError::Corrupt("clock too far ahead"))?;
     // Read the rows before listing the files: an upload's row is made just after its
-    // file, so a file listed here without a row is either new (younger than the grace
-    // period) or abandoned, and a row whose file is missing from a later listing ended.
+    // file, so a listed file without a row is either new (younger than the grace
+    // period) or abandoned, and a row whose file is not listed belongs to an upload
+    // that ended before the listing.
     let rows = store.uploads().await?;
     let crate::blobs::Listing { committed, temps } = blobs.list()?;
     let old_enough = |path: &std::path::Path| -> bool {
@@ -44,23 +46,23 @@ pub async fn sweep_orphans(
             .unwrap_or(false)
     };
     let mut report = SweepReport::default();
-    let old_temps: Vec<(ObjectId, &std::path::PathBuf)> = temps
+    let old: HashSet<ObjectId> = temps
         .iter()
         .filter(|(_, p)| old_enough(p))
-        .map(|(id, p)| (*id, p))
+        .map(|(id, _)| *id)
         .collect();
-    let ids: Vec<ObjectId> = old_temps.iter().map(|(id, _)| *id).collect();
-    let mut live = std::collections::HashSet::new();
-    for batch in ids.chunks(500) {
+    let mut live = HashSet::new();
+    for batch in old.iter().copied().collect::<Vec<_>>().chunks(500) {
         live.extend(store.live_uploads(batch, unix).await?);
     }
-    for (id, path) in old_temps {
-        if !live.contains(&id) && std::fs::remove_file(path).is_ok() {
+    let mut pending = HashSet::new();
+    for (id, path) in &temps {
+        if old.contains(id) && !live.contains(id) && std::fs::remove_file(path).is_ok() {
             report.stale_temps += 1;
+        } else {
+            pending.insert(*id);
         }
     }
-    let pending: std::collections::HashSet<ObjectId> =
-        blobs.list()?.temps.iter().map(|(id, _)| *id).collect();
     let ended: Vec<ObjectId> = rows.into_iter().filter(|id| !pending.contains(id)).collect();
     for batch in ended.chunks(500) {
         store.end_uploads(batch).await?;
