@@ -40,8 +40,10 @@ pub(crate) async fn find(
     let (selective, broad): (Vec<&Feature>, Vec<&Feature>) = features.iter().partition(|f| f.is_selective());
 
     let mut candidates: BTreeMap<CaseId, Candidate> = BTreeMap::new();
+    let mut classes = Vec::new();
     for feature in &selective {
         let class = store.count_cases_with_any(case, &[feature.stored()]).await?;
+        classes.push(class);
         for other in store
             .cases_with_fingerprint(case, &feature.stored(), CANDIDATES_PER_FEATURE)
             .await?
@@ -72,8 +74,15 @@ pub(crate) async fn find(
     ranked.sort_by_key(|(id, c)| (Reverse(c.selective), Reverse(c.broad), c.rarest, *id));
     ranked.truncate(worker.settings.related_listed);
 
-    let all_selective: Vec<(String, String)> = selective.iter().map(|f| f.stored()).collect();
-    let linked_total = store.count_cases_with_any(case, &all_selective).await?;
+    // With one selective feature (the common case: the customer) its class is the total.
+    let linked_total = match classes.as_slice() {
+        [] => 0,
+        [one] => *one,
+        _ => {
+            let all: Vec<(String, String)> = selective.iter().map(|f| f.stored()).collect();
+            store.count_cases_with_any(case, &all).await?
+        }
+    };
     let mut related = Related {
         more_linked: linked_total.saturating_sub(ranked.len() as u64),
         ..Related::default()
