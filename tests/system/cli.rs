@@ -167,18 +167,8 @@ async fn the_intake_subcommand_runs_with_public_keys_only() {
     cmd.env("REDRESS_KEYS__TRIAGE_RECIPIENT", triage.public().to_string())
         .env("REDRESS_KEYS__RECOVERY_RECIPIENT", recovery.public().to_string());
     let (child, url, _) = start(cmd);
-    let form = reqwest::multipart::Form::new().part(
-        "report",
-        reqwest::multipart::Part::text(good_answers("Through the intake process.").to_string())
-            .mime_str("application/json")
-            .unwrap(),
-    );
-    let res = reqwest::Client::new()
-        .post(format!("{url}/api/v1/reports"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let form = report_form(&good_answers("Through the intake process."), &[]);
+    let res = post_report(&reqwest::Client::new(), &url, form).await;
     assert_eq!(res.status(), 201);
     stop(child);
     assert!(

@@ -72,6 +72,16 @@ pub fn report_form(report: &Value, files: &[(&str, &[u8])]) -> Form {
     form
 }
 
+/// `POST /api/v1/reports` to the intake at `base`.
+pub async fn post_report(client: &reqwest::Client, base: &str, form: Form) -> reqwest::Response {
+    client
+        .post(format!("{base}/api/v1/reports"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// A ready-made answer set that passes validation.
 pub fn good_answers(what_happened: &str) -> Value {
     serde_json::json!({
@@ -311,12 +321,7 @@ impl TestApp {
     }
 
     pub async fn api_submit_form(&self, form: Form) -> reqwest::Response {
-        self.client
-            .post(self.url("/api/v1/reports"))
-            .multipart(form)
-            .send()
-            .await
-            .unwrap()
+        post_report(&self.client, &self.base, form).await
     }
 
     /// `GET /report`: returns (Cookie header value, CSRF token from the form).

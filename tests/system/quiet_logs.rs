@@ -121,12 +121,7 @@ async fn nothing_a_report_causes_writes_a_log_line() {
         let files: &[(&str, &[u8])] = if i % 2 == 0 { &[("log.txt", &log)] } else { &[] };
         let form = report_form(&good_answers(&format!("Report number {i}, long enough.")), files);
         submitted.push(Instant::now());
-        let res = client
-            .post(format!("{base}/api/v1/reports"))
-            .multipart(form)
-            .send()
-            .await
-            .unwrap();
+        let res = post_report(&client, &base, form).await;
         assert_eq!(res.status(), 201);
         let body: Value = res.json().await.unwrap();
         refs.push(body["case_ref"].as_str().unwrap().to_owned());

@@ -193,12 +193,7 @@ async fn the_intake_and_the_worker_run_as_two_users_and_the_intake_cannot_reach_
             &good_answers(&format!("Report {i} from a shared host.")),
             &[("device.log", b"2026-05-01 rdxsyncd started")],
         );
-        let res = client
-            .post(format!("{base}/api/v1/reports"))
-            .multipart(form)
-            .send()
-            .await
-            .unwrap();
+        let res = post_report(&client, &base, form).await;
         assert_eq!(res.status(), 201);
         let body: Value = res.json().await.unwrap();
         refs.push(CaseRef::parse_exact(body["case_ref"].as_str().unwrap()).unwrap());
