@@ -381,14 +381,17 @@ async fn run_existing(label: &str, database_url: Option<String>, existing: usize
     rate
 }
 
-async fn compare_existing(label: &str, database_url: impl Fn() -> Option<String>, a: &Args) {
-    let rates: Vec<(usize, f64)> = {
-        let mut v = Vec::new();
-        for &n in &a.existing {
-            v.push((n, run_existing(label, database_url(), n, a.cases).await));
-        }
-        v
-    };
+/// One run per `--existing` count, each on a fresh database: SQLite's own data folder,
+/// or a new PostgreSQL database made from `postgres_admin`.
+async fn compare_existing(label: &str, postgres_admin: Option<&str>, a: &Args) {
+    let mut rates: Vec<(usize, f64)> = Vec::new();
+    for &n in &a.existing {
+        let url = match postgres_admin {
+            Some(admin) => Some(fresh_postgres(admin).await),
+            None => None,
+        };
+        rates.push((n, run_existing(label, url, n, a.cases).await));
+    }
     let (first_n, first) = rates[0];
     for &(n, rate) in &rates[1..] {
         println!(
@@ -405,14 +408,9 @@ async fn main() {
         redress_logging::init("warn", false);
     }
     if !a.existing.is_empty() {
-        compare_existing("SQLite", || None, &a).await;
-        if let Some(admin) = a.postgres.clone() {
-            let mut urls = Vec::new();
-            for _ in &a.existing {
-                urls.push(fresh_postgres(&admin).await);
-            }
-            let urls = std::sync::Mutex::new(urls);
-            compare_existing("PostgreSQL", || urls.lock().unwrap().pop(), &a).await;
+        compare_existing("SQLite", None, &a).await;
+        if let Some(admin) = a.postgres.as_deref() {
+            compare_existing("PostgreSQL", Some(admin), &a).await;
         }
         return;
     }
