@@ -212,6 +212,32 @@ fn unescape(field: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::{mount_options, redact_password, unescape};
+    use crate::config::Config;
+
+    #[tokio::test]
+    async fn a_shared_data_folder_without_noatime_is_a_problem() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        std::fs::create_dir(&data).unwrap();
+        let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+        let noatime = mount_options(&mounts, &std::fs::canonicalize(&data).unwrap())
+            .unwrap()
+            .contains(&"noatime".to_owned());
+        let said = |shared: bool| {
+            let config = Config {
+                data_dir: data.clone(),
+                shared_with_group: shared,
+                ..Config::default()
+            };
+            async move { super::problems(&config, false).await.join("\n") }
+        };
+        let message = "mounted without noatime";
+        assert_eq!(said(true).await.contains(message), !noatime, "this host's mount");
+        assert!(
+            !said(false).await.contains(message),
+            "only a shared folder needs it"
+        );
+    }
 
     #[test]
     fn the_mount_holding_a_folder_is_the_longest_that_contains_it() {
