@@ -351,10 +351,7 @@ async fn read_and_store(
     multipart: &mut Multipart,
     pace: &mut Pace,
 ) -> Result<Received, SubmitError> {
-    let free = state.blobs.available_bytes().map_err(SubmitError::internal)?;
-    if free < state.limits.min_free_bytes {
-        return Err(SubmitError::DiskFull);
-    }
+    reading.check_disk()?;
     let keys = NewCaseKeys::generate();
     reading.read_all(multipart, &keys.thread_public(), pace).await?;
     let answers = Answers::parse(reading.raw(), &state.questionnaire).map_err(SubmitError::Invalid)?;

@@ -330,7 +330,8 @@ impl<'a> Reading<'a> {
         Ok(())
     }
 
-    fn check_disk(&self) -> Result<(), SubmitError> {
+    /// Refuses when free disk space is below the floor (`intake.min_free_disk_mib`).
+    pub(super) fn check_disk(&self) -> Result<(), SubmitError> {
         let free = self
             .state
             .blobs
