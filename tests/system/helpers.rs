@@ -1,16 +1,17 @@
 //! `TestApp`: one intake door per test, set up like an intake host: the secret
 //! identities are moved out of the data folder before the server starts.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use actix_web::web;
-use redress_cli::config::Config;
+use redress_cli::config::{BlobBackend, Config};
 use redress_cli::{Overrides, keys};
 use redress_crypto::{KdfParams, Receipt, SecretIdentity, derive_receipt_keys, open};
-use redress_domain::{CaseRef, Holder, ObjectKind};
+use redress_domain::{CaseRef, Holder, ObjectId, ObjectKind};
 use redress_intake::IntakeState;
 use redress_store::test_support::TestDatabase;
 use redress_store::{BlobStore, Store, StoredCase};
@@ -19,6 +20,19 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 pub const REQUIRE_ALL: &str = "REDRESS_REQUIRE_ALL";
+
+/// `postgres` runs the system tests with blobs in the database (which must then be
+/// PostgreSQL: `REDRESS_TEST_DATABASE_URL`); unset or `folder`, in a blob folder.
+pub const TEST_BLOB_BACKEND: &str = "REDRESS_TEST_BLOB_BACKEND";
+
+/// The blob backend these tests run on.
+pub fn test_blob_backend() -> BlobBackend {
+    match std::env::var(TEST_BLOB_BACKEND).as_deref() {
+        Err(_) | Ok("" | "folder") => BlobBackend::Folder,
+        Ok("postgres") => BlobBackend::Postgres,
+        Ok(other) => panic!("{TEST_BLOB_BACKEND}={other}: expected folder or postgres"),
+    }
+}
 
 /// True if `tool` is on PATH. If not: a printed skip locally, a failure when
 /// `REDRESS_REQUIRE_ALL=1` (CI).
@@ -164,6 +178,7 @@ impl TestApp {
             Some((upstream, proxy)) => db.url().replacen(upstream.as_str(), proxy, 1),
             None => db.url().to_owned(),
         };
+        config.blobs.backend = test_blob_backend();
         config.intake.listen = "127.0.0.1:0".into();
         config.intake.min_free_disk_mib = 1;
         config.limits.max_file_mib = 1;
@@ -448,7 +463,7 @@ impl TestApp {
             .into_iter()
             .filter(|(_, k)| matches!(k, ObjectKind::Submission | ObjectKind::Evidence))
         {
-            let ct = std::fs::read(self.blobs.path_of(id)).unwrap();
+            let ct = self.read_blob(id).await;
             let plain = open(thread, &ct).map_err(|e| e.to_string())?;
             match kind {
                 ObjectKind::Submission => document = Some(serde_json::from_slice::<Value>(&plain).unwrap()),
@@ -479,9 +494,60 @@ impl TestApp {
         Ok(OpenedCase { document, files })
     }
 
-    /// Every file under the blob folder (committed and temporary).
-    pub fn blob_files(&self) -> Vec<PathBuf> {
-        files_under(self.blobs.root())
+    /// A committed blob's bytes, from whichever backend holds it.
+    pub async fn read_blob(&self, id: ObjectId) -> Vec<u8> {
+        self.blobs
+            .read_all(id)
+            .await
+            .unwrap_or_else(|e| panic!("blob {id}: {e}"))
+    }
+
+    /// Every blob stored, committed or pending.
+    pub async fn stored_blobs(&self) -> BTreeSet<ObjectId> {
+        self.blobs.list().await.unwrap().ids().collect()
+    }
+
+    /// The pending blobs (uploads in progress, or what a crash left).
+    pub async fn pending_blobs(&self) -> Vec<ObjectId> {
+        let listing = self.blobs.list().await.unwrap();
+        listing.pending.iter().map(|l| l.id).collect()
+    }
+
+    /// A committed blob of `bytes` that no case references, as a process killed
+    /// between placing its blobs and committing its case leaves.
+    pub async fn orphan_blob(&self, bytes: &[u8]) -> ObjectId {
+        redress_store::test_support::commit_blob(&self.blobs, bytes).await
+    }
+
+    /// A pending blob left by a process killed mid-upload, with no upload row.
+    pub async fn crashed_upload(&self) -> ObjectId {
+        let mut blob = self.blobs.begin().await.unwrap();
+        std::io::Write::write_all(&mut blob, b"half an upload").unwrap();
+        let id = blob.id();
+        // A killed process runs no destructor.
+        std::mem::forget(blob);
+        id
+    }
+
+    /// A committed blob as a file in `dir`, for the stock `age` CLI: the blob folder's
+    /// own file, or the database's pieces in order written out.
+    pub async fn blob_file(&self, id: ObjectId, dir: &Path) -> PathBuf {
+        if let Some(path) = self.blobs.path_of(id) {
+            return path;
+        }
+        let path = dir.join(format!("{id}.age"));
+        std::fs::write(&path, self.read_blob(id).await).unwrap();
+        path
+    }
+
+    /// `REDRESS_BLOBS__BACKEND` for a `redress` process started by a test, so it uses
+    /// this app's blob store.
+    pub fn blob_backend_env(&self) -> (&'static str, &'static str) {
+        let backend = match self.config.blobs.backend {
+            BlobBackend::Folder => "folder",
+            BlobBackend::Postgres => "postgres",
+        };
+        ("REDRESS_BLOBS__BACKEND", backend)
     }
 
     /// Asserts that no case, object or blob exists — waiting briefly for writer threads
@@ -490,17 +556,17 @@ impl TestApp {
         for _ in 0..100 {
             if self.store.case_count().await.unwrap() == 0
                 && self.store.object_count().await.unwrap() == 0
-                && self.blob_files().is_empty()
+                && self.stored_blobs().await.is_empty()
             {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!(
-            "something was stored: {} cases, {} objects, blob files {:?}",
+            "something was stored: {} cases, {} objects, blobs {:?}",
             self.store.case_count().await.unwrap(),
             self.store.object_count().await.unwrap(),
-            self.blob_files()
+            self.stored_blobs().await
         );
     }
 }
@@ -511,13 +577,30 @@ impl Drop for TestApp {
     }
 }
 
-/// A blob's modification time, Unix seconds.
-pub fn blob_mtime(app: &TestApp, id: redress_domain::ObjectId) -> i64 {
-    let modified = std::fs::metadata(app.blobs.path_of(id))
+/// A moment past the sweep's grace period for anything stored now, on either backend
+/// (the database records the hour only).
+pub fn past_grace(app: &TestApp) -> std::time::SystemTime {
+    std::time::SystemTime::now()
+        + redress_worker::SWEEP_GRACE
+        + app.blobs.time_resolution()
+        + Duration::from_secs(1)
+}
+
+/// When the blob store says a blob was written, Unix seconds: a file's modification
+/// time, or the hour the database recorded.
+pub async fn blob_written_at(app: &TestApp, id: ObjectId) -> i64 {
+    let listing = app.blobs.list().await.unwrap();
+    let listed = listing
+        .committed
+        .iter()
+        .find(|l| l.id == id)
+        .unwrap_or_else(|| panic!("blob {id} is not stored"));
+    let secs = listed
+        .written
+        .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
-        .modified()
-        .unwrap();
-    i64::try_from(modified.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()).unwrap()
+        .as_secs();
+    i64::try_from(secs).unwrap()
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {

@@ -73,7 +73,7 @@ async fn the_stock_age_cli_opens_a_stored_report_with_the_recovery_identity() {
     let mut document = None;
     let mut files = Vec::new();
     for (id, kind) in app.store.objects(case.id).await.unwrap() {
-        let plain = age_decrypt(&work.join("thread.key"), &app.blobs.path_of(id));
+        let plain = age_decrypt(&work.join("thread.key"), &app.blob_file(id, &work).await);
         match kind {
             redress_domain::ObjectKind::Submission => {
                 document = Some(serde_json::from_slice::<serde_json::Value>(&plain).unwrap())
@@ -93,7 +93,10 @@ async fn the_stock_age_cli_opens_a_stored_report_with_the_recovery_identity() {
         .arg("--decrypt")
         .arg("-i")
         .arg(&recovery_file)
-        .arg(app.blobs.path_of(app.store.objects(case.id).await.unwrap()[0].0))
+        .arg(
+            app.blob_file(app.store.objects(case.id).await.unwrap()[0].0, &work)
+                .await,
+        )
         .output()
         .unwrap();
     assert!(

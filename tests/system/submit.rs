@@ -106,7 +106,7 @@ async fn api_submission_returns_201_and_the_case_opens() {
     // File times say no more than the database: the hour.
     for (id, _) in app.store.objects(case.id).await.unwrap() {
         assert_eq!(
-            blob_mtime(&app, id),
+            blob_written_at(&app, id).await,
             case.received_at,
             "blob {id} is dated to the hour"
         );

@@ -87,7 +87,7 @@ async fn object_of(app: &TestApp, case_ref: &str, kind: ObjectKind) -> Vec<Vec<u
     let mut out = Vec::new();
     for (id, k) in app.store.objects(case.id).await.unwrap() {
         if k == kind {
-            out.push(std::fs::read(app.blobs.path_of(id)).unwrap());
+            out.push(app.read_blob(id).await);
         }
     }
     out
@@ -241,7 +241,7 @@ async fn a_case_is_triaged_handed_over_and_announced_without_content() {
 
     // Triage's own blobs are dated to the hour too.
     for (id, _) in app.store.objects(case.id).await.unwrap() {
-        assert_eq!(blob_mtime(&app, id), case.received_at);
+        assert_eq!(blob_written_at(&app, id).await, case.received_at);
     }
 
     // Running again does nothing more.
@@ -642,6 +642,7 @@ fn worker_process(app: &TestApp, sink: &sink::SinkHandle) -> std::process::Comma
         .env("RUST_LOG", "warn")
         .env("REDRESS_DATA_DIR", &app.config.data_dir)
         .env("REDRESS_DATABASE__URL", &app.config.database.url)
+        .envs([app.blob_backend_env()])
         .env(
             "REDRESS_KEYS__TRIAGE_IDENTITY_FILE",
             app.offline_dir.join("triage.key"),
@@ -720,11 +721,10 @@ async fn a_worker_killed_at_random_points_still_triages_every_case_exactly_once(
     let mut referenced = BTreeSet::new();
     for r in &refs {
         for (id, _) in app.store.objects(app.case(r).await.id).await.unwrap() {
-            referenced.insert(app.blobs.path_of(id));
+            referenced.insert(id);
         }
     }
-    let on_disk: BTreeSet<_> = app.blob_files().into_iter().collect();
-    assert_eq!(on_disk, referenced);
+    assert_eq!(app.stored_blobs().await, referenced);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -878,7 +878,10 @@ async fn every_object_opens(app: &TestApp, case_ref: &str) -> usize {
         .unwrap();
     let objects = app.store.objects(case.id).await.unwrap();
     for (id, kind) in &objects {
-        let sealed = std::fs::read(app.blobs.path_of(*id))
+        let sealed = app
+            .blobs
+            .read_all(*id)
+            .await
             .unwrap_or_else(|e| panic!("the {kind} blob of a committed hand-over is gone: {e}"));
         let key = match kind {
             ObjectKind::Submission | ObjectKind::Evidence => &thread,
@@ -886,7 +889,7 @@ async fn every_object_opens(app: &TestApp, case_ref: &str) -> usize {
         };
         open(key, &sealed).unwrap_or_else(|e| panic!("the {kind} blob does not open: {e}"));
         assert_eq!(
-            blob_mtime(app, *id),
+            blob_written_at(app, *id).await,
             case.received_at,
             "{kind} blob dated to the hour"
         );
@@ -924,15 +927,15 @@ async fn a_lost_commit_acknowledgement_keeps_what_the_hand_over_committed() {
         .await
         .unwrap()
         .into_iter()
-        .map(|(id, _)| app.blobs.path_of(id))
+        .map(|(id, _)| id)
         .collect();
-    assert_eq!(app.blob_files().into_iter().collect::<BTreeSet<_>>(), referenced);
+    assert_eq!(app.stored_blobs().await, referenced);
 
-    // Running again changes nothing, in the database or on disk.
-    let (dump, files) = (dump_database(&app.store).await, app.blob_files());
+    // Running again changes nothing, in the database or in the blob store.
+    let (dump, blobs) = (dump_database(&app.store).await, app.stored_blobs().await);
     assert!(worker.run_until_idle().await.unwrap().is_empty());
     assert_eq!(dump_database(&app.store).await, dump);
-    assert_eq!(app.blob_files(), files);
+    assert_eq!(app.stored_blobs().await, blobs);
     assert_eq!(sink.messages().len(), 1);
 }
 
@@ -948,13 +951,7 @@ async fn a_lost_acknowledgement_with_the_database_out_of_reach_leaves_the_blobs_
     )
     .await;
     // What a worker killed before its hand-over leaves: a blob nothing references.
-    let orphan = {
-        let mut b = app.blobs.begin().unwrap();
-        std::io::Write::write_all(&mut b, b"an interrupted attempt").unwrap();
-        let id = b.id();
-        b.commit().unwrap();
-        app.blobs.path_of(id)
-    };
+    let orphan = app.orphan_blob(b"an interrupted attempt").await;
 
     // The hand-over commits, the worker sees an error, and cannot ask the database
     // which of its blobs were committed: it removes none of them.
@@ -964,7 +961,10 @@ async fn a_lost_acknowledgement_with_the_database_out_of_reach_leaves_the_blobs_
     worker.run_until_idle().await.unwrap();
     assert_triaged_exactly_once(&app, std::slice::from_ref(&case_ref), &sink).await;
     assert_eq!(every_object_opens(&app, &case_ref).await, 4);
-    assert!(orphan.exists(), "within the grace period the sweep leaves it too");
+    assert!(
+        app.stored_blobs().await.contains(&orphan),
+        "within the grace period the sweep leaves it too"
+    );
 
     // After the grace period the sweep leaves exactly what the case references.
     app.advance(2 * 3600);
@@ -975,9 +975,9 @@ async fn a_lost_acknowledgement_with_the_database_out_of_reach_leaves_the_blobs_
         .await
         .unwrap()
         .into_iter()
-        .map(|(id, _)| app.blobs.path_of(id))
+        .map(|(id, _)| id)
         .collect();
     assert_eq!(referenced.len(), 4);
-    assert_eq!(app.blob_files().into_iter().collect::<BTreeSet<_>>(), referenced);
+    assert_eq!(app.stored_blobs().await, referenced);
     assert_eq!(every_object_opens(&app, &case_ref).await, 4);
 }

@@ -23,6 +23,9 @@ pub async fn problems(config: &Config, worker_host: bool) -> Vec<String> {
     } else if let Some(problem) = database_problem(&url).await {
         problems.push(problem);
     }
+    if let Err(e) = config.check_blob_backend() {
+        problems.push(e);
+    }
     if let Err(e) = keys::intake_keys(config) {
         problems.push(e);
     }
@@ -91,6 +94,13 @@ pub fn summary(config: &Config) -> Vec<String> {
         format!("data_dir = {}", config.data_dir.display()),
         format!("shared_with_group = {}", config.shared_with_group),
         format!("database.url = {}", redact_password(&config.database_url())),
+        format!(
+            "blobs.backend = {}",
+            match config.blobs.backend {
+                crate::config::BlobBackend::Folder => "folder",
+                crate::config::BlobBackend::Postgres => "postgres",
+            }
+        ),
         format!("intake.listen = {}", config.intake.listen),
         format!("portal.listen = {}", config.portal.listen),
         format!(

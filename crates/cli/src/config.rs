@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 pub const DEFAULT_CONFIG_FILE: &str = "config/redress.toml";
 
 /// `REDRESS_*` variables that belong to the test harness, not to the configuration.
-const NOT_CONFIG_ENV: [&str; 3] = ["TEST_DATABASE_URL", "REQUIRE_ALL", "CONFIG"];
+const NOT_CONFIG_ENV: [&str; 4] = ["TEST_DATABASE_URL", "TEST_BLOB_BACKEND", "REQUIRE_ALL", "CONFIG"];
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -23,6 +23,7 @@ pub struct Config {
     pub shared_with_group: bool,
     pub service_name: String,
     pub database: DatabaseConfig,
+    pub blobs: BlobsConfig,
     pub intake: IntakeConfig,
     pub portal: PortalConfig,
     pub limits: LimitsConfig,
@@ -66,6 +67,23 @@ impl Default for WorkerConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseConfig {
     pub url: String,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BlobsConfig {
+    pub backend: BlobBackend,
+}
+
+/// Where evidence and every other object is kept (ADR 0019).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BlobBackend {
+    /// Files under `data_dir/blobs`: one host (or a shared file system).
+    #[default]
+    Folder,
+    /// Rows of the PostgreSQL database: processes on several hosts share nothing else.
+    Postgres,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -130,6 +148,7 @@ impl Default for Config {
             shared_with_group: false,
             service_name: "Redress".into(),
             database: DatabaseConfig::default(),
+            blobs: BlobsConfig::default(),
             intake: IntakeConfig::default(),
             portal: PortalConfig::default(),
             limits: LimitsConfig::default(),
@@ -228,6 +247,31 @@ impl Config {
 
     pub fn blob_dir(&self) -> PathBuf {
         self.data_dir.join("blobs")
+    }
+
+    /// Refuses a blob backend the database cannot carry: blobs in the database need
+    /// PostgreSQL (SQLite's single writer would hold every upload's pieces up behind
+    /// each other and behind every case).
+    pub fn check_blob_backend(&self) -> Result<(), String> {
+        if self.blobs.backend == BlobBackend::Postgres && self.database_url().starts_with("sqlite:") {
+            return Err("blobs.backend = \"postgres\" needs a PostgreSQL database: set \
+                        database.url to postgres://…, or blobs.backend = \"folder\""
+                .into());
+        }
+        Ok(())
+    }
+
+    /// The blob store this configuration names, on `store`'s database for `postgres`.
+    pub fn blob_store(&self, store: &redress_store::Store) -> anyhow::Result<redress_store::BlobStore> {
+        use anyhow::Context as _;
+        self.check_blob_backend().map_err(anyhow::Error::msg)?;
+        match self.blobs.backend {
+            BlobBackend::Folder => redress_store::BlobStore::folder(self.blob_dir(), self.blob_access())
+                .context("opening the blob folder"),
+            BlobBackend::Postgres => {
+                redress_store::BlobStore::database(store).context("opening the blob store in the database")
+            }
+        }
     }
 
     /// Who may use the blob folder: this user, or (shared) its group too.

@@ -18,7 +18,7 @@ use rand::RngCore;
 use redress_crypto::KdfParams;
 use redress_domain::Questionnaire;
 use redress_intake::{GateSizes, IntakeLimits, IntakeState, UploadGate};
-use redress_store::{BlobStore, Store};
+use redress_store::Store;
 use redress_web::{CsrfKeys, FlashSealer};
 
 use crate::config::{Config, non_empty};
@@ -87,8 +87,7 @@ pub async fn intake_state(
             config.receipt_kdf
         }
     };
-    let blobs =
-        BlobStore::open(config.blob_dir(), config.blob_access()).context("opening the blob folder")?;
+    let blobs = config.blob_store(&store)?;
     let receipt_salt = store.setting_or_init("receipt_salt", || random_bytes(16)).await?;
     let web_secret = store.setting_or_init("web_secret", || random_bytes(32)).await?;
     let i = &config.intake;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use redress_crypto::SecretIdentity;
 use redress_indicators::IndicatorSet;
-use redress_store::{BlobStore, Store};
+use redress_store::Store;
 use redress_worker::{FingerprintKey, Rules, Worker, WorkerSettings};
 
 use crate::config::{Config, non_empty};
@@ -106,7 +106,7 @@ pub fn build(
         ..WorkerSettings::default()
     };
     Ok(Worker {
-        blobs: BlobStore::open(config.blob_dir(), config.blob_access()).context("opening the blob folder")?,
+        blobs: config.blob_store(&store)?,
         store,
         triage_identity,
         fingerprint_key: fingerprint_key(config)?,

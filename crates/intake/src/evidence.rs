@@ -39,8 +39,8 @@ pub struct EvidenceWriter {
 }
 
 impl EvidenceWriter {
-    pub fn start(blobs: &BlobStore, recipient: &PublicKey) -> io::Result<Self> {
-        let blob = blobs.begin()?;
+    pub async fn start(blobs: &BlobStore, recipient: &PublicKey) -> io::Result<Self> {
+        let blob = blobs.begin().await?;
         let id = blob.id();
         let sealer = redress_crypto::seal_writer(&[recipient], blob).map_err(io::Error::other)?;
         Ok(Self {
@@ -126,11 +126,11 @@ mod tests {
     #[tokio::test(flavor = "multi_thread")]
     async fn any_split_of_a_file_opens_to_the_same_bytes() {
         let dir = tempfile::tempdir().unwrap();
-        let blobs = BlobStore::open(dir.path(), redress_store::Access::Owner).unwrap();
+        let blobs = BlobStore::folder(dir.path(), redress_store::Access::Owner).unwrap();
         let id = redress_crypto::SecretIdentity::generate();
         let data: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
         for split in [1usize, 1000, 65_535, 65_536, 65_537, 200_000] {
-            let mut w = EvidenceWriter::start(&blobs, &id.public()).unwrap();
+            let mut w = EvidenceWriter::start(&blobs, &id.public()).await.unwrap();
             for part in data.chunks(split) {
                 w.send(Bytes::copy_from_slice(part)).await.unwrap();
             }
@@ -138,7 +138,7 @@ mod tests {
             assert_eq!(sealed.plaintext_bytes, data.len() as u64);
             let blob_id = sealed.blob.id();
             sealed.blob.commit().unwrap();
-            let ct = std::fs::read(blobs.path_of(blob_id)).unwrap();
+            let ct = blobs.read_all(blob_id).await.unwrap();
             let plain = redress_crypto::open(&id, &ct).unwrap();
             assert_eq!(plain.as_slice(), data.as_slice(), "split {split}");
         }

@@ -15,6 +15,9 @@ pub enum StoreError {
     Io(#[from] std::io::Error),
     #[error("unsupported database URL (expected sqlite://… or postgres://…)")]
     UnsupportedUrl,
+    /// A combination this store cannot work with, and what to change.
+    #[error("{0}")]
+    Unsupported(&'static str),
     #[error("{0}")]
     Duplicate(&'static str),
     #[error("stored data is inconsistent: {0}")]
@@ -28,6 +31,8 @@ impl StoreError {
     pub fn is_unavailable(&self) -> bool {
         match self {
             Self::Db(e) | Self::CommitUnknown(e) => db_unavailable(e),
+            // A blob in the database that could not be reached.
+            Self::Io(e) => crate::blobs::is_unavailable(e),
             _ => false,
         }
     }

@@ -1,5 +1,5 @@
 //! Storage for Redress: the relational database (SQLite or PostgreSQL, through sea-orm)
-//! and the blob store of age ciphertext on disk.
+//! and the blob store of age ciphertext, in a folder or in PostgreSQL.
 //!
 //! This crate only ever receives ciphertext and public metadata. It must never be handed
 //! plaintext of a report, a receipt, or a secret key. It returns its own records, never
@@ -22,7 +22,9 @@ pub mod test_support;
 mod uploads;
 mod wraps;
 
-pub use blobs::{Access, BlobStore, PendingBlob};
+pub use blobs::{
+    Access, BlobReader, BlobStore, Listed, Listing, PendingBlob, is_unavailable as blob_unavailable,
+};
 pub use cases::{NewCase, NewObject, NewReceipt, StoredCase, StoredReceipt};
 pub use connection::Store;
 pub use error::StoreError;

@@ -62,6 +62,24 @@ impl crate::Store {
     }
 }
 
+/// Commits a blob holding `bytes` that no case references (yet), writing on a blocking
+/// thread as the database backend requires.
+pub async fn commit_blob(blobs: &crate::BlobStore, bytes: &[u8]) -> redress_domain::ObjectId {
+    let mut blob = blobs
+        .begin()
+        .await
+        .unwrap_or_else(|e| panic!("begin a blob: {e}"));
+    let bytes = bytes.to_vec();
+    tokio::task::spawn_blocking(move || {
+        std::io::Write::write_all(&mut blob, &bytes).unwrap_or_else(|e| panic!("write a blob: {e}"));
+        let id = blob.id();
+        blob.commit().unwrap_or_else(|e| panic!("commit a blob: {e}"));
+        id
+    })
+    .await
+    .unwrap_or_else(|e| panic!("blob writer: {e}"))
+}
+
 /// Environment variable naming the PostgreSQL server for tests.
 pub const TEST_DATABASE_URL: &str = "REDRESS_TEST_DATABASE_URL";
 

@@ -1,5 +1,6 @@
 //! Store tests; they run on PostgreSQL when `REDRESS_TEST_DATABASE_URL` is set.
 
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use std::time::{Duration, SystemTime};
 
 use redress_domain::{
@@ -7,7 +8,7 @@ use redress_domain::{
     ObjectId, ObjectKind, Priority, SealedTo,
 };
 
-use crate::test_support::TestDatabase;
+use crate::test_support::{TestDatabase, commit_blob};
 use crate::*;
 
 fn new_case(objects: Vec<NewObject>) -> NewCase {
@@ -40,7 +41,7 @@ pub(crate) async fn setup() -> (tempfile::TempDir, TestDatabase, Store, BlobStor
     let store = Store::connect(db.url()).await.unwrap();
     store.migrate().await.unwrap();
     store.migrate().await.unwrap(); // idempotent
-    let blobs = BlobStore::open(dir.path().join("blobs"), Access::Owner).unwrap();
+    let blobs = BlobStore::folder(dir.path().join("blobs"), Access::Owner).unwrap();
     (dir, db, store, blobs)
 }
 
@@ -120,36 +121,59 @@ async fn settings_are_created_once() {
     assert_eq!((a, b), (vec![1], vec![1]));
 }
 
-#[tokio::test]
-async fn sweep_removes_orphans_and_stale_temps_but_keeps_referenced_and_fresh_files() {
-    let (_dir, _db, store, blobs) = setup().await;
+/// The blob stores a test runs on: the folder, and the database's when it is
+/// PostgreSQL.
+pub(crate) fn blob_stores(dir: &std::path::Path, store: &Store) -> Vec<BlobStore> {
+    let mut stores = vec![BlobStore::folder(dir.join("blobs"), Access::Owner).unwrap()];
+    if store.backend() == sea_orm::DbBackend::Postgres {
+        stores.push(BlobStore::database(store).unwrap());
+    }
+    stores
+}
+
+async fn listed(blobs: &BlobStore) -> (Vec<ObjectId>, Vec<ObjectId>) {
+    let l = blobs.list().await.unwrap();
+    let mut committed: Vec<ObjectId> = l.committed.iter().map(|l| l.id).collect();
+    let mut pending: Vec<ObjectId> = l.pending.iter().map(|l| l.id).collect();
+    committed.sort();
+    pending.sort();
+    (committed, pending)
+}
+
+fn sorted(mut ids: Vec<ObjectId>) -> Vec<ObjectId> {
+    ids.sort();
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sweep_removes_orphans_and_stale_pending_blobs_but_keeps_referenced_and_fresh_ones() {
+    let (dir, _db, store, _) = setup().await;
+    for blobs in blob_stores(dir.path(), &store) {
+        sweep_on(&store, &blobs).await;
+    }
+}
+
+async fn sweep_on(store: &Store, blobs: &BlobStore) {
+    let backend = blobs.backend_name();
     let now = SystemTime::now();
     let unix = now.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs() as i64;
     let later = now + Duration::from_secs(7200);
-    let commit = |bytes: &[u8]| {
-        let mut b = blobs.begin().unwrap();
-        std::io::Write::write_all(&mut b, bytes).unwrap();
-        let id = b.id();
-        b.commit().unwrap();
-        id
-    };
-    let kept = commit(b"referenced");
-    let orphan = commit(b"orphan");
+    let kept = commit_blob(blobs, b"referenced").await;
+    let orphan = commit_blob(blobs, b"orphan").await;
     // Two uploads in progress, each known to the database: one of a process that keeps
     // beating, one of a process that died (its heartbeat runs out).
-    let mut live = blobs.begin().unwrap();
+    let mut live = blobs.begin().await.unwrap();
     std::io::Write::write_all(&mut live, b"still uploading").unwrap();
     store.begin_upload(live.id(), "intake-alive").await.unwrap();
-    let mut dead = blobs.begin().unwrap();
+    let mut dead = blobs.begin().await.unwrap();
     std::io::Write::write_all(&mut dead, b"its process was killed").unwrap();
     store.begin_upload(dead.id(), "intake-killed").await.unwrap();
     store.beat("intake-killed", 300, unix).await.unwrap();
-    // A crashed upload nobody recorded, and a row whose upload ended without a case.
-    let stale_tmp = blobs
-        .root()
-        .join("tmp")
-        .join(format!("{}.part", ObjectId::random()));
-    std::fs::write(&stale_tmp, b"crashed upload").unwrap();
+    // A crashed upload nobody recorded (forgotten, as a killed process forgets), and a
+    // row whose upload ended without a case.
+    let crashed = blobs.begin().await.unwrap();
+    let crashed_id = crashed.id();
+    std::mem::forget(crashed);
     store
         .begin_upload(ObjectId::random(), "intake-alive")
         .await
@@ -170,24 +194,29 @@ async fn sweep_removes_orphans_and_stale_temps_but_keeps_referenced_and_fresh_fi
         .unwrap();
     assert!(!store.uploads().await.unwrap().contains(&kept));
 
-    // Within the grace period no file is touched; the ended upload's row is forgotten.
+    // Within the grace period nothing is touched; the ended upload's row is forgotten.
     store.beat("intake-alive", 300, unix).await.unwrap();
-    let r = sweep_orphans(&store, &blobs, Duration::from_secs(3600), now)
+    let r = sweep_orphans(store, blobs, Duration::from_secs(3600), now)
         .await
         .unwrap();
-    assert_eq!(r, SweepReport::default());
-    assert!(blobs.path_of(orphan).exists());
-    let mut rows = store.uploads().await.unwrap();
-    rows.sort();
-    let mut expected = vec![live.id(), dead.id()];
-    expected.sort();
-    assert_eq!(rows, expected);
+    assert_eq!(r, SweepReport::default(), "{backend}");
+    let everything = (
+        sorted(vec![kept, orphan]),
+        sorted(vec![live.id(), dead.id(), crashed_id]),
+    );
+    assert_eq!(listed(blobs).await, everything, "{backend}");
+    assert_eq!(
+        sorted(store.uploads().await.unwrap()),
+        sorted(vec![live.id(), dead.id()]),
+        "{backend}"
+    );
 
-    // Two hours later the orphan, the unrecorded temp and the dead process's upload go;
-    // the referenced blob and the upload of the process still beating stay, however
-    // old. Dropping the dead writer afterwards finds its file gone, as a crash would.
+    // Two hours later the orphan, the unrecorded crash and the dead process's upload
+    // go; the referenced blob and the upload of the process still beating stay,
+    // however old. Dropping the dead writer afterwards finds its blob gone, as a crash
+    // would.
     store.beat("intake-alive", 300, unix + 7200).await.unwrap();
-    let r = sweep_orphans(&store, &blobs, Duration::from_secs(3600), later)
+    let r = sweep_orphans(store, blobs, Duration::from_secs(3600), later)
         .await
         .unwrap();
     assert_eq!(
@@ -195,17 +224,89 @@ async fn sweep_removes_orphans_and_stale_temps_but_keeps_referenced_and_fresh_fi
         SweepReport {
             orphan_blobs: 1,
             stale_temps: 2
-        }
+        },
+        "{backend}"
     );
-    assert!(blobs.path_of(kept).exists());
-    assert!(!blobs.path_of(orphan).exists());
-    assert!(!stale_tmp.exists());
-    let temps: Vec<ObjectId> = blobs.list().unwrap().temps.iter().map(|(id, _)| *id).collect();
-    assert_eq!(temps, [live.id()], "only the live upload's file is still there");
-    assert_eq!(store.uploads().await.unwrap(), [live.id()]);
+    assert_eq!(listed(blobs).await, (vec![kept], vec![live.id()]), "{backend}");
+    assert_eq!(store.uploads().await.unwrap(), [live.id()], "{backend}");
     drop(dead);
     drop(live);
-    assert!(blobs.list().unwrap().temps.is_empty());
+    // The database backend removes a dropped blob in the background.
+    for _ in 0..100 {
+        if listed(blobs).await.1.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(listed(blobs).await, (vec![kept], vec![]), "{backend}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blob_reads_back_whole_on_every_backend_and_a_damaged_one_is_refused() {
+    let (dir, _db, store, _) = setup().await;
+    // Several pieces and a partial last one; bytes that differ by position, so a piece
+    // read out of order would show.
+    let bytes: Vec<u8> = (0..(5 * 65_536 + 1234)).map(|i: u32| (i % 251) as u8).collect();
+    for blobs in blob_stores(dir.path(), &store) {
+        let backend = blobs.backend_name();
+        let id = commit_blob(&blobs, &bytes).await;
+        assert_eq!(blobs.read_all(id).await.unwrap(), bytes, "{backend}");
+        let empty = commit_blob(&blobs, b"").await;
+        assert_eq!(blobs.read_all(empty).await.unwrap(), b"", "{backend}");
+
+        // What is not committed cannot be read.
+        let pending = blobs.begin().await.unwrap();
+        let e = blobs.read_all(pending.id()).await.unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::NotFound, "{backend}");
+        let e = blobs.read_all(ObjectId::random()).await.unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::NotFound, "{backend}");
+        drop(pending);
+
+        blobs.remove(id).await.unwrap();
+        blobs.remove(id).await.unwrap();
+        assert!(blobs.read_all(id).await.is_err(), "{backend}");
+    }
+    if store.backend() != sea_orm::DbBackend::Postgres {
+        return;
+    }
+    let blobs = BlobStore::database(&store).unwrap();
+    let db = store.connection();
+    let chunks = |id: ObjectId| {
+        crate::entity::blob_chunk::Entity::find()
+            .filter(crate::entity::blob_chunk::Column::ObjectId.eq(id.to_string()))
+            .order_by_asc(crate::entity::blob_chunk::Column::Seq)
+            .all(db)
+    };
+    // The pieces in order are the object, byte for byte (what `age` would open).
+    let id = commit_blob(&blobs, &bytes).await;
+    let pieces = chunks(id).await.unwrap();
+    assert_eq!(pieces.len(), 6, "five full pieces and the rest");
+    assert_eq!(
+        pieces.iter().flat_map(|c| c.bytes.clone()).collect::<Vec<_>>(),
+        bytes
+    );
+    // A missing piece and a shortened last piece are each an error, never short data.
+    crate::entity::blob_chunk::Entity::delete_by_id((id.to_string(), 2))
+        .exec(db)
+        .await
+        .unwrap();
+    let e = blobs.read_all(id).await.unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::InvalidData);
+    let id = commit_blob(&blobs, &bytes).await;
+    let mut last = chunks(id).await.unwrap().pop().unwrap();
+    last.bytes.truncate(10);
+    crate::entity::blob_chunk::ActiveModel::from(last)
+        .reset_all()
+        .update(db)
+        .await
+        .unwrap();
+    let e = blobs.read_all(id).await.unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::InvalidData);
+    // Removing takes every piece with it.
+    blobs.remove(id).await.unwrap();
+    assert!(chunks(id).await.unwrap().is_empty());
+    // The database backend is PostgreSQL's alone; there is no disk of its own to watch.
+    assert_eq!(blobs.available_bytes().unwrap(), None);
 }
 
 fn job(key: &str) -> NewJob {

@@ -37,7 +37,7 @@ pub(crate) async fn run(worker: &Worker, job: &Job) -> Result<(), JobError> {
         // A hand-over whose acknowledgement was lost, with the database then out of
         // reach, left its blobs with exact times: this run, finding it done, mends that.
         for (id, _) in worker.store.objects(case.id).await? {
-            let _ = worker.blobs.set_times(id, case.received_at);
+            let _ = worker.blobs.set_times(id, case.received_at).await;
         }
         return Ok(());
     }
@@ -68,12 +68,12 @@ async fn settle(
     };
     if handed_over {
         for id in placed {
-            let _ = worker.blobs.set_times(*id, case.received_at);
+            let _ = worker.blobs.set_times(*id, case.received_at).await;
         }
         return Ok(());
     }
     for id in placed {
-        let _ = worker.blobs.remove(*id);
+        let _ = worker.blobs.remove(*id).await;
     }
     result.map(|_| ())
 }
@@ -132,7 +132,9 @@ async fn triage(worker: &Worker, case: &StoredCase, placed: &mut Vec<ObjectId>) 
         custody,
     );
     let json = summary.to_json().map_err(|e| JobError::BadJob(e.to_string()))?;
-    let (summary_id, summary_size) = place(worker, &keys.case.public(), &json, placed)?;
+    // Placing a blob waits on the blob store (the database, with that backend).
+    let (summary_id, summary_size) =
+        tokio::task::block_in_place(|| place(worker, &keys.case.public(), &json, placed))?;
     objects.push(NewObject {
         id: summary_id,
         kind: ObjectKind::TriageSummary,
@@ -215,8 +217,7 @@ async fn read_submission(
         .find(|(_, k)| *k == ObjectKind::Submission)
         .map(|(id, _)| *id)
         .ok_or_else(|| JobError::BadJob("case has no submission".into()))?;
-    let mut sealed = Vec::new();
-    worker.blobs.open_blob(submission)?.read_to_end(&mut sealed)?;
+    let sealed = worker.blobs.read_all(submission).await?;
     let json = open(thread, &sealed)?;
     SubmissionDocument::from_json(&json).map_err(|e| JobError::BadJob(e.to_string()))
 }
@@ -364,13 +365,14 @@ fn matched_indicators(matches: &Matches) -> Vec<MatchedIndicator> {
 }
 
 /// Seals `bytes` to `to` into a new blob (placed at once) and records it in `placed`.
+/// Runs inside `block_in_place`.
 fn place(
     worker: &Worker,
     to: &PublicKey,
     bytes: &[u8],
     placed: &mut Vec<ObjectId>,
 ) -> Result<(ObjectId, u64), JobError> {
-    let blob = worker.blobs.begin()?;
+    let blob = tokio::runtime::Handle::current().block_on(worker.blobs.begin())?;
     let id = blob.id();
     let mut w = seal_writer(&[to], blob)?;
     std::io::Write::write_all(&mut w, bytes)?;

@@ -7,7 +7,7 @@ use redress_domain::{
     SubmissionDocument,
 };
 use redress_keychain::{FirstHolders, NewCaseKeys};
-use redress_store::{BlobStore, NewCase, NewJob, NewObject, NewReceipt, StoreError};
+use redress_store::{NewCase, NewJob, NewObject, NewReceipt, PendingBlob, StoreError};
 
 use super::parts::ReceivedFile;
 use super::{Received, SubmitError};
@@ -51,12 +51,21 @@ pub(super) async fn store(
         })
         .map_err(SubmitError::internal)?;
 
-    // Put every blob in place (fsync + rename) off the async workers.
-    let blobs = state.blobs.clone();
-    let placed = tokio::task::spawn_blocking(move || place_blobs(&blobs, sealed_doc, files))
-        .await
-        .map_err(SubmitError::internal)?
-        .map_err(SubmitError::internal)?;
+    // Make every blob complete and durable off the async workers.
+    let doc = state.blobs.begin().await.map_err(SubmitError::blob)?;
+    let mut placed = Vec::with_capacity(files.len() + 1);
+    let (placed, result) = tokio::task::spawn_blocking(move || {
+        let result = place_blobs(doc, &sealed_doc, files, &mut placed);
+        (placed, result)
+    })
+    .await
+    .map_err(SubmitError::internal)?;
+    if let Err(e) = result {
+        for (id, _, _) in &placed {
+            let _ = state.blobs.remove(*id).await;
+        }
+        return Err(SubmitError::blob(e));
+    }
 
     let case_id = CaseId::random();
     let new_case = NewCase {
@@ -92,7 +101,7 @@ pub(super) async fn store(
         Ok(case_ref) => {
             // File times say no more than the database: the hour, not the second.
             for (id, _, _) in &placed {
-                if let Err(e) = state.blobs.set_times(*id, received_at) {
+                if let Err(e) = state.blobs.set_times(*id, received_at).await {
                     redress_logging::note("intake", "file_times_not_coarsened", e.to_string());
                 }
             }
@@ -101,7 +110,7 @@ pub(super) async fn store(
         Err(e) => {
             if certainly_absent(state, &e, case_id).await {
                 for (id, _, _) in &placed {
-                    let _ = state.blobs.remove(*id);
+                    let _ = state.blobs.remove(*id).await;
                 }
             }
             // Otherwise the commit's acknowledgement may have been lost: the blobs may
@@ -149,32 +158,21 @@ fn triage_job(case_id: CaseId, received_at: i64) -> NewJob {
     }
 }
 
-/// Writes the sealed document and commits every evidence blob; on failure removes what
-/// was already placed, so the caller sees all or nothing.
+/// Writes the sealed document into `doc` and commits it and every evidence blob, on a
+/// blocking thread. What was committed is in `placed`, for the caller to remove on
+/// failure, so the caller sees all or nothing; what was not is removed as it drops.
 fn place_blobs(
-    blobs: &BlobStore,
-    sealed_doc: Vec<u8>,
+    mut doc: PendingBlob,
+    sealed_doc: &[u8],
     files: Vec<ReceivedFile>,
-) -> std::io::Result<Vec<(ObjectId, ObjectKind, u64)>> {
-    let mut placed = Vec::with_capacity(files.len() + 1);
-    let result = (|| {
-        let mut doc = blobs.begin()?;
-        std::io::Write::write_all(&mut doc, &sealed_doc)?;
-        let id = doc.id();
-        placed.push((id, ObjectKind::Submission, doc.commit()?));
-        for f in files {
-            let id = f.sealed.blob.id();
-            placed.push((id, ObjectKind::Evidence, f.sealed.blob.commit()?));
-        }
-        Ok(())
-    })();
-    match result {
-        Ok(()) => Ok(placed),
-        Err(e) => {
-            for (id, _, _) in &placed {
-                let _ = blobs.remove(*id);
-            }
-            Err(e)
-        }
+    placed: &mut Vec<(ObjectId, ObjectKind, u64)>,
+) -> std::io::Result<()> {
+    std::io::Write::write_all(&mut doc, sealed_doc)?;
+    let id = doc.id();
+    placed.push((id, ObjectKind::Submission, doc.commit()?));
+    for f in files {
+        let id = f.sealed.blob.id();
+        placed.push((id, ObjectKind::Evidence, f.sealed.blob.commit()?));
     }
+    Ok(())
 }

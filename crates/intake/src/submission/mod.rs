@@ -121,6 +121,16 @@ impl SubmitError {
         }
     }
 
+    /// A blob failure: with the database backend, the database out of reach is
+    /// `Unavailable` as for any store failure; anything else internal.
+    fn blob(e: std::io::Error) -> Self {
+        if redress_store::blob_unavailable(&e) {
+            Self::Unavailable
+        } else {
+            Self::internal(e)
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             Self::Busy | Self::DiskFull | Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,

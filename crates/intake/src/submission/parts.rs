@@ -285,8 +285,9 @@ impl<'a> Reading<'a> {
         let file_name = check_file_name(&declared)?;
         self.check_disk()?;
         let content_type = clean_content_type(field.content_type().map(ToString::to_string).as_deref());
-        let mut writer =
-            EvidenceWriter::start(&self.state.blobs, recipient).map_err(SubmitError::internal)?;
+        let mut writer = EvidenceWriter::start(&self.state.blobs, recipient)
+            .await
+            .map_err(SubmitError::blob)?;
         // Known to the database from here, so no sweep anywhere takes it for a crash's
         // leftover however slowly it arrives; the case's commit forgets it.
         self.state
@@ -315,13 +316,13 @@ impl<'a> Reading<'a> {
                 self.check_disk()?;
                 since_disk_check = 0;
             }
-            writer.send(chunk).await.map_err(SubmitError::internal)?;
+            writer.send(chunk).await.map_err(SubmitError::blob)?;
             next = match pace.next(field).await? {
                 None => None,
                 Some(c) => Some(c.map_err(|_| SubmitError::Malformed)?),
             };
         }
-        let sealed = writer.finish().await.map_err(SubmitError::internal)?;
+        let sealed = writer.finish().await.map_err(SubmitError::blob)?;
         self.files.push(ReceivedFile {
             sealed,
             file_name,
@@ -330,14 +331,15 @@ impl<'a> Reading<'a> {
         Ok(())
     }
 
-    /// Refuses when free disk space is below the floor (`intake.min_free_disk_mib`).
+    /// Refuses when free disk space is below the floor (`intake.min_free_disk_mib`),
+    /// where the blobs' disk is this host's (the folder backend).
     pub(super) fn check_disk(&self) -> Result<(), SubmitError> {
         let free = self
             .state
             .blobs
             .available_bytes()
             .map_err(SubmitError::internal)?;
-        if free < self.state.limits.min_free_bytes {
+        if free.is_some_and(|free| free < self.state.limits.min_free_bytes) {
             return Err(SubmitError::DiskFull);
         }
         Ok(())

@@ -2,6 +2,8 @@
 //! same schema means the same thing on SQLite and PostgreSQL.
 
 pub mod assignment;
+pub mod blob_chunk;
+pub mod blob_object;
 pub mod case;
 pub mod case_link;
 pub mod case_object;

@@ -9,6 +9,7 @@ mod m0003_triage;
 mod m0004_no_row_order;
 mod m0005_related_bounded;
 mod m0006_uploads;
+mod m0007_blobs_in_database;
 
 pub(crate) struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_no_row_order::Migration),
             Box::new(m0005_related_bounded::Migration),
             Box::new(m0006_uploads::Migration),
+            Box::new(m0007_blobs_in_database::Migration),
         ]
     }
 }

@@ -6,6 +6,8 @@ use std::time::SystemTime;
 
 use redress_domain::ObjectId;
 
+use super::{Listed, Listing};
+
 const TMP_DIR: &str = "tmp";
 const PART_SUFFIX: &str = ".part";
 const BLOB_SUFFIX: &str = ".age";
@@ -15,7 +17,7 @@ const BLOB_SUFFIX: &str = ".age";
 /// reader never sees half a file. What was left by a crash is removed by
 /// [`crate::sweep_orphans`].
 #[derive(Clone, Debug)]
-pub struct BlobStore {
+pub(super) struct Folder {
     root: PathBuf,
     access: Access,
 }
@@ -48,33 +50,19 @@ impl Access {
     }
 }
 
-impl BlobStore {
-    /// Opens (and creates) the blob folder. Folders this process makes get the mode of
-    /// `access` whatever the umask; one made by another user is left as it is.
-    pub fn open(root: impl Into<PathBuf>, access: Access) -> io::Result<Self> {
-        let root = root.into();
+impl Folder {
+    pub(super) fn open(root: PathBuf, access: Access) -> io::Result<Self> {
         for dir in [root.clone(), root.join(TMP_DIR)] {
             make_folder(&dir, access)?;
         }
         Ok(Self { root, access })
     }
 
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
-
-    /// Starts a new blob. Nothing is visible under its final name until
-    /// [`PendingBlob::commit`]; dropping it removes the temporary file.
-    ///
-    /// A pending blob younger than the sweep's grace period is never swept. One that
-    /// may take longer (an upload) is recorded with [`Store::begin_upload`] by the
-    /// process writing it, so the sweep can tell a live upload, however slow, from one
-    /// a crash left behind.
-    ///
-    /// [`Store::begin_upload`]: crate::Store::begin_upload
-    pub fn begin(&self) -> io::Result<PendingBlob> {
+    /// Starts a new blob in `tmp/`. Nothing is visible under its final name until
+    /// [`Pending::commit`]; dropping it removes the temporary file.
+    pub(super) fn begin(&self) -> io::Result<Pending> {
         let id = ObjectId::random();
-        let tmp_path = self.root.join(TMP_DIR).join(format!("{id}{PART_SUFFIX}"));
+        let tmp_path = self.tmp_path(id);
         let file = OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -85,7 +73,7 @@ impl BlobStore {
             // umask.
             file.set_permissions(fs::Permissions::from_mode(self.access.file_mode()))?;
         }
-        Ok(PendingBlob {
+        Ok(Pending {
             id,
             file: Some(file),
             tmp_path,
@@ -99,7 +87,7 @@ impl BlobStore {
     /// the folders placing it changed (its `<2 hex>` folder and `tmp/`), which would
     /// otherwise keep the second of the rename. Change times (and birth times) cannot
     /// be set: they keep the second (ADR 0006).
-    pub fn set_times(&self, id: ObjectId, unix: i64) -> io::Result<()> {
+    pub(super) fn set_times(&self, id: ObjectId, unix: i64) -> io::Result<()> {
         let secs = u64::try_from(unix).map_err(|_| io::Error::other("time before 1970"))?;
         let time = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs);
         let times = fs::FileTimes::new().set_accessed(time).set_modified(time);
@@ -114,17 +102,17 @@ impl BlobStore {
         Ok(())
     }
 
-    pub fn path_of(&self, id: ObjectId) -> PathBuf {
+    pub(super) fn path_of(&self, id: ObjectId) -> PathBuf {
         let name = id.to_string();
         self.root.join(&name[..2]).join(format!("{name}{BLOB_SUFFIX}"))
     }
 
-    /// Opens a committed blob for reading: the one read path. With `O_NOATIME`, so a
+    /// Opens a committed blob for reading. With `O_NOATIME`, so a
     /// read does not stamp the access time with its second (on `relatime` mounts it
     /// would, the hour-stamped atime being no later than the mtime). The kernel allows
     /// the flag only to the file's owner (or `CAP_FOWNER`); otherwise (`EPERM`) the blob
     /// is opened without it.
-    pub fn open_blob(&self, id: ObjectId) -> io::Result<File> {
+    pub(super) fn open_blob(&self, id: ObjectId) -> io::Result<File> {
         let path = self.path_of(id);
         match OpenOptions::new()
             .read(true)
@@ -137,7 +125,7 @@ impl BlobStore {
     }
 
     /// Removes a blob; a blob that is already gone is not an error.
-    pub fn remove(&self, id: ObjectId) -> io::Result<()> {
+    pub(super) fn remove(&self, id: ObjectId) -> io::Result<()> {
         match fs::remove_file(self.path_of(id)) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
             _ => Ok(()),
@@ -145,12 +133,25 @@ impl BlobStore {
     }
 
     /// Free bytes on the file system that holds the blobs.
-    pub fn available_bytes(&self) -> io::Result<u64> {
+    pub(super) fn available_bytes(&self) -> io::Result<u64> {
         fs4::available_space(&self.root)
     }
 
-    /// Committed blobs (id, path) and stray temporary files, for the sweep.
-    pub(crate) fn list(&self) -> io::Result<Listing> {
+    /// Removes a temporary file that a dead process left. Whether it was there.
+    pub(super) fn remove_pending(&self, id: ObjectId) -> io::Result<bool> {
+        match fs::remove_file(self.tmp_path(id)) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn tmp_path(&self, id: ObjectId) -> PathBuf {
+        self.root.join(TMP_DIR).join(format!("{id}{PART_SUFFIX}"))
+    }
+
+    /// Committed blobs and temporary files, each with its modification time.
+    pub(super) fn list(&self) -> io::Result<Listing> {
         let mut blobs = Vec::new();
         let mut temps = Vec::new();
         for entry in fs::read_dir(&self.root)? {
@@ -162,21 +163,26 @@ impl BlobStore {
             }
             for file in fs::read_dir(entry.path())? {
                 let file = file?;
-                let path = file.path();
                 let fname = file.file_name();
                 let Some(fname) = fname.to_str() else { continue };
-                if name == TMP_DIR {
-                    if let Some(id) = fname.strip_suffix(PART_SUFFIX).and_then(ObjectId::parse) {
-                        temps.push((id, path));
-                    }
-                } else if let Some(id) = fname.strip_suffix(BLOB_SUFFIX).and_then(ObjectId::parse) {
-                    blobs.push((id, path));
-                }
+                let (suffix, list) = if name == TMP_DIR {
+                    (PART_SUFFIX, &mut temps)
+                } else {
+                    (BLOB_SUFFIX, &mut blobs)
+                };
+                let Some(id) = fname.strip_suffix(suffix).and_then(ObjectId::parse) else {
+                    continue;
+                };
+                // Gone since the folder was read (committed, removed): not listed.
+                let Ok(written) = file.metadata().and_then(|m| m.modified()) else {
+                    continue;
+                };
+                list.push(Listed { id, written });
             }
         }
         Ok(Listing {
             committed: blobs,
-            temps,
+            pending: temps,
         })
     }
 }
@@ -192,17 +198,9 @@ fn make_folder(dir: &Path, access: Access) -> io::Result<()> {
     fs::set_permissions(dir, fs::Permissions::from_mode(mode))
 }
 
-/// What the blob folder holds: committed blobs and temporary files, as (id, path).
-#[derive(Debug, Default)]
-pub(crate) struct Listing {
-    pub committed: Vec<(ObjectId, PathBuf)>,
-    pub temps: Vec<(ObjectId, PathBuf)>,
-}
-
-/// A blob being written. Implements [`Write`]; the bytes written must already be
-/// ciphertext.
+/// A blob being written to its temporary file.
 #[derive(Debug)]
-pub struct PendingBlob {
+pub(super) struct Pending {
     id: ObjectId,
     file: Option<File>,
     tmp_path: PathBuf,
@@ -210,14 +208,14 @@ pub struct PendingBlob {
     access: Access,
 }
 
-impl PendingBlob {
-    pub fn id(&self) -> ObjectId {
+impl Pending {
+    pub(super) fn id(&self) -> ObjectId {
         self.id
     }
 
     /// Flushes the file to disk, renames it into place and syncs the folder, so the blob
     /// survives a power cut once this returns. Returns its size.
-    pub fn commit(mut self) -> io::Result<u64> {
+    pub(super) fn commit(mut self) -> io::Result<u64> {
         let file = self
             .file
             .take()
@@ -239,7 +237,7 @@ impl PendingBlob {
     }
 }
 
-impl Write for PendingBlob {
+impl Write for Pending {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.file
             .as_mut()
@@ -252,7 +250,7 @@ impl Write for PendingBlob {
     }
 }
 
-impl Drop for PendingBlob {
+impl Drop for Pending {
     fn drop(&mut self) {
         if self.file.take().is_some() {
             // Best effort: whatever is left is removed by the sweep.
@@ -269,8 +267,8 @@ mod tests {
     use super::*;
 
     /// A blob store under `dir` holding one committed blob, `ciphertext`.
-    fn committed_blob(dir: &Path) -> (BlobStore, ObjectId) {
-        let store = BlobStore::open(dir.join("blobs"), Access::Owner).unwrap();
+    fn committed_blob(dir: &Path) -> (Folder, ObjectId) {
+        let store = Folder::open(dir.join("blobs"), Access::Owner).unwrap();
         let mut b = store.begin().unwrap();
         let id = b.id();
         b.write_all(b"ciphertext").unwrap();
@@ -320,7 +318,7 @@ mod tests {
         let hour = 1_700_000_000 - 1_700_000_000 % 3600;
         store.set_times(id, hour).unwrap();
         let folder = store.path_of(id).parent().unwrap().to_owned();
-        for path in [folder.as_path(), &store.root().join(TMP_DIR)] {
+        for path in [folder.as_path(), &store.root.join(TMP_DIR)] {
             let m = fs::metadata(path).unwrap();
             assert_eq!((m.mtime(), m.atime()), (hour, hour), "{}", path.display());
             // What no call can set: the change time records the coarsening itself.
@@ -331,7 +329,7 @@ mod tests {
     #[test]
     fn commit_makes_the_blob_visible_and_drop_removes_the_temp() {
         let dir = tempfile::tempdir().unwrap();
-        let store = BlobStore::open(dir.path().join("blobs"), Access::Owner).unwrap();
+        let store = Folder::open(dir.path().join("blobs"), Access::Owner).unwrap();
         let mut b = store.begin().unwrap();
         let id = b.id();
         b.write_all(b"ciphertext").unwrap();
@@ -343,20 +341,17 @@ mod tests {
         aborted.write_all(b"half").unwrap();
         let aborted_id = aborted.id();
         drop(aborted);
-        let Listing {
-            committed: blobs,
-            temps,
-        } = store.list().unwrap();
-        assert_eq!(blobs.iter().map(|(i, _)| *i).collect::<Vec<_>>(), [id]);
-        assert!(temps.is_empty());
+        let Listing { committed, pending } = store.list().unwrap();
+        assert_eq!(committed.iter().map(|l| l.id).collect::<Vec<_>>(), [id]);
+        assert!(pending.is_empty());
         assert!(!store.path_of(aborted_id).exists());
 
         // A pending blob is listed under its own id; dropping it removes the file.
         let pending = store.begin().unwrap();
-        let (tmp_id, tmp) = store.list().unwrap().temps.pop().unwrap();
-        assert_eq!(tmp_id, pending.id());
+        let listed = store.list().unwrap().pending.pop().unwrap();
+        assert_eq!(listed.id, pending.id());
         drop(pending);
-        assert!(!tmp.exists());
+        assert!(!store.tmp_path(listed.id).exists());
 
         store.remove(id).unwrap();
         store.remove(id).unwrap();
