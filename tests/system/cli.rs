@@ -280,6 +280,45 @@ fn environment_overrides_the_file_and_the_defaults() {
     assert!(!t.contains("hunter2"), "passwords are not echoed: {t}");
 }
 
+#[tokio::test]
+async fn blobs_in_postgres_need_a_postgres_database_and_a_backend_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let needs = "blobs.backend = \"postgres\" needs a PostgreSQL database";
+    // check-config names the problem and the fix; the doors refuse to start with it.
+    let out = redress(dir.path())
+        .arg("check-config")
+        .env("REDRESS_DATA_DIR", &data)
+        .env("REDRESS_BLOBS__BACKEND", "postgres")
+        .output()
+        .unwrap();
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains(needs) && t.contains("blobs.backend = \"folder\""),
+        "{t}"
+    );
+    assert!(t.contains("blobs.backend = postgres"), "the summary says it: {t}");
+    let db = TestDatabase::create(dir.path()).await;
+    if db.url().starts_with("sqlite:") {
+        let out = redress_on(dir.path(), &data, &db, "intake")
+            .env("REDRESS_BLOBS__BACKEND", "postgres")
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        assert!(text(&out).contains(needs), "{}", text(&out));
+    }
+    // A backend that does not exist is a configuration error, not a fallback.
+    let out = redress(dir.path())
+        .arg("check-config")
+        .env("REDRESS_DATA_DIR", &data)
+        .env("REDRESS_BLOBS__BACKEND", "s3")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(text(&out).contains("s3"), "{}", text(&out));
+}
+
 #[test]
 fn check_config_reports_every_problem_at_once() {
     let dir = tempfile::tempdir().unwrap();

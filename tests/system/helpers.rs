@@ -529,15 +529,37 @@ impl TestApp {
         id
     }
 
-    /// A committed blob as a file in `dir`, for the stock `age` CLI: the blob folder's
-    /// own file, or the database's pieces in order written out.
-    pub async fn blob_file(&self, id: ObjectId, dir: &Path) -> PathBuf {
-        if let Some(path) = self.blobs.path_of(id) {
-            return path;
+    /// A committed blob as a file, for the stock `age` CLI: the blob folder's own file,
+    /// or (blobs in the database) what `redress admin blob export` writes into `dir`.
+    pub fn blob_file(&self, id: ObjectId, dir: &Path) -> PathBuf {
+        match self.blobs.path_of(id) {
+            Some(path) => path,
+            None if dir.join(format!("{id}.age")).exists() => dir.join(format!("{id}.age")),
+            None => self.export_blob(id, dir),
         }
-        let path = dir.join(format!("{id}.age"));
-        std::fs::write(&path, self.read_blob(id).await).unwrap();
-        path
+    }
+
+    /// `redress admin blob export ID --out DIR/ID.age` on this app's storage.
+    pub fn export_blob(&self, id: ObjectId, dir: &Path) -> PathBuf {
+        let out = dir.join(format!("{id}.age"));
+        let run = std::process::Command::new(env!("CARGO_BIN_EXE_redress"))
+            .args(["admin", "blob", "export", &id.to_string(), "--out"])
+            .arg(&out)
+            .current_dir(self.dir.path())
+            .env_remove("REDRESS_TEST_DATABASE_URL")
+            .env_remove(REQUIRE_ALL)
+            .env("RUST_LOG", "warn")
+            .env("REDRESS_DATA_DIR", &self.config.data_dir)
+            .env("REDRESS_DATABASE__URL", &self.config.database.url)
+            .envs([self.blob_backend_env()])
+            .output()
+            .unwrap();
+        assert!(
+            run.status.success(),
+            "blob export: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        out
     }
 
     /// `REDRESS_BLOBS__BACKEND` for a `redress` process started by a test, so it uses

@@ -73,7 +73,7 @@ async fn the_stock_age_cli_opens_a_stored_report_with_the_recovery_identity() {
     let mut document = None;
     let mut files = Vec::new();
     for (id, kind) in app.store.objects(case.id).await.unwrap() {
-        let plain = age_decrypt(&work.join("thread.key"), &app.blob_file(id, &work).await);
+        let plain = age_decrypt(&work.join("thread.key"), &app.blob_file(id, &work));
         match kind {
             redress_domain::ObjectKind::Submission => {
                 document = Some(serde_json::from_slice::<serde_json::Value>(&plain).unwrap())
@@ -93,16 +93,59 @@ async fn the_stock_age_cli_opens_a_stored_report_with_the_recovery_identity() {
         .arg("--decrypt")
         .arg("-i")
         .arg(&recovery_file)
-        .arg(
-            app.blob_file(app.store.objects(case.id).await.unwrap()[0].0, &work)
-                .await,
-        )
+        .arg(app.blob_file(app.store.objects(case.id).await.unwrap()[0].0, &work))
         .output()
         .unwrap();
     assert!(
         !direct.status.success(),
         "objects are sealed to the thread key, not to holders"
     );
+
+    // `redress admin blob export` writes each object out byte for byte, whichever
+    // backend holds it, into a new file only it can read; it never overwrites a file,
+    // and an id that is not stored is a clear error.
+    let exports = work.join("exports");
+    std::fs::create_dir(&exports).unwrap();
+    let objects = app.store.objects(case.id).await.unwrap();
+    for (id, _) in &objects {
+        let out = app.export_blob(*id, &exports);
+        assert_eq!(std::fs::read(&out).unwrap(), app.read_blob(*id).await);
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&out).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    let export = |id: String, out: &std::path::Path| {
+        Command::new(env!("CARGO_BIN_EXE_redress"))
+            .args(["admin", "blob", "export", &id, "--out"])
+            .arg(out)
+            .env_remove("REDRESS_TEST_DATABASE_URL")
+            .env_remove(REQUIRE_ALL)
+            .env("REDRESS_DATA_DIR", &app.config.data_dir)
+            .env("REDRESS_DATABASE__URL", &app.config.database.url)
+            .envs([app.blob_backend_env()])
+            .output()
+            .unwrap()
+    };
+    let first = exports.join(format!("{}.age", objects[0].0));
+    let before = std::fs::read(&first).unwrap();
+    let again = export(objects[0].0.to_string(), &first);
+    assert!(!again.status.success());
+    assert_eq!(std::fs::read(&first).unwrap(), before, "not overwritten");
+    let missing = export(
+        redress_domain::ObjectId::random().to_string(),
+        &exports.join("x.age"),
+    );
+    assert!(!missing.status.success());
+    let said = String::from_utf8_lossy(&missing.stderr).to_lowercase();
+    assert!(said.contains("no such"), "{said}");
+    assert!(
+        !exports.join("x.age").exists(),
+        "nothing written for a missing object"
+    );
+    let bad = export("not-an-id".into(), &exports.join("y.age"));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("is not an object id"));
 
     // And the other way round: the stock CLI encrypts to a case's public key, we open it.
     let mut child = Command::new("age")

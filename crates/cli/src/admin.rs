@@ -1,4 +1,7 @@
-//! `redress admin …`: investigators and the job queue, from a shell on the host.
+//! `redress admin …`: investigators, the job queue and stored objects, from a shell on
+//! the host.
+
+use std::os::unix::fs::OpenOptionsExt;
 
 use clap::Subcommand;
 use redress_crypto::PublicKey;
@@ -16,6 +19,23 @@ pub enum AdminCommand {
     /// The background job queue.
     #[command(subcommand)]
     Jobs(JobsCommand),
+    /// Stored objects, whichever backend holds them.
+    #[command(subcommand)]
+    Blob(BlobCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BlobCommand {
+    /// Writes a stored object out as the standard age file it is (ciphertext: the
+    /// stock `age` CLI opens it with the right identity). For recovery without Redress
+    /// and for checking, with blobs in the database as in the folder.
+    Export {
+        /// The object's id (from the database's `case_objects`).
+        id: String,
+        /// The file to write (0600); an existing file is never overwritten.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -65,6 +85,8 @@ pub enum AdminError {
     /// The triage rules, needed to tell whether an investigator can be given cases.
     #[error("{0:#}")]
     Rules(anyhow::Error),
+    #[error("{0:#}")]
+    Blob(anyhow::Error),
 }
 
 /// What an admin command has to say: its result, and warnings about it.
@@ -156,6 +178,7 @@ pub async fn run(store: &Store, config: &Config, cmd: AdminCommand, now: i64) ->
             }
             Ok(out.into())
         }
+        AdminCommand::Blob(BlobCommand::Export { id, out }) => export_blob(store, config, &id, out).await,
         AdminCommand::Jobs(JobsCommand::Retry { id }) => {
             let not_found = || {
                 AdminError::Invalid(format!(
@@ -169,6 +192,37 @@ pub async fn run(store: &Store, config: &Config, cmd: AdminCommand, now: i64) ->
                 Err(not_found())
             }
         }
+    }
+}
+
+/// Streams a committed object into a new file, whatever its size.
+async fn export_blob(
+    store: &Store,
+    config: &Config,
+    id: &str,
+    out: std::path::PathBuf,
+) -> Result<Report, AdminError> {
+    use anyhow::Context as _;
+    let id = redress_domain::ObjectId::parse(id.trim())
+        .ok_or_else(|| AdminError::Invalid(format!("{id:?} is not an object id")))?;
+    let blobs = config.blob_store(store).map_err(AdminError::Blob)?;
+    let written = tokio::task::spawn_blocking(move || -> anyhow::Result<(u64, std::path::PathBuf)> {
+        let mut blob = blobs.open_blob(id).with_context(|| format!("object {id}"))?;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&out)
+            .with_context(|| format!("creating {}", out.display()))?;
+        let n = std::io::copy(&mut blob, &mut file).with_context(|| format!("object {id}"))?;
+        file.sync_all()?;
+        Ok((n, out))
+    })
+    .await
+    .map_err(|e| AdminError::Blob(e.into()))?;
+    match written {
+        Ok((n, out)) => Ok(format!("Wrote {n} bytes of age ciphertext to {}", out.display()).into()),
+        Err(e) => Err(AdminError::Blob(e)),
     }
 }
 

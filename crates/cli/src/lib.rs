@@ -79,6 +79,7 @@ pub async fn intake_state(
     store: Store,
     overrides: &Overrides,
 ) -> anyhow::Result<IntakeState> {
+    let blobs = config.blob_store(&store)?;
     let keys = keys::intake_keys(config).map_err(anyhow::Error::msg)?;
     let kdf = match overrides.danger_kdf {
         Some(weak) => weak,
@@ -87,7 +88,6 @@ pub async fn intake_state(
             config.receipt_kdf
         }
     };
-    let blobs = config.blob_store(&store)?;
     let receipt_salt = store.setting_or_init("receipt_salt", || random_bytes(16)).await?;
     let web_secret = store.setting_or_init("web_secret", || random_bytes(32)).await?;
     let i = &config.intake;

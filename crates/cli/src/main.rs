@@ -30,7 +30,7 @@ enum Command {
     Worker,
     /// Create or upgrade the database schema.
     Migrate,
-    /// Investigators and the job queue.
+    /// Investigators, the job queue and stored objects.
     #[command(subcommand)]
     Admin(redress_cli::admin::AdminCommand),
     /// Report every problem with the configuration and key files.
