@@ -497,15 +497,9 @@ async fn every_door_of_a_process_runs_and_stops_together() {
 /// and its base URL.
 fn intake_process(app: &TestApp) -> (std::process::Child, String) {
     use std::io::BufRead;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_redress"))
+    let mut child = app
+        .redress_command()
         .arg("intake")
-        .current_dir(app.dir.path())
-        .env_remove("REDRESS_TEST_DATABASE_URL")
-        .env_remove(REQUIRE_ALL)
-        .env("RUST_LOG", "warn")
-        .env("REDRESS_DATA_DIR", &app.config.data_dir)
-        .env("REDRESS_DATABASE__URL", &app.config.database.url)
-        .envs([app.blob_backend_env()])
         .env("REDRESS_INTAKE__LISTEN", "127.0.0.1:0")
         .env("REDRESS_INTAKE__MIN_FREE_DISK_MIB", "1")
         .stdout(std::process::Stdio::piped())

@@ -25,6 +25,15 @@ pub const REQUIRE_ALL: &str = "REDRESS_REQUIRE_ALL";
 /// PostgreSQL: `REDRESS_TEST_DATABASE_URL`); unset or `folder`, in a blob folder.
 pub const TEST_BLOB_BACKEND: &str = "REDRESS_TEST_BLOB_BACKEND";
 
+/// `REDRESS_BLOBS__BACKEND` naming `backend`, for a `redress` process a test starts.
+pub fn blob_backend_env(backend: BlobBackend) -> (&'static str, &'static str) {
+    let name = match backend {
+        BlobBackend::Folder => "folder",
+        BlobBackend::Postgres => "postgres",
+    };
+    ("REDRESS_BLOBS__BACKEND", name)
+}
+
 /// The blob backend these tests run on.
 pub fn test_blob_backend() -> BlobBackend {
     match std::env::var(TEST_BLOB_BACKEND).as_deref() {
@@ -539,19 +548,28 @@ impl TestApp {
         }
     }
 
-    /// `redress admin blob export ID --out DIR/ID.age` on this app's storage.
-    pub fn export_blob(&self, id: ObjectId, dir: &Path) -> PathBuf {
-        let out = dir.join(format!("{id}.age"));
-        let run = std::process::Command::new(env!("CARGO_BIN_EXE_redress"))
-            .args(["admin", "blob", "export", &id.to_string(), "--out"])
-            .arg(&out)
-            .current_dir(self.dir.path())
+    /// A `redress` process on this app's data folder, database and blob store (the
+    /// harness's own variables removed); add the subcommand and what else it needs.
+    pub fn redress_command(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_redress"));
+        cmd.current_dir(self.dir.path())
             .env_remove("REDRESS_TEST_DATABASE_URL")
+            .env_remove(TEST_BLOB_BACKEND)
             .env_remove(REQUIRE_ALL)
             .env("RUST_LOG", "warn")
             .env("REDRESS_DATA_DIR", &self.config.data_dir)
             .env("REDRESS_DATABASE__URL", &self.config.database.url)
-            .envs([self.blob_backend_env()])
+            .envs([self.blob_backend_env()]);
+        cmd
+    }
+
+    /// `redress admin blob export ID --out DIR/ID.age` on this app's storage.
+    pub fn export_blob(&self, id: ObjectId, dir: &Path) -> PathBuf {
+        let out = dir.join(format!("{id}.age"));
+        let run = self
+            .redress_command()
+            .args(["admin", "blob", "export", &id.to_string(), "--out"])
+            .arg(&out)
             .output()
             .unwrap();
         assert!(
@@ -565,11 +583,7 @@ impl TestApp {
     /// `REDRESS_BLOBS__BACKEND` for a `redress` process started by a test, so it uses
     /// this app's blob store.
     pub fn blob_backend_env(&self) -> (&'static str, &'static str) {
-        let backend = match self.config.blobs.backend {
-            BlobBackend::Folder => "folder",
-            BlobBackend::Postgres => "postgres",
-        };
-        ("REDRESS_BLOBS__BACKEND", backend)
+        blob_backend_env(self.config.blobs.backend)
     }
 
     /// Asserts that no case, object or blob exists — waiting briefly for writer threads

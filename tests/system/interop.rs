@@ -117,14 +117,9 @@ async fn the_stock_age_cli_opens_a_stored_report_with_the_recovery_identity() {
         );
     }
     let export = |id: String, out: &std::path::Path| {
-        Command::new(env!("CARGO_BIN_EXE_redress"))
+        app.redress_command()
             .args(["admin", "blob", "export", &id, "--out"])
             .arg(out)
-            .env_remove("REDRESS_TEST_DATABASE_URL")
-            .env_remove(REQUIRE_ALL)
-            .env("REDRESS_DATA_DIR", &app.config.data_dir)
-            .env("REDRESS_DATABASE__URL", &app.config.database.url)
-            .envs([app.blob_backend_env()])
             .output()
             .unwrap()
     };

@@ -117,6 +117,7 @@ async fn client_addresses_and_user_agents_are_never_logged_or_stored() {
         .current_dir(dir.path())
         .env("REDRESS_DATA_DIR", &data_dir)
         .env("REDRESS_DATABASE__URL", db.url())
+        .envs([blob_backend_env(test_blob_backend())])
         .env("REDRESS_INTAKE__LISTEN", "127.0.0.1:0")
         .env("REDRESS_INTAKE__MIN_FREE_DISK_MIB", "1")
         // A bare level reaches Redress's own crates only; naming the HTTP and database

@@ -633,16 +633,9 @@ async fn hostile_evidence_is_triaged_within_bounds() {
 
 /// The environment for a `redress worker` process on this app's storage and keys.
 fn worker_process(app: &TestApp, sink: &sink::SinkHandle) -> std::process::Command {
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_redress"));
+    let mut cmd = app.redress_command();
     let fixtures = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../indicators/tests/fixtures");
     cmd.arg("worker")
-        .current_dir(app.dir.path())
-        .env_remove("REDRESS_TEST_DATABASE_URL")
-        .env_remove("REDRESS_REQUIRE_ALL")
-        .env("RUST_LOG", "warn")
-        .env("REDRESS_DATA_DIR", &app.config.data_dir)
-        .env("REDRESS_DATABASE__URL", &app.config.database.url)
-        .envs([app.blob_backend_env()])
         .env(
             "REDRESS_KEYS__TRIAGE_IDENTITY_FILE",
             app.offline_dir.join("triage.key"),
