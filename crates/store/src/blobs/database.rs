@@ -3,8 +3,9 @@
 //! exists, whether it is complete, and the hour it was last written.
 //!
 //! Writing streams: a piece is stored as soon as it fills, in a short transaction of its
-//! own, while the next one fills (one piece in flight, one filling: memory stays two
-//! pieces per upload whatever the size). Those transactions commit with
+//! own, while the next ones fill (at most `IN_FLIGHT` pieces being stored and one
+//! filling: memory stays a few pieces per upload whatever the size, and a slow upload
+//! holds at most the one filling). Those transactions commit with
 //! `synchronous_commit = off`: a piece need not be on disk before the next is sent,
 //! because PostgreSQL writes its log in order and the case's own transaction, which is
 //! synchronous, is flushed only with everything logged before it. So once a case has
@@ -16,14 +17,16 @@
 
 use std::collections::VecDeque;
 use std::io;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use redress_domain::{ObjectId, hour_floor};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    QuerySelect, Statement, TransactionTrait,
 };
 use tokio::runtime::Handle;
+use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 
 use super::{Listed, Listing};
@@ -33,6 +36,16 @@ use crate::{Store, StoreError};
 /// The size of a piece: about one age chunk (64 KiB of plaintext and its tag).
 const PIECE_BYTES: usize = 64 * 1024;
 
+/// Pieces being stored at once per upload, each on a connection of its own: a piece's
+/// round trips to PostgreSQL, not its bytes, bound a single upload's speed.
+const IN_FLIGHT: usize = 4;
+
+/// Pieces being stored at once through one blob store (the intake's, the worker's),
+/// all uploads together: well under the connection pool (sqlx's default of 10), so
+/// case commits, look-ups and heartbeats always find a connection however many uploads
+/// stream at once, even with `serve`'s two stores on one pool.
+const IN_FLIGHT_PER_STORE: usize = 4;
+
 /// Pieces fetched per query when reading: 512 KiB at most in memory per reader.
 const READ_BATCH: u64 = 8;
 
@@ -41,6 +54,8 @@ pub(super) struct Database {
     store: Store,
     /// The runtime the synchronous reads and writes wait on.
     handle: Handle,
+    /// Places for pieces being stored, shared by every upload through this store.
+    storing: Arc<Semaphore>,
 }
 
 fn io_error(e: impl Into<StoreError>) -> io::Error {
@@ -66,6 +81,7 @@ impl Database {
         Ok(Self {
             store: store.clone(),
             handle,
+            storing: Arc::new(Semaphore::new(IN_FLIGHT_PER_STORE)),
         })
     }
 
@@ -85,7 +101,7 @@ impl Database {
             piece: Vec::new(),
             seq: 0,
             size: 0,
-            in_flight: None,
+            in_flight: VecDeque::new(),
             committed: false,
         })
     }
@@ -176,20 +192,19 @@ async fn remove_object(store: &Store, id: ObjectId) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Stores one piece, in a transaction that does not wait for the disk (see the module
-/// comment for why that is safe).
+/// Stores one piece in one statement, its own transaction, which does not wait for
+/// the disk at commit (see the module comment for why that is safe): one round trip.
+/// `synchronous_commit` is read when a transaction commits, so setting it for the
+/// transaction inside the statement governs that statement's commit.
 async fn store_piece(store: Store, id: ObjectId, seq: i32, bytes: Vec<u8>) -> Result<(), StoreError> {
-    let txn = store.connection().begin().await?;
-    txn.execute_unprepared("SET LOCAL synchronous_commit = off")
-        .await?;
-    blob_chunk::Entity::insert(blob_chunk::ActiveModel {
-        object_id: Set(id.to_string()),
-        seq: Set(seq),
-        bytes: Set(bytes),
-    })
-    .exec_without_returning(&txn)
-    .await?;
-    txn.commit().await?;
+    let insert = Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "INSERT INTO blob_chunks (object_id, seq, bytes) \
+         SELECT $1::text, $2::int4, $3::bytea \
+         FROM (SELECT set_config('synchronous_commit', 'off', true)) AS unsynced",
+        [id.to_string().into(), seq.into(), bytes.into()],
+    );
+    store.connection().execute_raw(insert).await?;
     Ok(())
 }
 
@@ -203,8 +218,8 @@ pub(super) struct Pending {
     seq: i32,
     /// Bytes sent so far.
     size: u64,
-    /// The piece being stored, if any.
-    in_flight: Option<JoinHandle<Result<(), StoreError>>>,
+    /// The pieces being stored, oldest first.
+    in_flight: VecDeque<JoinHandle<Result<(), StoreError>>>,
     committed: bool,
 }
 
@@ -224,9 +239,11 @@ impl Pending {
         Ok(n)
     }
 
-    /// Waits for the piece in flight, then sends the one filled.
+    /// Sends the piece filled, once fewer than `IN_FLIGHT` are being stored.
     fn send_piece(&mut self) -> io::Result<()> {
-        self.wait()?;
+        while self.in_flight.len() >= IN_FLIGHT {
+            self.wait_oldest()?;
+        }
         // Taken, not cleared: a slow upload holds no buffer between pieces.
         let bytes = std::mem::take(&mut self.piece);
         self.size += bytes.len() as u64;
@@ -235,13 +252,23 @@ impl Pending {
             .seq
             .checked_add(1)
             .ok_or_else(|| io::Error::other("blob too large"))?;
-        let store = self.db.store.clone();
-        self.in_flight = Some(self.db.handle.spawn(store_piece(store, self.id, seq, bytes)));
+        let place = self
+            .db
+            .handle
+            .block_on(Arc::clone(&self.db.storing).acquire_owned())
+            .map_err(io::Error::other)?;
+        let (store, id) = (self.db.store.clone(), self.id);
+        let storing = self.db.handle.spawn(async move {
+            let stored = store_piece(store, id, seq, bytes).await;
+            drop(place);
+            stored
+        });
+        self.in_flight.push_back(storing);
         Ok(())
     }
 
-    fn wait(&mut self) -> io::Result<()> {
-        if let Some(storing) = self.in_flight.take() {
+    fn wait_oldest(&mut self) -> io::Result<()> {
+        if let Some(storing) = self.in_flight.pop_front() {
             self.db
                 .handle
                 .block_on(storing)
@@ -256,7 +283,9 @@ impl Pending {
         if !self.piece.is_empty() {
             self.send_piece()?;
         }
-        self.wait()?;
+        while !self.in_flight.is_empty() {
+            self.wait_oldest()?;
+        }
         let size = i64::try_from(self.size).map_err(|_| io::Error::other("blob too large"))?;
         let done = blob_object::Entity::update_many()
             .col_expr(blob_object::Column::Bytes, size.into())
@@ -280,9 +309,10 @@ impl Drop for Pending {
         }
         // Best effort, in the background (a drop cannot wait): whatever is left is
         // removed by the sweep.
-        let (store, id, in_flight) = (self.db.store.clone(), self.id, self.in_flight.take());
+        let (store, id) = (self.db.store.clone(), self.id);
+        let in_flight = std::mem::take(&mut self.in_flight);
         self.db.handle.spawn(async move {
-            if let Some(storing) = in_flight {
+            for storing in in_flight {
                 let _ = storing.await;
             }
             let _ = remove_object(&store, id).await;
