@@ -657,3 +657,56 @@ async fn adding_an_investigator_who_would_get_no_cases_warns_and_names_the_fallb
         "{warning}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn audit_verify_and_head_at_the_command_line() {
+    use redress_audit::{NewEntry, Timing};
+    let app = TestApp::spawn().await;
+    let audit = |args: &[&str]| app.redress_command().arg("audit").args(args).output().unwrap();
+    let out = audit(&["verify"]);
+    assert!(out.status.success());
+    assert!(text(&out).contains("The audit log is empty."), "{}", text(&out));
+
+    for action in [
+        redress_domain::AuditAction::Invitation,
+        redress_domain::AuditAction::Setup,
+        redress_domain::AuditAction::Login,
+    ] {
+        let entry = NewEntry {
+            actor: "admin:1",
+            action,
+            target: Some("account:2"),
+            at: redress_cli::system_clock(),
+            timing: Timing::Exact,
+        };
+        redress_audit::append(&app.store, &entry).await.unwrap();
+    }
+    let head = text(&audit(&["head"])).trim().to_owned();
+    assert_eq!(head.len(), 64, "{head}");
+    let out = audit(&["verify", "--since", &head]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("3 entries"), "{}", text(&out));
+
+    // Changing an entry makes verify fail, naming it; cutting the last one leaves a
+    // chain that verifies alone but not against the recorded head.
+    let raw = sea_orm::Database::connect(&app.config.database.url)
+        .await
+        .unwrap();
+    use sea_orm::ConnectionTrait;
+    raw.execute_unprepared("UPDATE audit_log SET target = 'account:9' WHERE seq = 2")
+        .await
+        .unwrap();
+    let out = audit(&["verify"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).contains("audit entry 2"), "{}", text(&out));
+    raw.execute_unprepared("UPDATE audit_log SET target = 'account:2' WHERE seq = 2")
+        .await
+        .unwrap();
+    raw.execute_unprepared("DELETE FROM audit_log WHERE seq = 3")
+        .await
+        .unwrap();
+    assert!(audit(&["verify"]).status.success());
+    let out = audit(&["verify", "--since", &head]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).contains(&head), "{}", text(&out));
+}

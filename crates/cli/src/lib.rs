@@ -2,6 +2,7 @@
 //! No business logic lives here.
 
 pub mod admin;
+pub mod audit;
 pub mod check;
 pub mod config;
 pub mod keys;

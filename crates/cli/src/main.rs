@@ -33,6 +33,9 @@ enum Command {
     /// Investigators, the job queue and stored objects.
     #[command(subcommand)]
     Admin(redress_cli::admin::AdminCommand),
+    /// The hash-chained audit log: verify it, or print its head.
+    #[command(subcommand)]
+    Audit(redress_cli::audit::AuditCommand),
     /// Report every problem with the configuration and key files.
     CheckConfig {
         /// Which process the host runs: an intake host must not have the triage
@@ -95,6 +98,19 @@ fn main() -> ExitCode {
                     eprintln!("warning: {warning}");
                 }
                 Ok(ExitCode::SUCCESS)
+            }
+            Command::Audit(cmd) => {
+                let store = redress_cli::connect(&config).await?;
+                match redress_cli::audit::run(&store, cmd).await {
+                    Ok(out) => {
+                        println!("{out}");
+                        Ok(ExitCode::SUCCESS)
+                    }
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        Ok(ExitCode::FAILURE)
+                    }
+                }
             }
             Command::CheckConfig { role } => {
                 for line in redress_cli::check::summary(&config) {

@@ -5,6 +5,7 @@
 //! storage, HTTP or cryptography.
 
 mod answers;
+mod audit;
 mod case;
 mod documents;
 pub mod evidence;
@@ -13,6 +14,7 @@ mod names;
 mod questionnaire;
 
 pub use answers::{Answers, FieldError, Ongoing, RawAnswers, TargetGroup, ValidationErrors};
+pub use audit::AuditAction;
 pub use case::{
     CaseId, CaseRef, CaseRefError, CaseState, DeadlineFlag, Holder, HolderKind, IdError, InvestigatorId,
     JobId, KeyKind, ObjectId, ObjectKind, Priority, SealedTo,

@@ -5,6 +5,7 @@
 //! plaintext of a report, a receipt, or a secret key. It returns its own records, never
 //! sea-orm models: what a column holds is parsed into domain types on the way out.
 
+mod audit;
 mod blobs;
 mod cases;
 mod connection;
@@ -22,6 +23,7 @@ pub mod test_support;
 mod uploads;
 mod wraps;
 
+pub use audit::AuditRecord;
 pub use blobs::{
     Access, BlobReader, BlobStore, Listed, Listing, PendingBlob, is_unavailable as blob_unavailable,
 };

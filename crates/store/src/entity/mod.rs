@@ -2,6 +2,7 @@
 //! same schema means the same thing on SQLite and PostgreSQL.
 
 pub mod assignment;
+pub mod audit_entry;
 pub mod blob_chunk;
 pub mod blob_object;
 pub mod case;

@@ -10,6 +10,7 @@ mod m0004_no_row_order;
 mod m0005_related_bounded;
 mod m0006_uploads;
 mod m0007_blobs_in_database;
+mod m0008_audit_log;
 
 pub(crate) struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_related_bounded::Migration),
             Box::new(m0006_uploads::Migration),
             Box::new(m0007_blobs_in_database::Migration),
+            Box::new(m0008_audit_log::Migration),
         ]
     }
 }
