@@ -9,10 +9,12 @@ mod envelope;
 mod error;
 mod keyed;
 mod keys;
+mod password;
 mod receipt;
 
 pub use envelope::{SealingWriter, open, open_reader, seal, seal_writer, unwrap_identity, wrap_identity};
 pub use error::CryptoError;
 pub use keyed::hmac_sha256;
 pub use keys::{PublicKey, SecretIdentity};
+pub use password::{MIN_SALT_BYTES, Password, derive_password_key};
 pub use receipt::{KdfParams, RECEIPT_WORDS, Receipt, ReceiptKeys, derive_receipt_keys};

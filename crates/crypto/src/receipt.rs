@@ -137,6 +137,26 @@ pub fn derive_receipt_keys(
     salt: &[u8],
     params: &KdfParams,
 ) -> Result<ReceiptKeys, CryptoError> {
+    let [lookup, secret] = argon2id_hkdf(
+        receipt.expose().as_bytes(),
+        salt,
+        params,
+        [b"redress/receipt/lookup/v1", b"redress/receipt/x25519/v1"],
+    )?;
+    Ok(ReceiptKeys {
+        lookup: *lookup,
+        identity: SecretIdentity::from_bytes(&secret)?,
+    })
+}
+
+/// Argon2id(`secret`, `salt`) to a master key, then one independent HKDF-SHA-256 output
+/// of 32 bytes per label: the one derivation behind receipts and passwords.
+pub(crate) fn argon2id_hkdf<const N: usize>(
+    secret: &[u8],
+    salt: &[u8],
+    params: &KdfParams,
+    labels: [&[u8]; N],
+) -> Result<[Zeroizing<[u8; 32]>; N], CryptoError> {
     let argon = argon2::Argon2::new(
         argon2::Algorithm::Argon2id,
         argon2::Version::V0x13,
@@ -144,19 +164,15 @@ pub fn derive_receipt_keys(
     );
     let mut master = Zeroizing::new([0u8; 32]);
     argon
-        .hash_password_into(receipt.expose().as_bytes(), salt, master.as_mut_slice())
+        .hash_password_into(secret, salt, master.as_mut_slice())
         .map_err(|_| CryptoError::Kdf)?;
     let hk = Hkdf::<Sha256>::new(None, master.as_slice());
-    let mut lookup = [0u8; 32];
-    let mut secret = Zeroizing::new([0u8; 32]);
-    hk.expand(b"redress/receipt/lookup/v1", &mut lookup)
-        .map_err(|_| CryptoError::Kdf)?;
-    hk.expand(b"redress/receipt/x25519/v1", secret.as_mut_slice())
-        .map_err(|_| CryptoError::Kdf)?;
-    Ok(ReceiptKeys {
-        lookup,
-        identity: SecretIdentity::from_bytes(&secret)?,
-    })
+    let mut out: [Zeroizing<[u8; 32]>; N] = std::array::from_fn(|_| Zeroizing::new([0u8; 32]));
+    for (label, key) in labels.iter().zip(out.iter_mut()) {
+        hk.expand(label, key.as_mut_slice())
+            .map_err(|_| CryptoError::Kdf)?;
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -189,6 +205,24 @@ mod tests {
         let seven: Vec<&str> = r.expose().split(' ').take(7).collect();
         assert!(Receipt::parse(&seven.join(" ")).is_none());
         assert!(Receipt::parse("zzzz zzzz zzzz zzzz zzzz zzzz zzzz zzzz").is_none());
+    }
+
+    /// Receipts already given out must keep opening their cases: the derivation's output
+    /// is fixed, checked against values computed before the derivation was shared with
+    /// passwords.
+    #[test]
+    fn a_known_receipt_derives_what_it_always_did() {
+        let r = Receipt::parse("abandon ability able about above absent absorb abstract").unwrap();
+        let k = derive_receipt_keys(&r, b"kat-salt-16bytes", &KdfParams::danger_test_minimum()).unwrap();
+        let lookup: String = k.lookup.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            lookup,
+            "cec65c1f65021128e7f76301b5b1bed01c8be05a46e3cb3d798de82513563893"
+        );
+        assert_eq!(
+            k.identity.public().to_string(),
+            "age1w7qr3yt8jjk8f0lmlm7q98rrgz7a2v6zt2upcmelx4m0g59tv5wshqz45r"
+        );
     }
 
     #[test]
