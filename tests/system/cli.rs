@@ -710,3 +710,100 @@ async fn audit_verify_and_head_at_the_command_line() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out).contains(&head), "{}", text(&out));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_invitation_prints_a_one_time_link_and_stores_only_its_hash() {
+    let app = TestApp::spawn().await;
+    let admin = |args: &[&str]| app.redress_command().arg("admin").args(args).output().unwrap();
+    let before = redress_cli::system_clock();
+    let out = admin(&[
+        "invite",
+        "ana@example.org",
+        "--role",
+        "investigator",
+        "--team",
+        "triage-desk",
+    ]);
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    let link = said
+        .lines()
+        .find(|l| l.contains("/setup/"))
+        .unwrap_or_else(|| panic!("no link in {said}"))
+        .trim()
+        .to_owned();
+    assert!(link.starts_with("http://127.0.0.1:8081/setup/"), "{link}");
+    let token = link.rsplit('/').next().unwrap().to_owned();
+    assert_eq!(token.len(), 64);
+
+    // The database holds the token's hash, never the token; the hash finds the
+    // invitation with the routing attributes given.
+    let hash = redress_crypto::link_token_hash(&token);
+    assert!(!dump_database(&app.store).await.contains(&token));
+    let now = redress_cli::system_clock();
+    let found = app.store.invitation(&hash, now).await.unwrap().unwrap();
+    assert_eq!(found.email, "ana@example.org");
+    assert_eq!(found.role, redress_domain::Role::Investigator);
+    assert_eq!(
+        (found.teams.as_slice(), found.capacity),
+        (&["triage-desk".to_owned()][..], 10)
+    );
+    let valid_from = found.expires_at - 72 * 3600;
+    assert!(
+        (before..=now).contains(&valid_from),
+        "expires 72 h after the command"
+    );
+
+    // A second invitation replaces the first link; it is in the audit log, which verifies.
+    let again = admin(&[
+        "invite",
+        "ana@example.org",
+        "--role",
+        "investigator",
+        "--valid-hours",
+        "1",
+    ]);
+    assert!(again.status.success(), "{}", text(&again));
+    assert!(app.store.invitation(&hash, now).await.unwrap().is_none());
+    let verified = redress_audit::verify(&app.store, None).await.unwrap();
+    assert_eq!(verified.entries, 2);
+
+    // Refusals say what to fix and store nothing.
+    for (args, expected) in [
+        (
+            vec!["invite", "not-an-address", "--role", "admin"],
+            "is not an email address",
+        ),
+        (
+            vec!["invite", "bo@example.org", "--role", "boss"],
+            "use investigator, admin, auditor",
+        ),
+        (
+            vec![
+                "invite",
+                "bo@example.org",
+                "--role",
+                "auditor",
+                "--team",
+                "triage-desk",
+            ],
+            "are for investigators",
+        ),
+        (
+            vec![
+                "invite",
+                "bo@example.org",
+                "--role",
+                "admin",
+                "--valid-hours",
+                "0",
+            ],
+            "--valid-hours",
+        ),
+    ] {
+        let out = admin(&args);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(text(&out).contains(expected), "{args:?}: {}", text(&out));
+    }
+    assert_eq!(redress_audit::verify(&app.store, None).await.unwrap().entries, 2);
+}

@@ -5,7 +5,7 @@ use std::os::unix::fs::OpenOptionsExt;
 
 use clap::Subcommand;
 use redress_crypto::PublicKey;
-use redress_domain::{JobId, JobState};
+use redress_domain::{JobId, JobState, Role};
 use redress_store::{NewInvestigator, Store, StoreError};
 use redress_worker::rules::RoutingRules;
 
@@ -19,6 +19,24 @@ pub enum AdminCommand {
     /// The background job queue.
     #[command(subcommand)]
     Jobs(JobsCommand),
+    /// Invites a person to the portal: prints a one-time setup link that expires.
+    Invite {
+        email: String,
+        /// investigator, admin or auditor.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// For an investigator: a routing team (repeat for several). An investigator
+        /// registered before keeps their teams unless teams are given.
+        #[arg(long = "team")]
+        teams: Vec<String>,
+        /// For an investigator: open cases they can hold at once (default 10, or what
+        /// they had).
+        #[arg(long)]
+        capacity: Option<u32>,
+        /// Hours until the link stops working.
+        #[arg(long, default_value_t = 72)]
+        valid_hours: u32,
+    },
     /// Stored objects, whichever backend holds them.
     #[command(subcommand)]
     Blob(BlobCommand),
@@ -69,6 +87,13 @@ pub enum JobsCommand {
     Retry { id: String },
 }
 
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s).ok_or_else(|| {
+        let names: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+        format!("use {}", names.join(", "))
+    })
+}
+
 fn parse_state(s: &str) -> Result<JobState, String> {
     JobState::parse(s).ok_or_else(|| {
         let names: Vec<&str> = JobState::ALL.iter().map(|s| s.as_str()).collect();
@@ -114,12 +139,7 @@ pub async fn run(store: &Store, config: &Config, cmd: AdminCommand, now: i64) ->
             teams,
             capacity,
         }) => {
-            let email = email.trim().to_owned();
-            if !email.contains('@') || email.len() > 254 || email.chars().any(char::is_whitespace) {
-                return Err(AdminError::Invalid(format!(
-                    "--email {email:?} is not an email address"
-                )));
-            }
+            let email = checked_email(&email)?;
             let key = PublicKey::parse(&recipient).map_err(|_| {
                 AdminError::Invalid("--recipient must be an age X25519 public key (age1…)".into())
             })?;
@@ -178,6 +198,13 @@ pub async fn run(store: &Store, config: &Config, cmd: AdminCommand, now: i64) ->
             }
             Ok(out.into())
         }
+        AdminCommand::Invite {
+            email,
+            role,
+            teams,
+            capacity,
+            valid_hours,
+        } => invite(store, config, &email, role, teams, capacity, valid_hours, now).await,
         AdminCommand::Blob(BlobCommand::Export { id, out }) => export_blob(store, config, &id, out).await,
         AdminCommand::Jobs(JobsCommand::Retry { id }) => {
             let not_found = || {
@@ -193,6 +220,99 @@ pub async fn run(store: &Store, config: &Config, cmd: AdminCommand, now: i64) ->
             }
         }
     }
+}
+
+fn checked_email(email: &str) -> Result<String, AdminError> {
+    let email = email.trim().to_owned();
+    if !email.contains('@') || email.len() > 254 || email.chars().any(char::is_whitespace) {
+        return Err(AdminError::Invalid(format!("{email:?} is not an email address")));
+    }
+    Ok(email)
+}
+
+/// Stores an invitation (its token's hash only) and returns the link, which is shown
+/// this once.
+#[allow(clippy::too_many_arguments)]
+async fn invite(
+    store: &Store,
+    config: &Config,
+    email: &str,
+    role: Role,
+    teams: Vec<String>,
+    capacity: Option<u32>,
+    valid_hours: u32,
+    now: i64,
+) -> Result<Report, AdminError> {
+    let email = checked_email(email)?;
+    if !(1..=30 * 24).contains(&valid_hours) {
+        return Err(AdminError::Invalid(
+            "--valid-hours must be between 1 and 720".into(),
+        ));
+    }
+    let teams: Vec<String> = teams
+        .iter()
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
+        .collect();
+    let mut warnings = Vec::new();
+    let (teams, capacity) = if role == Role::Investigator {
+        let earlier = store
+            .investigators()
+            .await?
+            .into_iter()
+            .find(|i| i.email == email);
+        let teams = match (&earlier, teams.is_empty()) {
+            (Some(i), true) => i.teams.clone(),
+            _ => teams,
+        };
+        let capacity = capacity.or(earlier.as_ref().map(|i| i.capacity)).unwrap_or(10);
+        if capacity == 0 {
+            return Err(AdminError::Invalid("--capacity must be at least 1".into()));
+        }
+        let rules = crate::worker::rules(config).map_err(AdminError::Rules)?;
+        warnings = routing_warnings(&email, &teams, &rules.routing);
+        (teams, capacity)
+    } else {
+        if !teams.is_empty() || capacity.is_some() {
+            return Err(AdminError::Invalid(format!(
+                "--team and --capacity are for investigators; an {role} is given no cases"
+            )));
+        }
+        (Vec::new(), 0)
+    };
+    let (token, token_hash) = redress_crypto::new_link_token();
+    let invitation = redress_store::Invitation {
+        token_hash,
+        email: email.clone(),
+        role,
+        teams,
+        capacity,
+        expires_at: now + i64::from(valid_hours) * 3600,
+    };
+    store.add_invitation(&invitation).await?;
+    let target = format!("invitation:{}", &hex::encode(token_hash)[..16]);
+    let entry = redress_audit::NewEntry {
+        actor: "cli",
+        action: redress_domain::AuditAction::Invitation,
+        target: Some(&target),
+        at: now,
+        timing: redress_audit::Timing::Exact,
+    };
+    redress_audit::append(store, &entry)
+        .await
+        .map_err(|e| AdminError::Invalid(e.to_string()))?;
+    let base = match config.mail.portal_base_url.trim().trim_end_matches('/') {
+        "" => format!("http://{}", config.portal.listen),
+        base => base.to_owned(),
+    };
+    Ok(Report {
+        output: format!(
+            "Invited {email} as {role}. This setup link works once, for {valid_hours} hours, \
+             and is not shown again (a new invitation replaces it):\n{base}/setup/{}",
+            token.as_str()
+        ),
+        warnings,
+    })
 }
 
 /// Streams a committed object into a new file, whatever its size.

@@ -11,6 +11,7 @@ mod keyed;
 mod keys;
 mod password;
 mod receipt;
+mod token;
 
 pub use envelope::{SealingWriter, open, open_reader, seal, seal_writer, unwrap_identity, wrap_identity};
 pub use error::CryptoError;
@@ -18,3 +19,4 @@ pub use keyed::hmac_sha256;
 pub use keys::{PublicKey, SecretIdentity};
 pub use password::{MIN_SALT_BYTES, Password, derive_password_key};
 pub use receipt::{KdfParams, RECEIPT_WORDS, Receipt, ReceiptKeys, derive_receipt_keys};
+pub use token::{link_token_hash, new_link_token};

@@ -12,6 +12,7 @@ pub mod evidence;
 mod jobs;
 mod names;
 mod questionnaire;
+mod roles;
 
 pub use answers::{Answers, FieldError, Ongoing, RawAnswers, TargetGroup, ValidationErrors};
 pub use audit::AuditAction;
@@ -25,6 +26,7 @@ pub use documents::{
 };
 pub use jobs::{JobKind, JobState};
 pub use questionnaire::{FieldKind, FieldSpec, Questionnaire, QuestionnaireError};
+pub use roles::Role;
 
 /// Invisible formatting characters (Unicode category Cf) that can disguise a name, e.g.
 /// RIGHT-TO-LEFT OVERRIDE turning `photo\u{202E}gpj.exe` into `photoexe.jpg`. Names a

@@ -578,3 +578,40 @@ async fn fingerprint_reads_are_bounded_and_counts_stop_at_the_cap() {
         2
     );
 }
+
+#[tokio::test]
+async fn an_invitation_is_found_by_its_hash_until_it_expires_or_is_replaced() {
+    let (_dir, _db, store, _blobs) = setup().await;
+    let first = Invitation {
+        token_hash: [1; 32],
+        email: "ana@example.org".into(),
+        role: redress_domain::Role::Investigator,
+        teams: vec!["triage-desk".into()],
+        capacity: 5,
+        expires_at: 1_700_000_000 + 72 * 3600,
+    };
+    store.add_invitation(&first).await.unwrap();
+    assert_eq!(
+        store.invitation(&[1; 32], 1_700_000_000).await.unwrap(),
+        Some(first.clone())
+    );
+    assert_eq!(store.invitation(&[2; 32], 1_700_000_000).await.unwrap(), None);
+    assert_eq!(
+        store.invitation(&[1; 32], first.expires_at).await.unwrap(),
+        None,
+        "expired"
+    );
+    // A newer invitation for the address replaces the first: its link stops working.
+    let second = Invitation {
+        token_hash: [3; 32],
+        role: redress_domain::Role::Admin,
+        teams: vec![],
+        ..first.clone()
+    };
+    store.add_invitation(&second).await.unwrap();
+    assert_eq!(store.invitation(&[1; 32], 1_700_000_000).await.unwrap(), None);
+    assert_eq!(
+        store.invitation(&[3; 32], 1_700_000_000).await.unwrap(),
+        Some(second)
+    );
+}

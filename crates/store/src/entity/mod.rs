@@ -11,6 +11,7 @@ pub mod case_object;
 pub mod fingerprint;
 pub mod heartbeat;
 pub mod investigator;
+pub mod invitation;
 pub mod job;
 pub mod key_wrap;
 pub mod outbox;

@@ -2,7 +2,6 @@
 //! evidence blob, naming the process writing it, whose heartbeat says whether it is
 //! alive. The row holds no time.
 
-use sea_orm::DbBackend;
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]
@@ -18,17 +17,13 @@ enum Uploads {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let mut uploads = Table::create()
+        let uploads = Table::create()
             .table(Uploads::Table)
             .if_not_exists()
             .col(string(Uploads::ObjectId).primary_key())
             .col(string(Uploads::Holder))
             .to_owned();
-        if manager.get_database_backend() == DbBackend::Sqlite {
-            // Like every Redress table: no implicit rowid to order the rows (ADR 0015).
-            uploads.extra("WITHOUT ROWID");
-        }
-        manager.create_table(uploads).await
+        super::create_table(manager, uploads).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

@@ -30,14 +30,14 @@ enum BlobChunks {
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let sqlite = manager.get_database_backend() == DbBackend::Sqlite;
-        let mut objects = Table::create()
+        let objects = Table::create()
             .table(BlobObjects::Table)
             .if_not_exists()
             .col(string(BlobObjects::ObjectId).primary_key())
             .col(big_integer(BlobObjects::WrittenHour))
             .col(big_integer_null(BlobObjects::Bytes))
             .to_owned();
-        let mut chunks = Table::create()
+        let chunks = Table::create()
             .table(BlobChunks::Table)
             .if_not_exists()
             .col(string(BlobChunks::ObjectId))
@@ -45,13 +45,8 @@ impl MigrationTrait for Migration {
             .col(blob(BlobChunks::Bytes))
             .primary_key(Index::create().col(BlobChunks::ObjectId).col(BlobChunks::Seq))
             .to_owned();
-        if sqlite {
-            // Like every Redress table: no implicit rowid to order the rows (ADR 0015).
-            objects.extra("WITHOUT ROWID");
-            chunks.extra("WITHOUT ROWID");
-        }
-        manager.create_table(objects).await?;
-        manager.create_table(chunks).await?;
+        super::create_table(manager, objects).await?;
+        super::create_table(manager, chunks).await?;
         if !sqlite {
             // Ciphertext does not compress: store it out of line as it is, without
             // PostgreSQL first trying (and failing) to compress every piece.

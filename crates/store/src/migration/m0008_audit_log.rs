@@ -3,7 +3,6 @@
 //! the portal and at the command line, and an entry a reporter's action causes keeps
 //! the hour only.
 
-use sea_orm::DbBackend;
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]
@@ -24,7 +23,7 @@ enum AuditLog {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let mut table = Table::create()
+        let table = Table::create()
             .table(AuditLog::Table)
             .if_not_exists()
             .col(big_integer(AuditLog::Seq).primary_key())
@@ -35,11 +34,7 @@ impl MigrationTrait for Migration {
             .col(string(AuditLog::PrevHash))
             .col(string(AuditLog::Hash))
             .to_owned();
-        if manager.get_database_backend() == DbBackend::Sqlite {
-            // Like every Redress table: no implicit rowid (ADR 0015); `seq` is the order.
-            table.extra("WITHOUT ROWID");
-        }
-        manager.create_table(table).await
+        super::create_table(manager, table).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

@@ -11,8 +11,21 @@ mod m0005_related_bounded;
 mod m0006_uploads;
 mod m0007_blobs_in_database;
 mod m0008_audit_log;
+mod m0009_invitations;
 
 pub(crate) struct Migrator;
+
+/// Creates `table`, on SQLite `WITHOUT ROWID` like every Redress table: no implicit
+/// rowid to order its rows (ADR 0015).
+pub(crate) async fn create_table(
+    manager: &SchemaManager<'_>,
+    mut table: TableCreateStatement,
+) -> Result<(), DbErr> {
+    if manager.get_database_backend() == sea_orm::DbBackend::Sqlite {
+        table.extra("WITHOUT ROWID");
+    }
+    manager.create_table(table).await
+}
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
@@ -26,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0006_uploads::Migration),
             Box::new(m0007_blobs_in_database::Migration),
             Box::new(m0008_audit_log::Migration),
+            Box::new(m0009_invitations::Migration),
         ]
     }
 }
