@@ -12,6 +12,7 @@ mod keys;
 mod password;
 mod receipt;
 mod token;
+mod totp;
 
 pub use envelope::{SealingWriter, open, open_reader, seal, seal_writer, unwrap_identity, wrap_identity};
 pub use error::CryptoError;
@@ -20,3 +21,4 @@ pub use keys::{PublicKey, SecretIdentity};
 pub use password::{MIN_SALT_BYTES, Password, derive_password_key};
 pub use receipt::{KdfParams, RECEIPT_WORDS, Receipt, ReceiptKeys, derive_receipt_keys};
 pub use token::{link_token_hash, new_link_token};
+pub use totp::{TOTP_STEP_SECS, TotpSecret};
