@@ -18,7 +18,10 @@ pub use envelope::{SealingWriter, open, open_reader, seal, seal_writer, unwrap_i
 pub use error::CryptoError;
 pub use keyed::hmac_sha256;
 pub use keys::{PublicKey, SecretIdentity};
-pub use password::{MIN_SALT_BYTES, Password, derive_password_key};
+pub use password::{
+    MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, MIN_SALT_BYTES, Password, WeakPassword, derive_password_key,
+    judge_password,
+};
 pub use receipt::{KdfParams, RECEIPT_WORDS, Receipt, ReceiptKeys, derive_receipt_keys};
 pub use token::{link_token_hash, new_link_token};
 pub use totp::{TOTP_STEP_SECS, TotpSecret};

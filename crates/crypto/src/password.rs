@@ -37,6 +37,52 @@ impl fmt::Debug for Password {
     }
 }
 
+/// Shorter passwords are refused.
+pub const MIN_PASSWORD_CHARS: usize = 12;
+
+/// Longer ones too: the strength estimate's work grows with the length.
+pub const MAX_PASSWORD_CHARS: usize = 256;
+
+/// Why a password was refused, in words for the person choosing it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct WeakPassword(pub String);
+
+/// Judges a new password: at least `MIN_PASSWORD_CHARS` characters, and estimated by
+/// zxcvbn to need more than 10^10 guesses (score 3 of 4), which at Argon2id's cost is
+/// decades of one core's work per account. `context` holds words an attacker would
+/// try first (the address, the service's name). A refusal says why, with zxcvbn's
+/// warning and suggestions.
+pub fn judge_password(password: &Password, context: &[&str]) -> Result<(), WeakPassword> {
+    let chars = password.expose().chars().count();
+    if chars < MIN_PASSWORD_CHARS {
+        return Err(WeakPassword(format!(
+            "Use at least {MIN_PASSWORD_CHARS} characters; a few unusual words in a row are easy to remember."
+        )));
+    }
+    if chars > MAX_PASSWORD_CHARS {
+        return Err(WeakPassword(format!(
+            "Use at most {MAX_PASSWORD_CHARS} characters."
+        )));
+    }
+    let estimate = zxcvbn::zxcvbn(password.expose(), context);
+    if u8::from(estimate.score()) >= 3 {
+        return Ok(());
+    }
+    let mut why = String::from("This password would be guessed too easily.");
+    if let Some(feedback) = estimate.feedback() {
+        let warning = feedback.warning().map(|w| w.to_string());
+        let suggestions = feedback.suggestions().iter().map(ToString::to_string);
+        for sentence in warning.into_iter().chain(suggestions) {
+            why.push(' ');
+            why.push_str(sentence.trim());
+            if !sentence.trim_end().ends_with(['.', '!', '?']) {
+                why.push('.');
+            }
+        }
+    }
+    Err(WeakPassword(why))
+}
+
 /// The password key of `password` with `salt` and `params`.
 pub fn derive_password_key(
     password: &Password,
@@ -116,6 +162,36 @@ mod tests {
             account.public()
         );
         assert!(unwrap_identity(&rewrapped, &old).is_err());
+    }
+
+    #[test]
+    fn weak_passwords_are_refused_with_a_reason_and_strong_ones_pass() {
+        let judge = |p: &str| judge_password(&Password::new(p.into()), &["ana@example.org", "Redress"]);
+        assert!(judge("short").unwrap_err().0.contains("at least 12 characters"));
+        for weak in [
+            "password1234",
+            "qwertyuiop12",
+            "ana@example.org",
+            "redressredress",
+            "aaaaaaaaaaaaaaaa",
+        ] {
+            let why = judge(weak).expect_err(weak).0;
+            assert!(
+                why.starts_with("This password would be guessed too easily."),
+                "{weak}: {why}"
+            );
+        }
+        // The refusal says why, in zxcvbn's words, not only that it is weak.
+        let why = judge("password1234").unwrap_err().0;
+        assert!(
+            why.len() > "This password would be guessed too easily.".len() + 10,
+            "{why}"
+        );
+        assert!(why.ends_with('.'), "{why}");
+        assert!(judge(&"x".repeat(300)).unwrap_err().0.contains("at most 256"));
+        for strong in ["velvet quarry mosaic thunder", "7hP#q2v!Lz9@wR4m"] {
+            assert_eq!(judge(strong), Ok(()), "{strong}");
+        }
     }
 
     #[test]
