@@ -11,6 +11,7 @@ mod keyed;
 mod keys;
 mod password;
 mod receipt;
+mod recovery_codes;
 mod token;
 mod totp;
 
@@ -23,5 +24,6 @@ pub use password::{
     judge_password,
 };
 pub use receipt::{KdfParams, RECEIPT_WORDS, Receipt, ReceiptKeys, derive_receipt_keys};
+pub use recovery_codes::{RECOVERY_CODES, new_recovery_codes, recovery_code_hash};
 pub use token::{link_token_hash, new_link_token};
 pub use totp::{TOTP_STEP_SECS, TotpSecret};
