@@ -27,11 +27,7 @@ pub const TEST_BLOB_BACKEND: &str = "REDRESS_TEST_BLOB_BACKEND";
 
 /// `REDRESS_BLOBS__BACKEND` naming `backend`, for a `redress` process a test starts.
 pub fn blob_backend_env(backend: BlobBackend) -> (&'static str, &'static str) {
-    let name = match backend {
-        BlobBackend::Folder => "folder",
-        BlobBackend::Postgres => "postgres",
-    };
-    ("REDRESS_BLOBS__BACKEND", name)
+    ("REDRESS_BLOBS__BACKEND", backend.as_str())
 }
 
 /// The blob backend these tests run on.

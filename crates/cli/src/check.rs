@@ -94,13 +94,7 @@ pub fn summary(config: &Config) -> Vec<String> {
         format!("data_dir = {}", config.data_dir.display()),
         format!("shared_with_group = {}", config.shared_with_group),
         format!("database.url = {}", redact_password(&config.database_url())),
-        format!(
-            "blobs.backend = {}",
-            match config.blobs.backend {
-                crate::config::BlobBackend::Folder => "folder",
-                crate::config::BlobBackend::Postgres => "postgres",
-            }
-        ),
+        format!("blobs.backend = {}", config.blobs.backend.as_str()),
         format!("intake.listen = {}", config.intake.listen),
         format!("portal.listen = {}", config.portal.listen),
         format!(

@@ -86,6 +86,16 @@ pub enum BlobBackend {
     Postgres,
 }
 
+impl BlobBackend {
+    /// The name in the configuration (`blobs.backend`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Folder => "folder",
+            Self::Postgres => "postgres",
+        }
+    }
+}
+
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct IntakeConfig {

@@ -25,9 +25,7 @@ mod uploads;
 mod wraps;
 
 pub use audit::AuditRecord;
-pub use blobs::{
-    Access, BlobReader, BlobStore, Listed, Listing, PendingBlob, is_unavailable as blob_unavailable,
-};
+pub use blobs::{Access, BlobReader, BlobStore, Listed, Listing, PendingBlob};
 pub use cases::{NewCase, NewObject, NewReceipt, StoredCase, StoredReceipt};
 pub use connection::Store;
 pub use error::StoreError;

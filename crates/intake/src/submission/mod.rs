@@ -121,14 +121,10 @@ impl SubmitError {
         }
     }
 
-    /// A blob failure: with the database backend, the database out of reach is
-    /// `Unavailable` as for any store failure; anything else internal.
+    /// A blob failure: a store failure like any other (with the database backend, the
+    /// database out of reach is `Unavailable`).
     fn blob(e: std::io::Error) -> Self {
-        if redress_store::blob_unavailable(&e) {
-            Self::Unavailable
-        } else {
-            Self::internal(e)
-        }
+        Self::store(redress_store::StoreError::Io(e))
     }
 
     pub fn status(&self) -> StatusCode {

@@ -154,8 +154,8 @@ impl BlobStore {
 }
 
 /// Whether a blob operation failed because the database was out of reach (worth a
-/// retry), as opposed to anything else.
-pub fn is_unavailable(e: &io::Error) -> bool {
+/// retry), as opposed to anything else: what `StoreError::Io` asks.
+pub(crate) fn is_unavailable(e: &io::Error) -> bool {
     e.get_ref()
         .and_then(|inner| inner.downcast_ref::<StoreError>())
         .is_some_and(StoreError::is_unavailable)
