@@ -64,7 +64,6 @@ mod tests {
             assert_eq!(recovery_code_hash(code), Some(*hash));
             let sloppy = format!("  {} ", code.to_lowercase().replace('-', " "));
             assert_eq!(recovery_code_hash(&sloppy), Some(*hash));
-            assert!(!hex::encode(hash).contains(&code.replace('-', "")));
         }
         // Another code, or not a code at all, matches nothing.
         let other = new_recovery_codes().1;

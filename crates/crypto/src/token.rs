@@ -34,6 +34,5 @@ mod tests {
         let pasted = format!(" {}\n", a.as_str());
         assert_eq!(link_token_hash(&pasted), hash, "spaces around a pasted token");
         assert_ne!(link_token_hash(&b), hash);
-        assert!(!hex::encode(hash).contains(a.as_str()));
     }
 }
