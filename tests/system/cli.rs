@@ -28,6 +28,7 @@ fn redress_on(dir: &Path, data: &Path, db: &TestDatabase, subcommand: &str) -> C
         .env("REDRESS_DATA_DIR", data)
         .env("REDRESS_DATABASE__URL", db.url())
         .env("REDRESS_INTAKE__LISTEN", "127.0.0.1:0")
+        .env("REDRESS_PORTAL__LISTEN", "127.0.0.1:0")
         .env("REDRESS_INTAKE__MIN_FREE_DISK_MIB", "1");
     cmd
 }
@@ -435,6 +436,7 @@ async fn the_data_folder_and_database_files_are_for_this_user_alone() {
         cmd.arg("serve")
             .env("REDRESS_DATA_DIR", &data)
             .env("REDRESS_INTAKE__LISTEN", "127.0.0.1:0")
+            .env("REDRESS_PORTAL__LISTEN", "127.0.0.1:0")
             .env("REDRESS_INTAKE__MIN_FREE_DISK_MIB", "1");
         cmd
     });
@@ -456,6 +458,7 @@ async fn the_data_folder_and_database_files_are_for_this_user_alone() {
         cmd.arg("serve")
             .env("REDRESS_DATA_DIR", &fresh)
             .env("REDRESS_INTAKE__LISTEN", "127.0.0.1:0")
+            .env("REDRESS_PORTAL__LISTEN", "127.0.0.1:0")
             .env("REDRESS_INTAKE__MIN_FREE_DISK_MIB", "1");
         cmd
     });
@@ -679,7 +682,7 @@ async fn audit_verify_and_head_at_the_command_line() {
             at: redress_cli::system_clock(),
             timing: Timing::Exact,
         };
-        redress_audit::append(&app.store, &entry).await.unwrap();
+        redress_audit::record(&app.store, &entry).await.unwrap();
     }
     let head = text(&audit(&["head"])).trim().to_owned();
     assert_eq!(head.len(), 64, "{head}");
@@ -772,7 +775,7 @@ async fn an_invitation_prints_a_one_time_link_and_stores_only_its_hash() {
     for (args, expected) in [
         (
             vec!["invite", "not-an-address", "--role", "admin"],
-            "is not an email address",
+            "not an email address",
         ),
         (
             vec!["invite", "bo@example.org", "--role", "boss"],

@@ -501,6 +501,7 @@ fn intake_process(app: &TestApp) -> (std::process::Child, String) {
         .redress_command()
         .arg("intake")
         .env("REDRESS_INTAKE__LISTEN", "127.0.0.1:0")
+        .env("REDRESS_PORTAL__LISTEN", "127.0.0.1:0")
         .env("REDRESS_INTAKE__MIN_FREE_DISK_MIB", "1")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())

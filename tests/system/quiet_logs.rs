@@ -64,6 +64,7 @@ async fn nothing_a_report_causes_writes_a_log_line() {
         .env("REDRESS_DATABASE__URL", db.url())
         .envs([blob_backend_env(test_blob_backend())])
         .env("REDRESS_INTAKE__LISTEN", "127.0.0.1:0")
+        .env("REDRESS_PORTAL__LISTEN", "127.0.0.1:0")
         .env("REDRESS_INTAKE__MIN_FREE_DISK_MIB", "1")
         .env("RUST_LOG", "trace")
         .stdout(Stdio::piped())

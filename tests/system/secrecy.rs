@@ -119,6 +119,7 @@ async fn client_addresses_and_user_agents_are_never_logged_or_stored() {
         .env("REDRESS_DATABASE__URL", db.url())
         .envs([blob_backend_env(test_blob_backend())])
         .env("REDRESS_INTAKE__LISTEN", "127.0.0.1:0")
+        .env("REDRESS_PORTAL__LISTEN", "127.0.0.1:0")
         .env("REDRESS_INTAKE__MIN_FREE_DISK_MIB", "1")
         // A bare level reaches Redress's own crates only; naming the HTTP and database
         // libraries makes them trace too, so the test sees whatever they would log.

@@ -134,6 +134,7 @@ async fn the_intake_and_the_worker_run_as_two_users_and_the_intake_cannot_reach_
             .env("REDRESS_KEYS__TRIAGE_IDENTITY_FILE", &triage_key)
             .env("REDRESS_WORKER__FINGERPRINT_KEY_FILE", &fingerprint_key)
             .env("REDRESS_INTAKE__LISTEN", "127.0.0.1:0")
+            .env("REDRESS_PORTAL__LISTEN", "127.0.0.1:0")
             .env("REDRESS_INTAKE__MIN_FREE_DISK_MIB", "1");
     };
     let run = |uid: u32, args: &[&str]| -> Output {

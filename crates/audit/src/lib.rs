@@ -14,7 +14,7 @@
 //! lowercase hex. With this, the chain can be checked without Redress.
 
 use redress_domain::{AuditAction, hour_floor};
-use redress_store::{AuditRecord, Store, StoreError};
+use redress_store::{AuditRecord, Audited, Store, StoreError};
 use sha2::{Digest, Sha256};
 
 const DOMAIN: &[u8] = b"redress-audit-v1\0";
@@ -24,9 +24,6 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 
 /// Entries read per query while verifying.
 const PAGE: u64 = 1000;
-
-/// Places tried before giving up when other processes keep appending at once.
-const APPEND_TRIES: usize = 20;
 
 /// How precisely an entry's time is kept.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,10 +37,11 @@ pub enum Timing {
 /// An entry to append.
 #[derive(Clone, Debug)]
 pub struct NewEntry<'a> {
-    /// Who acted: `investigator:<id>`, `admin:<id>`, `cli`, `system`.
+    /// Who acted: `account:<id>`, `cli`, `system`.
     pub actor: &'a str,
     pub action: AuditAction,
-    /// What it was done to: `account:<id>`, `case:<reference>`, or nothing.
+    /// What it was done to: `account:<id>`, `case:<reference>`, `invitation:<hash
+    /// prefix>`, `page:<route>`, or nothing.
     pub target: Option<&'a str>,
     /// Unix seconds.
     pub at: i64,
@@ -56,8 +54,6 @@ pub enum AuditError {
     Store(#[from] StoreError),
     #[error("an audit actor or target must be one line of text (got {0:?})")]
     BadField(String),
-    #[error("the audit log kept changing while appending; try again")]
-    Busy,
     /// The chain does not hold at entry `seq`.
     #[error("audit entry {seq}: {reason}")]
     Broken { seq: i64, reason: &'static str },
@@ -103,9 +99,10 @@ fn check_field(value: &str) -> Result<(), AuditError> {
     Ok(())
 }
 
-/// Appends an entry after the current head. Processes appending at once each take the
-/// next free place: a place taken first by another makes this one read the head again.
-pub async fn append(store: &Store, entry: &NewEntry<'_>) -> Result<AuditRecord, AuditError> {
+/// Appends an entry after the current head, in `tx`: it is written with whatever else
+/// `tx` writes, or not at all. `tx` holds the log's lock, so no other process appends
+/// meanwhile.
+pub async fn append(tx: &Audited, entry: &NewEntry<'_>) -> Result<AuditRecord, AuditError> {
     check_field(entry.actor)?;
     if let Some(target) = entry.target {
         check_field(target)?;
@@ -114,34 +111,37 @@ pub async fn append(store: &Store, entry: &NewEntry<'_>) -> Result<AuditRecord, 
         Timing::Exact => entry.at,
         Timing::Hour => hour_floor(entry.at),
     };
-    for _ in 0..APPEND_TRIES {
-        let head = store.audit_head().await?;
-        let (seq, prev_hash) = match &head {
-            Some(h) => (h.seq + 1, h.hash.clone()),
-            None => (1, GENESIS.to_owned()),
-        };
-        let action = entry.action.as_str();
-        let hash =
-            entry_hash(seq, at, entry.actor, action, entry.target, &prev_hash).ok_or(AuditError::Broken {
-                seq: seq - 1,
-                reason: "its hash is not 32 bytes of hex",
-            })?;
-        let record = AuditRecord {
-            seq,
-            at,
-            actor: entry.actor.to_owned(),
-            action: action.to_owned(),
-            target: entry.target.map(str::to_owned),
-            prev_hash,
-            hash,
-        };
-        match store.insert_audit(&record).await {
-            Ok(()) => return Ok(record),
-            Err(StoreError::Duplicate(_)) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(AuditError::Busy)
+    let head = tx.audit_head().await?;
+    let (seq, prev_hash) = match &head {
+        Some(h) => (h.seq + 1, h.hash.clone()),
+        None => (1, GENESIS.to_owned()),
+    };
+    let action = entry.action.as_str();
+    let hash =
+        entry_hash(seq, at, entry.actor, action, entry.target, &prev_hash).ok_or(AuditError::Broken {
+            seq: seq - 1,
+            reason: "its hash is not 32 bytes of hex",
+        })?;
+    let record = AuditRecord {
+        seq,
+        at,
+        actor: entry.actor.to_owned(),
+        action: action.to_owned(),
+        target: entry.target.map(str::to_owned),
+        prev_hash,
+        hash,
+    };
+    tx.insert_audit(&record).await?;
+    Ok(record)
+}
+
+/// Appends one entry on its own: what it records was done elsewhere (a page view, a
+/// refusal), so it is the only thing written.
+pub async fn record(store: &Store, entry: &NewEntry<'_>) -> Result<AuditRecord, AuditError> {
+    let tx = store.begin_audited().await?;
+    let record = append(&tx, entry).await?;
+    tx.commit().await?;
+    Ok(record)
 }
 
 /// The hash of the last entry, to record elsewhere; `None` while the log is empty.

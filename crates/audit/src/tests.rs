@@ -40,13 +40,13 @@ async fn five_entries() -> (
     .enumerate()
     {
         let entry = NewEntry {
-            actor: "admin:1",
+            actor: "account:1",
             action,
             target: Some("account:7"),
             at: T0 + i as i64 * 61,
             timing: Timing::Exact,
         };
-        records.push(append(&store, &entry).await.unwrap());
+        records.push(record(&store, &entry).await.unwrap());
     }
     let raw = Database::connect(db.url()).await.unwrap();
     (dir, db, store, raw, records)
@@ -164,9 +164,9 @@ async fn entries_a_reporter_causes_keep_the_hour_and_fields_stay_one_line() {
         at: T0 + 1234,
         timing: Timing::Hour,
     };
-    assert_eq!(append(&store, &entry).await.unwrap().at, hour_floor(T0 + 1234));
+    assert_eq!(record(&store, &entry).await.unwrap().at, hour_floor(T0 + 1234));
     for bad in ["", "admin:1\nforged line"] {
-        let e = append(
+        let e = record(
             &store,
             &NewEntry {
                 actor: bad,
@@ -186,7 +186,7 @@ async fn appends_from_many_tasks_at_once_make_one_chain() {
     for i in 0..16 {
         let store = store.clone();
         tasks.push(tokio::spawn(async move {
-            let actor = format!("investigator:{i}");
+            let actor = format!("account:{i}");
             let entry = NewEntry {
                 actor: &actor,
                 action: AuditAction::Login,
@@ -194,11 +194,46 @@ async fn appends_from_many_tasks_at_once_make_one_chain() {
                 at: T0 + i,
                 timing: Timing::Exact,
             };
-            append(&store, &entry).await.map(|_| ())
+            record(&store, &entry).await.map(|_| ())
         }));
     }
     for t in tasks {
         t.await.unwrap().unwrap();
     }
     assert_eq!(verify(&store, None).await.unwrap().entries, 16);
+}
+
+#[tokio::test]
+async fn an_entry_is_written_with_what_it_records_or_not_at_all() {
+    let (_dir, _db, store) = fresh_store().await;
+    let invitation = redress_store::Invitation {
+        token_hash: [7; 32],
+        email: "ana@example.org".into(),
+        role: redress_domain::Role::Auditor,
+        teams: Vec::new(),
+        capacity: 0,
+        expires_at: T0 + 3600,
+    };
+    let entry = NewEntry {
+        actor: "cli",
+        action: AuditAction::Invitation,
+        target: Some("invitation:0707070707070707"),
+        at: T0,
+        timing: Timing::Exact,
+    };
+    // Rolled back (dropped without a commit): neither the entry nor the invitation.
+    {
+        let tx = store.begin_audited().await.unwrap();
+        tx.add_invitation(&invitation).await.unwrap();
+        append(&tx, &entry).await.unwrap();
+    }
+    assert!(store.invitation(&[7; 32], T0).await.unwrap().is_none());
+    assert_eq!(verify(&store, None).await.unwrap().entries, 0);
+    // Committed: both.
+    let tx = store.begin_audited().await.unwrap();
+    tx.add_invitation(&invitation).await.unwrap();
+    append(&tx, &entry).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(store.invitation(&[7; 32], T0).await.unwrap().is_some());
+    assert_eq!(verify(&store, None).await.unwrap().entries, 1);
 }

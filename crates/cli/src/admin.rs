@@ -33,9 +33,9 @@ pub enum AdminCommand {
         /// they had).
         #[arg(long)]
         capacity: Option<u32>,
-        /// Hours until the link stops working.
-        #[arg(long, default_value_t = 72)]
-        valid_hours: u32,
+        /// Hours until the link stops working (default: portal.invitation_hours, 72).
+        #[arg(long)]
+        valid_hours: Option<u32>,
     },
     /// Stored objects, whichever backend holds them.
     #[command(subcommand)]
@@ -112,6 +112,8 @@ pub enum AdminError {
     Rules(anyhow::Error),
     #[error("{0:#}")]
     Blob(anyhow::Error),
+    #[error(transparent)]
+    Invite(#[from] redress_portal::InviteError),
 }
 
 /// What an admin command has to say: its result, and warnings about it.
@@ -204,7 +206,16 @@ pub async fn run(store: &Store, config: &Config, cmd: AdminCommand, now: i64) ->
             teams,
             capacity,
             valid_hours,
-        } => invite(store, config, &email, role, teams, capacity, valid_hours, now).await,
+        } => {
+            let request = redress_portal::InviteRequest {
+                email,
+                role,
+                teams,
+                capacity,
+                valid_hours: valid_hours.unwrap_or(config.portal.invitation_hours),
+            };
+            invite(store, config, request, now).await
+        }
         AdminCommand::Blob(BlobCommand::Export { id, out }) => export_blob(store, config, &id, out).await,
         AdminCommand::Jobs(JobsCommand::Retry { id }) => {
             let not_found = || {
@@ -223,93 +234,35 @@ pub async fn run(store: &Store, config: &Config, cmd: AdminCommand, now: i64) ->
 }
 
 fn checked_email(email: &str) -> Result<String, AdminError> {
-    let email = email.trim().to_owned();
-    if !email.contains('@') || email.len() > 254 || email.chars().any(char::is_whitespace) {
-        return Err(AdminError::Invalid(format!("{email:?} is not an email address")));
-    }
-    Ok(email)
+    redress_domain::EmailAddress::parse(email)
+        .map(|e| e.to_string())
+        .map_err(|e| AdminError::Invalid(e.to_string()))
 }
 
 /// Stores an invitation (its token's hash only) and returns the link, which is shown
 /// this once.
-#[allow(clippy::too_many_arguments)]
 async fn invite(
     store: &Store,
     config: &Config,
-    email: &str,
-    role: Role,
-    teams: Vec<String>,
-    capacity: Option<u32>,
-    valid_hours: u32,
+    request: redress_portal::InviteRequest,
     now: i64,
 ) -> Result<Report, AdminError> {
-    let email = checked_email(email)?;
-    if !(1..=30 * 24).contains(&valid_hours) {
-        return Err(AdminError::Invalid(
-            "--valid-hours must be between 1 and 720".into(),
-        ));
-    }
-    let teams: Vec<String> = teams
-        .iter()
-        .map(|t| t.trim().to_owned())
-        .filter(|t| !t.is_empty())
-        .collect();
-    let mut warnings = Vec::new();
-    let (teams, capacity) = if role == Role::Investigator {
-        let earlier = store
-            .investigators()
-            .await?
-            .into_iter()
-            .find(|i| i.email == email);
-        let teams = match (&earlier, teams.is_empty()) {
-            (Some(i), true) => i.teams.clone(),
-            _ => teams,
-        };
-        let capacity = capacity.or(earlier.as_ref().map(|i| i.capacity)).unwrap_or(10);
-        if capacity == 0 {
-            return Err(AdminError::Invalid("--capacity must be at least 1".into()));
-        }
+    let invited = redress_portal::invite(store, &request, "cli", now).await?;
+    let i = &invited.invitation;
+    let warnings = if i.role == Role::Investigator {
         let rules = crate::worker::rules(config).map_err(AdminError::Rules)?;
-        warnings = routing_warnings(&email, &teams, &rules.routing);
-        (teams, capacity)
+        routing_warnings(&i.email, &i.teams, &rules.routing)
     } else {
-        if !teams.is_empty() || capacity.is_some() {
-            return Err(AdminError::Invalid(format!(
-                "--team and --capacity are for investigators; an {role} is given no cases"
-            )));
-        }
-        (Vec::new(), 0)
-    };
-    let (token, token_hash) = redress_crypto::new_link_token();
-    let invitation = redress_store::Invitation {
-        token_hash,
-        email: email.clone(),
-        role,
-        teams,
-        capacity,
-        expires_at: now + i64::from(valid_hours) * 3600,
-    };
-    store.add_invitation(&invitation).await?;
-    let target = format!("invitation:{}", &hex::encode(token_hash)[..16]);
-    let entry = redress_audit::NewEntry {
-        actor: "cli",
-        action: redress_domain::AuditAction::Invitation,
-        target: Some(&target),
-        at: now,
-        timing: redress_audit::Timing::Exact,
-    };
-    redress_audit::append(store, &entry)
-        .await
-        .map_err(|e| AdminError::Invalid(e.to_string()))?;
-    let base = match config.mail.portal_base_url.trim().trim_end_matches('/') {
-        "" => format!("http://{}", config.portal.listen),
-        base => base.to_owned(),
+        Vec::new()
     };
     Ok(Report {
         output: format!(
-            "Invited {email} as {role}. This setup link works once, for {valid_hours} hours, \
-             and is not shown again (a new invitation replaces it):\n{base}/setup/{}",
-            token.as_str()
+            "Invited {} as {}. This setup link works once, for {} hours, and is not shown \
+             again (a new invitation replaces it):\n{}",
+            i.email,
+            i.role,
+            request.valid_hours,
+            invited.link(&crate::portal_link_base(config)).as_str()
         ),
         warnings,
     })

@@ -3,10 +3,23 @@
 use crate::config::Config;
 use crate::keys;
 
+/// Which process a host runs, for what its configuration must have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Host {
+    /// `redress serve`: everything, including the triage identity.
+    Serve,
+    /// `redress intake`: public keys only.
+    Intake,
+    /// `redress worker`: the triage identity, fingerprint key, rules and mail.
+    Worker,
+    /// `redress portal`: the portal's secret; no triage identity or fingerprint key.
+    Portal,
+}
+
 /// All problems with the configuration and the key files, in a readable form.
-/// `worker_host`: this host runs the triage worker (`serve` or `worker`), so it needs
-/// the triage identity, the fingerprint key, the rules and the mail settings.
-pub async fn problems(config: &Config, worker_host: bool) -> Vec<String> {
+pub async fn problems(config: &Config, host: Host) -> Vec<String> {
+    let worker_host = matches!(host, Host::Serve | Host::Worker);
+    let portal_host = matches!(host, Host::Serve | Host::Portal);
     let mut problems = Vec::new();
     if let Err(e) = config.intake_addr() {
         problems.push(e);
@@ -35,11 +48,20 @@ pub async fn problems(config: &Config, worker_host: bool) -> Vec<String> {
     }
     problems.extend(keys::misplaced_secrets(config, !worker_host));
     let portal_secret = config.portal_secret_path();
-    if worker_host
-        && portal_secret.exists()
+    // `serve` makes a missing one; a portal host must have it.
+    if (host == Host::Portal || portal_secret.exists())
+        && host != Host::Intake
         && let Err(e) = keys::read_key_file(&portal_secret, "the portal secret")
     {
         problems.push(format!("{e:#}"));
+    }
+    if portal_host {
+        if let Err(e) = config.portal.password_kdf.check(false) {
+            problems.push(format!("portal.password_kdf: {e}"));
+        }
+        if config.portal.session_idle_mins < 1 || config.portal.session_hours < 1 {
+            problems.push("portal.session_idle_mins and portal.session_hours must be at least 1".into());
+        }
     }
     if let Err(e) = config.receipt_kdf.check(false) {
         problems.push(format!("receipt_kdf: {e}"));
@@ -233,7 +255,7 @@ mod tests {
                 shared_with_group: shared,
                 ..Config::default()
             };
-            async move { super::problems(&config, false).await.join("\n") }
+            async move { super::problems(&config, super::Host::Intake).await.join("\n") }
         };
         let message = "mounted without noatime";
         assert_eq!(said(true).await.contains(message), !noatime, "this host's mount");

@@ -120,6 +120,19 @@ pub struct PortalConfig {
     /// The portal's cookie and CSRF secret (32 bytes in hex, 0600). Its own file, so
     /// the intake, which never reads it, cannot forge anything of the portal's.
     pub secret_file: String,
+    /// Mark cookies `Secure`, with the `__Host-` prefix (served over HTTPS).
+    pub secure_cookies: bool,
+    /// A session ends after this many minutes without a request…
+    pub session_idle_mins: i64,
+    /// …and this many hours after the login.
+    pub session_hours: i64,
+    /// Failed logins across all addresses in a minute before the portal takes no more
+    /// until the next minute.
+    pub failed_logins_per_minute: u32,
+    /// How long an invitation's setup link works.
+    pub invitation_hours: u32,
+    /// Argon2id cost of password keys; stored with each account.
+    pub password_kdf: KdfParams,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -196,6 +209,12 @@ impl Default for PortalConfig {
         Self {
             listen: "127.0.0.1:8081".into(),
             secret_file: String::new(),
+            secure_cookies: false,
+            session_idle_mins: 30,
+            session_hours: 8,
+            failed_logins_per_minute: 60,
+            invitation_hours: 72,
+            password_kdf: KdfParams::default(),
         }
     }
 }

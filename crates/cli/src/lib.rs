@@ -30,7 +30,7 @@ const MIB: u64 = 1024 * 1024;
 /// Hooks for tests. Production passes `Overrides::default()`.
 #[derive(Clone, Default)]
 pub struct Overrides {
-    /// Receipt KDF parameters below the production floor (tests only).
+    /// Receipt and password KDF parameters below the production floor (tests only).
     pub danger_kdf: Option<KdfParams>,
     /// A clock to use instead of the system clock.
     pub clock: Option<Arc<dyn Fn() -> i64 + Send + Sync>>,
@@ -191,12 +191,17 @@ pub fn start_intake(addr: SocketAddr, state: IntakeState, workers: usize) -> any
     // Its uploads are alive while it beats (ADR 0019).
     tokio::spawn(state.clone().into_inner().keep_beating());
     let data = state.clone();
+    let text = web::Data::new(redress_web::DoorText {
+        service_name: state.service_name.clone(),
+        messages: state.messages.clone(),
+    });
     let server = HttpServer::new(move || {
         App::new()
             .wrap(from_fn(redress_web::security_headers))
             .app_data(data.clone())
+            .app_data(text.clone())
             .configure(redress_intake::routes)
-            .default_service(web::to(redress_intake::not_found))
+            .default_service(web::to(redress_web::not_found))
     })
     .workers(workers)
     // Tor circuits are slow to deliver the first bytes of a request.
@@ -255,6 +260,137 @@ pub async fn run_doors(doors: Vec<Door>) -> anyhow::Result<()> {
     }
 }
 
+/// Builds everything the portal door needs. Reads the portal's own secret file.
+pub async fn portal_state(
+    config: &Config,
+    store: Store,
+    overrides: &Overrides,
+) -> anyhow::Result<redress_portal::PortalState> {
+    let p = &config.portal;
+    let secret = keys::read_key_file(&config.portal_secret_path(), "the portal secret")?;
+    let password_kdf = match overrides.danger_kdf {
+        Some(weak) => weak,
+        None => {
+            p.password_kdf.check(false).context("portal.password_kdf")?;
+            p.password_kdf
+        }
+    };
+    if p.session_idle_mins < 1 || p.session_hours < 1 {
+        anyhow::bail!("portal.session_idle_mins and portal.session_hours must be at least 1");
+    }
+    // The routing the invitation form describes; the worker's own check reports rules
+    // it cannot read.
+    let (routed_teams, fallback_team) = match worker::rules(config) {
+        Ok(rules) => {
+            let mut teams: Vec<String> = Vec::new();
+            for rule in &rules.routing.rules {
+                if !teams.contains(&rule.team) {
+                    teams.push(rule.team.clone());
+                }
+            }
+            (teams, rules.routing.fallback_team.clone())
+        }
+        Err(_) => (Vec::new(), String::new()),
+    };
+    let settings = redress_portal::PortalSettings {
+        secure_cookies: p.secure_cookies,
+        session_idle_secs: p.session_idle_mins * 60,
+        session_absolute_secs: p.session_hours * 3600,
+        failed_logins_per_minute: p.failed_logins_per_minute,
+        invitation_hours: p.invitation_hours,
+        link_base: portal_link_base(config),
+        routed_teams,
+        fallback_team,
+        ..redress_portal::PortalSettings::default()
+    };
+    let clock = overrides.clock.clone().unwrap_or_else(|| Arc::new(system_clock));
+    Ok(redress_portal::PortalState::new(
+        config.service_name.clone(),
+        store,
+        &secret,
+        redress_portal::messages("en")?,
+        password_kdf,
+        settings,
+        clock,
+    )?)
+}
+
+/// A running portal listener.
+#[allow(missing_debug_implementations)]
+pub struct RunningPortal {
+    pub addr: SocketAddr,
+    pub state: web::Data<redress_portal::PortalState>,
+    pub server: actix_web::dev::Server,
+}
+
+impl RunningPortal {
+    pub fn door(self) -> Door {
+        Door {
+            name: "portal",
+            addr: self.addr,
+            server: self.server,
+        }
+    }
+}
+
+/// Binds the portal door: portal routes only, each behind its access rule, every
+/// response through the headers middleware.
+pub fn start_portal(
+    addr: SocketAddr,
+    state: redress_portal::PortalState,
+    workers: usize,
+) -> anyhow::Result<RunningPortal> {
+    let state = web::Data::new(state);
+    tokio::spawn(redress_portal::forget_stale(state.clone().into_inner()));
+    let data = state.clone();
+    let text = web::Data::new(redress_web::DoorText {
+        service_name: state.service_name.clone(),
+        messages: state.messages.clone(),
+    });
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(from_fn(redress_portal::access::enforce))
+            .wrap(from_fn(redress_web::security_headers))
+            .app_data(data.clone())
+            .app_data(text.clone())
+            .app_data(web::PayloadConfig::new(redress_portal::FORM_LIMIT))
+            .configure(redress_portal::routes)
+            .default_service(web::to(redress_web::not_found))
+    })
+    .workers(workers)
+    .bind(addr)
+    .with_context(|| format!("binding the portal to {addr}"))?;
+    let addr = server
+        .addrs()
+        .first()
+        .copied()
+        .context("portal bound to no address")?;
+    Ok(RunningPortal {
+        addr,
+        state,
+        server: server.run(),
+    })
+}
+
+/// `redress portal`: the investigator, admin and auditor door alone.
+pub async fn portal(config: Config) -> anyhow::Result<()> {
+    redress_logging::spawn_hourly_report(system_clock);
+    for problem in keys::misplaced_secrets(&config, true) {
+        tracing::warn!("{problem}");
+    }
+    let store = connect(&config).await?;
+    let running = start_portal_door(&config, store).await?;
+    run_doors(vec![running]).await
+}
+
+async fn start_portal_door(config: &Config, store: Store) -> anyhow::Result<Door> {
+    let addr = config.portal_addr().map_err(anyhow::Error::msg)?;
+    let state = portal_state(config, store, &Overrides::default()).await?;
+    let running = start_portal(addr, state, default_workers())?;
+    println!("Portal listening on http://{}/", running.addr);
+    Ok(running.door())
+}
+
 /// `redress serve`: everything in one process on the embedded default.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     redress_logging::spawn_hourly_report(system_clock);
@@ -274,7 +410,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         println!("No triage identity on this host: run `redress worker` where it is.");
         None
     };
-    let served = run_intake(&config, store).await;
+    let served = async {
+        let portal = start_portal_door(&config, store.clone()).await?;
+        announce_first_admin(&store).await;
+        let intake = start_intake_door(&config, store).await?;
+        run_doors(vec![intake, portal]).await
+    }
+    .await;
     let _ = stop.send(true);
     if let Some(w) = worker {
         let _ = w.await;
@@ -325,6 +467,11 @@ pub async fn intake(config: Config) -> anyhow::Result<()> {
 }
 
 async fn run_intake(config: &Config, store: Store) -> anyhow::Result<()> {
+    let door = start_intake_door(config, store).await?;
+    run_doors(vec![door]).await
+}
+
+async fn start_intake_door(config: &Config, store: Store) -> anyhow::Result<Door> {
     let addr = config.intake_addr().map_err(anyhow::Error::msg)?;
     let state = intake_state(config, store, &Overrides::default()).await?;
     let (reports, uploads) = state.gate.capacity();
@@ -334,11 +481,29 @@ async fn run_intake(config: &Config, store: Store) -> anyhow::Result<()> {
     }
     let running = start_intake(addr, state, default_workers())?;
     println!("Intake listening on http://{}/", running.addr);
-    run_doors(vec![running.door()]).await
+    Ok(running.door())
+}
+
+/// Where setup links point: `mail.portal_base_url`, else the portal's listen address.
+pub fn portal_link_base(config: &Config) -> String {
+    match config.mail.portal_base_url.trim().trim_end_matches('/') {
+        "" => format!("http://{}", config.portal.listen),
+        base => base.to_owned(),
+    }
 }
 
 fn default_workers() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8))
+}
+
+/// Says how to make the first portal administrator while there is none.
+async fn announce_first_admin(store: &Store) {
+    if let Ok(0) = store.active_accounts_with_role(redress_domain::Role::Admin).await {
+        println!(
+            "No portal administrator yet: run `redress admin invite YOU@EXAMPLE.ORG --role admin` \
+             and open the link it prints."
+        );
+    }
 }
 
 fn announce(config: &Config, boot: &keys::Bootstrap) {

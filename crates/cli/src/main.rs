@@ -28,6 +28,8 @@ enum Command {
     Intake,
     /// The triage worker and every background job. Holds the triage identity.
     Worker,
+    /// The investigator, admin and auditor door. Holds the portal's secret.
+    Portal,
     /// Create or upgrade the database schema.
     Migrate,
     /// Investigators, the job queue and stored objects.
@@ -38,8 +40,8 @@ enum Command {
     Audit(redress_cli::audit::AuditCommand),
     /// Report every problem with the configuration and key files.
     CheckConfig {
-        /// Which process the host runs: an intake host must not have the triage
-        /// identity, so it is not asked for.
+        /// Which process the host runs: an intake or portal host must not have the
+        /// triage identity, so it is not asked for.
         #[arg(long = "for", value_enum, default_value = "serve")]
         role: Role,
     },
@@ -53,6 +55,19 @@ enum Role {
     Intake,
     /// `redress worker`: the triage identity, fingerprint key, rules and mail.
     Worker,
+    /// `redress portal`: the portal's secret, no triage identity.
+    Portal,
+}
+
+impl From<Role> for redress_cli::check::Host {
+    fn from(role: Role) -> Self {
+        match role {
+            Role::Serve => Self::Serve,
+            Role::Intake => Self::Intake,
+            Role::Worker => Self::Worker,
+            Role::Portal => Self::Portal,
+        }
+    }
 }
 
 /// `RUST_LOG` if set, else `log.level`: see `redress_logging` for what either reaches.
@@ -83,6 +98,7 @@ fn main() -> ExitCode {
             Command::Serve => redress_cli::serve(config).await.map(|()| ExitCode::SUCCESS),
             Command::Intake => redress_cli::intake(config).await.map(|()| ExitCode::SUCCESS),
             Command::Worker => redress_cli::worker(config).await.map(|()| ExitCode::SUCCESS),
+            Command::Portal => redress_cli::portal(config).await.map(|()| ExitCode::SUCCESS),
             Command::Migrate => {
                 let store = redress_cli::connect(&config).await?;
                 store.migrate().await?;
@@ -116,7 +132,7 @@ fn main() -> ExitCode {
                 for line in redress_cli::check::summary(&config) {
                     println!("{line}");
                 }
-                let problems = redress_cli::check::problems(&config, role != Role::Intake).await;
+                let problems = redress_cli::check::problems(&config, role.into()).await;
                 if problems.is_empty() {
                     println!("Configuration OK.");
                     Ok(ExitCode::SUCCESS)

@@ -5,6 +5,7 @@
 //! material lives only in zeroizing newtypes without `Display` or `Serialize` and with a
 //! redacted `Debug`. This crate must never log, print or persist a secret itself.
 
+mod cookie_key;
 mod envelope;
 mod error;
 mod keyed;
@@ -15,6 +16,7 @@ mod recovery_codes;
 mod token;
 mod totp;
 
+pub use cookie_key::CookieKey;
 pub use envelope::{SealingWriter, open, open_reader, seal, seal_writer, unwrap_identity, wrap_identity};
 pub use error::CryptoError;
 pub use keyed::hmac_sha256;
@@ -25,5 +27,5 @@ pub use password::{
 };
 pub use receipt::{KdfParams, RECEIPT_WORDS, Receipt, ReceiptKeys, derive_receipt_keys};
 pub use recovery_codes::{RECOVERY_CODES, new_recovery_codes, recovery_code_hash};
-pub use token::{link_token_hash, new_link_token};
+pub use token::{link_token_hash, login_guard_key, new_link_token};
 pub use totp::{TOTP_STEP_SECS, TotpSecret};

@@ -33,8 +33,27 @@ impl TotpSecret {
         Self(Zeroizing::new(bytes.to_vec()))
     }
 
+    /// The secret as an authenticator app is given it (`base32`'s text, spaces and
+    /// case forgiven); `None` for text that is not one.
+    pub fn from_base32(text: &str) -> Option<Self> {
+        let clean: Zeroizing<String> = Zeroizing::new(
+            text.chars()
+                .filter(|c| !c.is_whitespace())
+                .map(|c| c.to_ascii_uppercase())
+                .collect(),
+        );
+        let bytes = data_encoding::BASE32_NOPAD.decode(clean.as_bytes()).ok()?;
+        (!bytes.is_empty()).then(|| Self(Zeroizing::new(bytes)))
+    }
+
     pub fn expose(&self) -> &[u8] {
         &self.0
+    }
+
+    /// The code an authenticator app shows at `now`.
+    pub fn code_at(&self, now: i64) -> String {
+        let step = u64::try_from(now.div_euclid(TOTP_STEP_SECS)).unwrap_or(0);
+        format!("{:06}", self.code(step))
     }
 
     /// Base32 without padding, for typing into an authenticator app.
@@ -167,6 +186,10 @@ mod tests {
              &issuer=Redress&algorithm=SHA1&digits=6&period=30"
         );
         assert_eq!(format!("{secret:?}"), "TotpSecret(<redacted>)");
+        let typed = TotpSecret::from_base32("gezd gnbv gy3t qojq gezd gnbv gy3t qojq").unwrap();
+        assert_eq!(typed.expose(), secret.expose());
+        assert_eq!(typed.code_at(59), "287082", "as an app shows it");
+        assert!(TotpSecret::from_base32("not base32!").is_none());
         assert_eq!(TotpSecret::generate().expose().len(), 20);
     }
 }

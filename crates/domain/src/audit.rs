@@ -4,13 +4,13 @@ named_enum! {
     /// What an audit entry records. The names are stored, and hashed into the chain:
     /// a name, once used, never changes.
     pub enum AuditAction {
-        /// An invitation was issued (target: the invited account).
+        /// An invitation was issued (target: the invitation, by a prefix of its hash).
         Invitation = "invitation",
-        /// An account finished its setup.
+        /// An account was made from an invitation (its password set).
         Setup = "setup",
         Login = "login",
         FailedLogin = "failed_login",
-        /// An account was locked after too many failed logins.
+        /// An address was locked after too many failed logins.
         Lockout = "lockout",
         Unlock = "unlock",
         Logout = "logout",
@@ -18,5 +18,13 @@ named_enum! {
         Disable = "disable",
         Enable = "enable",
         TotpReset = "totp_reset",
+        /// An account confirmed its authenticator (at setup, or after a reset).
+        TotpEnrolled = "totp_enrolled",
+        /// A login used up one of the account's recovery codes.
+        RecoveryCodeUsed = "recovery_code_used",
+        PasswordChange = "password_change",
+        /// Someone signed in asked for a page, case or person they may not see.
+        AccessDenied = "access_denied",
+        CaseView = "case_view",
     }
 }

@@ -61,8 +61,12 @@ uuid_id!(
     ObjectId
 );
 uuid_id!(
-    /// Identifier of an investigator account.
+    /// Identifier of an investigator: someone cases are routed to and wrapped for.
     InvestigatorId
+);
+uuid_id!(
+    /// Identifier of a portal account (an investigator, an admin or an auditor).
+    AccountId
 );
 uuid_id!(
     /// Identifier of a job in the queue.

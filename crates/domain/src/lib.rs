@@ -17,8 +17,8 @@ mod roles;
 pub use answers::{Answers, FieldError, Ongoing, RawAnswers, TargetGroup, ValidationErrors};
 pub use audit::AuditAction;
 pub use case::{
-    CaseId, CaseRef, CaseRefError, CaseState, DeadlineFlag, Holder, HolderKind, IdError, InvestigatorId,
-    JobId, KeyKind, ObjectId, ObjectKind, Priority, SealedTo,
+    AccountId, CaseId, CaseRef, CaseRefError, CaseState, DeadlineFlag, Holder, HolderKind, IdError,
+    InvestigatorId, JobId, KeyKind, ObjectId, ObjectKind, Priority, SealedTo,
 };
 pub use documents::{
     COUNT_CAP, Custody, DocumentError, EvidenceEntry, Indicated, MatchedIndicator, MatchedObservable,
@@ -26,7 +26,7 @@ pub use documents::{
 };
 pub use jobs::{JobKind, JobState};
 pub use questionnaire::{FieldKind, FieldSpec, Questionnaire, QuestionnaireError};
-pub use roles::Role;
+pub use roles::{AccountState, EmailAddress, EmailError, Role, SessionStage};
 
 /// Invisible formatting characters (Unicode category Cf) that can disguise a name, e.g.
 /// RIGHT-TO-LEFT OVERRIDE turning `photo\u{202E}gpj.exe` into `photoexe.jpg`. Names a

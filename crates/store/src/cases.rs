@@ -3,14 +3,16 @@
 
 use std::collections::HashSet;
 
-use redress_domain::{CaseId, CaseRef, CaseState, DeadlineFlag, ObjectId, ObjectKind, Priority, SealedTo};
+use redress_domain::{
+    CaseId, CaseRef, CaseState, DeadlineFlag, InvestigatorId, ObjectId, ObjectKind, Priority, SealedTo,
+};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, SqlErr, TransactionTrait,
+    QueryFilter, QueryOrder, SqlErr, TransactionTrait,
 };
 
 use crate::connection::{parsed, to_i32, to_u32};
-use crate::entity::{case, case_object, receipt};
+use crate::entity::{assignment, case, case_object, receipt};
 use crate::{NewJob, NewWrap, Store, StoreError};
 
 #[derive(Debug)]
@@ -223,6 +225,36 @@ impl Store {
                 })
             })
             .transpose()
+    }
+
+    /// The cases assigned to `investigator`, newest hour first, then by reference.
+    pub async fn assigned_cases(&self, investigator: InvestigatorId) -> Result<Vec<StoredCase>, StoreError> {
+        let ids: Vec<String> = assignment::Entity::find()
+            .filter(assignment::Column::InvestigatorId.eq(investigator.to_string()))
+            .all(self.connection())
+            .await?
+            .into_iter()
+            .map(|a| a.case_id)
+            .collect();
+        case::Entity::find()
+            .filter(case::Column::Id.is_in(ids))
+            .order_by_desc(case::Column::ReceivedAt)
+            .order_by_asc(case::Column::CaseRef)
+            .all(self.connection())
+            .await?
+            .into_iter()
+            .map(stored_case)
+            .collect()
+    }
+
+    /// Whether `case` is assigned to `investigator`.
+    pub async fn is_assigned(&self, case: CaseId, investigator: InvestigatorId) -> Result<bool, StoreError> {
+        Ok(assignment::Entity::find()
+            .filter(assignment::Column::CaseId.eq(case.to_string()))
+            .filter(assignment::Column::InvestigatorId.eq(investigator.to_string()))
+            .count(self.connection())
+            .await?
+            > 0)
     }
 
     /// Triaged cases that are still open, for the deadline job.

@@ -5,6 +5,7 @@
 //! plaintext of a report, a receipt, or a secret key. It returns its own records, never
 //! sea-orm models: what a column holds is parsed into domain types on the way out.
 
+mod accounts;
 mod audit;
 mod blobs;
 mod cases;
@@ -14,17 +15,21 @@ mod error;
 mod handover;
 mod investigators;
 mod invitations;
+mod kept_forms;
 mod links;
+mod logins;
 mod migration;
 mod outbox;
 mod queue;
+mod sessions;
 mod sweep;
 #[cfg(any(test, feature = "test-support"))]
 pub mod test_support;
 mod uploads;
 mod wraps;
 
-pub use audit::AuditRecord;
+pub use accounts::{Account, NewAccount, PasswordSeal, Routing, StoredKdf};
+pub use audit::{AuditFilter, AuditRecord, Audited};
 pub use blobs::{Access, BlobReader, BlobStore, Listed, Listing, PendingBlob};
 pub use cases::{NewCase, NewObject, NewReceipt, StoredCase, StoredReceipt};
 pub use connection::Store;
@@ -32,8 +37,10 @@ pub use error::StoreError;
 pub use handover::TriageCommit;
 pub use investigators::{Investigator, NewInvestigator};
 pub use invitations::Invitation;
+pub use logins::Guard;
 pub use outbox::{Email, NewEmail};
 pub use queue::{Failed, Job, JobSummary, NewJob, backoff_secs};
+pub use sessions::{NewSession, StoredSession};
 pub use sweep::{SweepReport, sweep_orphans};
 pub use wraps::{NewWrap, StoredWrap};
 #[cfg(test)]

@@ -579,6 +579,12 @@ async fn fingerprint_reads_are_bounded_and_counts_stop_at_the_cap() {
     );
 }
 
+async fn invite(store: &Store, invitation: &Invitation) {
+    let tx = store.begin_audited().await.unwrap();
+    tx.add_invitation(invitation).await.unwrap();
+    tx.commit().await.unwrap();
+}
+
 #[tokio::test]
 async fn an_invitation_is_found_by_its_hash_until_it_expires_or_is_replaced() {
     let (_dir, _db, store, _blobs) = setup().await;
@@ -590,7 +596,7 @@ async fn an_invitation_is_found_by_its_hash_until_it_expires_or_is_replaced() {
         capacity: 5,
         expires_at: 1_700_000_000 + 72 * 3600,
     };
-    store.add_invitation(&first).await.unwrap();
+    invite(&store, &first).await;
     assert_eq!(
         store.invitation(&[1; 32], 1_700_000_000).await.unwrap(),
         Some(first.clone())
@@ -608,10 +614,21 @@ async fn an_invitation_is_found_by_its_hash_until_it_expires_or_is_replaced() {
         teams: vec![],
         ..first.clone()
     };
-    store.add_invitation(&second).await.unwrap();
+    invite(&store, &second).await;
     assert_eq!(store.invitation(&[1; 32], 1_700_000_000).await.unwrap(), None);
     assert_eq!(
         store.invitation(&[3; 32], 1_700_000_000).await.unwrap(),
-        Some(second)
+        Some(second.clone())
+    );
+    assert_eq!(
+        store.pending_invitations(1_700_000_000).await.unwrap(),
+        vec![second.clone()]
+    );
+    assert!(
+        store
+            .pending_invitations(second.expires_at)
+            .await
+            .unwrap()
+            .is_empty()
     );
 }

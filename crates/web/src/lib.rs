@@ -1,5 +1,5 @@
-//! Pieces shared by Redress's web doors: the security-headers middleware, CSRF tokens that
-//! work without JavaScript, one-time sealed cookies, the message catalogue, the error
+//! Pieces shared by Redress's web doors: the route table and its refusals, the
+//! security-headers middleware, CSRF tokens that work without JavaScript, one-time sealed cookies, the message catalogue, the error
 //! responses (HTML page or JSON) and the stylesheet.
 //!
 //! Nothing here may log or store a client address, a user agent or a forwarded-for value.
@@ -11,6 +11,7 @@ mod flash;
 mod headers;
 mod i18n;
 mod page;
+mod routes;
 
 pub use assets::{STYLESHEET_PATH, stylesheet};
 pub use csrf::{CSRF_COOKIE, CSRF_FIELD, CsrfCheck, CsrfKeys, CsrfToken};
@@ -19,6 +20,7 @@ pub use flash::{FlashError, FlashSealer};
 pub use headers::security_headers;
 pub use i18n::{Messages, MessagesError, text_direction};
 pub use page::{cookie, html};
+pub use routes::{DoorText, Endpoint, Refusal, not_found, refusal};
 
 /// A 503 (busy, disk low, database away) tells the client when to try again: a
 /// little after the door's next admission sample.

@@ -1,6 +1,7 @@
 //! sea-orm entities. Ids are canonical UUID strings and times are Unix seconds, so the
 //! same schema means the same thing on SQLite and PostgreSQL.
 
+pub mod account;
 pub mod assignment;
 pub mod audit_entry;
 pub mod blob_chunk;
@@ -13,8 +14,13 @@ pub mod heartbeat;
 pub mod investigator;
 pub mod invitation;
 pub mod job;
+pub mod kept_form;
 pub mod key_wrap;
+pub mod login_budget;
+pub mod login_guard;
 pub mod outbox;
 pub mod receipt;
+pub mod recovery_code;
+pub mod session;
 pub mod setting;
 pub mod upload;

@@ -12,6 +12,7 @@ mod m0006_uploads;
 mod m0007_blobs_in_database;
 mod m0008_audit_log;
 mod m0009_invitations;
+mod m0010_portal_accounts;
 
 pub(crate) struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0007_blobs_in_database::Migration),
             Box::new(m0008_audit_log::Migration),
             Box::new(m0009_invitations::Migration),
+            Box::new(m0010_portal_accounts::Migration),
         ]
     }
 }

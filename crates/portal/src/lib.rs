@@ -1,0 +1,154 @@
+//! The portal: the door of investigators, admins and auditors (ADR 0021, ADR 0022).
+//!
+//! Accounts come from one-time invitations; each holds an X25519 identity stored only
+//! sealed to a key its password derives, and logs in with the password and an
+//! authenticator code. Sessions are database rows found by a key that only the
+//! browser's cookie holds, and the unlocked identity a session keeps is sealed to that
+//! key. Who may reach which route is decided in one place ([`access`]), from the route
+//! table below; every person's action is written to the hash-chained audit log in the
+//! transaction that does it.
+//!
+//! This crate must never store a password, an unlocked identity or an authenticator
+//! secret in the clear, never log or store an IP address or user agent, and never
+//! serve an intake route.
+
+pub mod access;
+mod account;
+mod admin;
+mod audit_log;
+mod cases;
+mod forms;
+mod invitations;
+mod layout;
+mod login;
+mod qr;
+mod session;
+mod setup;
+mod state;
+
+use actix_web::web;
+use redress_domain::Role;
+use redress_web::Endpoint;
+
+pub use access::Access;
+pub use forms::{CSRF_COOKIE, FORM_LIMIT};
+pub use invitations::{InviteError, InviteRequest, Invited, MAX_VALID_HOURS, invite};
+pub use session::SESSION_COOKIE;
+pub use state::{PortalSettings, PortalState};
+
+/// The portal's own messages, by language; `Messages::layered` adds the shared ones.
+const MESSAGES: &[(&str, &str)] = &[("en", include_str!("../locales/en.toml"))];
+
+/// The portal's message catalogue for `lang`.
+pub fn messages(lang: &str) -> Result<redress_web::Messages, redress_web::MessagesError> {
+    redress_web::Messages::layered(lang, MESSAGES)
+}
+
+const STAFF: &[Role] = &[Role::Investigator, Role::Admin];
+const ADMINS: &[Role] = &[Role::Admin];
+const AUDIT_READERS: &[Role] = &[Role::Auditor, Role::Admin];
+
+/// The portal's one route table: each path, the methods it serves, and who may reach
+/// it. A route cannot be added without its rule, and [`access::enforce`] applies the
+/// rule before any handler runs.
+pub fn endpoints() -> Vec<(Access, Endpoint)> {
+    vec![
+        (Access::Public, Endpoint::new("/").get(login::landing)),
+        (
+            Access::Public,
+            Endpoint::new("/static/style.css").get(redress_web::stylesheet),
+        ),
+        (
+            Access::Public,
+            Endpoint::new("/login").get(login::show).post(login::submit),
+        ),
+        (
+            Access::Session,
+            Endpoint::new("/logout")
+                .get(login::confirm_logout)
+                .post(login::logout),
+        ),
+        (
+            Access::Public,
+            Endpoint::new("/setup/{token}")
+                .get(setup::show)
+                .post(setup::submit),
+        ),
+        (
+            Access::Session,
+            Endpoint::new("/enrol").get(setup::show_enrol).post(setup::enrol),
+        ),
+        (
+            Access::Roles(Role::ALL),
+            Endpoint::new("/enrol/codes").get(setup::codes),
+        ),
+        (
+            Access::Roles(Role::ALL),
+            Endpoint::new("/account").get(account::show).post(account::submit),
+        ),
+        (Access::Roles(STAFF), Endpoint::new("/cases").get(cases::list)),
+        (
+            Access::Roles(STAFF),
+            Endpoint::new("/cases/{case_ref}").get(cases::show),
+        ),
+        (
+            Access::Roles(ADMINS),
+            Endpoint::new("/admin").get(admin::show).post(admin::invite),
+        ),
+        (
+            Access::Roles(ADMINS),
+            Endpoint::new("/admin/users/{id}")
+                .get(admin::user)
+                .post(admin::change_user),
+        ),
+        (
+            Access::Roles(AUDIT_READERS),
+            Endpoint::new("/audit").get(audit_log::show),
+        ),
+    ]
+}
+
+/// One row of the route table, for documentation and for the authorization tests.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteRule {
+    pub path: &'static str,
+    pub methods: Vec<actix_web::http::Method>,
+    pub access: Access,
+}
+
+/// The route table without its handlers.
+pub fn route_table() -> Vec<RouteRule> {
+    endpoints()
+        .into_iter()
+        .map(|(access, e)| RouteRule {
+            path: e.path(),
+            methods: e.methods().to_vec(),
+            access,
+        })
+        .collect()
+}
+
+/// Registers every portal route, and nothing else, on a service config.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    for (_, endpoint) in endpoints() {
+        cfg.service(endpoint);
+    }
+}
+
+/// How often sessions and kept forms that ran out are deleted.
+const FORGET_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Deletes sessions past their end and kept forms nobody came back for, every minute,
+/// for as long as the process runs. Any number of portal processes may do it at once.
+pub async fn forget_stale(state: std::sync::Arc<PortalState>) {
+    loop {
+        let now = state.now();
+        let idle_since = now - state.settings.session_idle_secs;
+        if state.store.forget_stale_sessions(now, idle_since).await.is_err()
+            || state.store.forget_expired_forms(now).await.is_err()
+        {
+            redress_logging::count("portal", "forget_stale_failed");
+        }
+        tokio::time::sleep(FORGET_EVERY).await;
+    }
+}

@@ -1,0 +1,160 @@
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use redress_crypto::{KdfParams, SecretIdentity, wrap_identity};
+use redress_store::Store;
+use redress_web::{CsrfKeys, FlashSealer, Messages};
+use tokio::sync::Semaphore;
+
+use crate::Access;
+
+/// The portal's settings, from `[portal]` of the configuration.
+#[derive(Clone, Debug)]
+pub struct PortalSettings {
+    /// Mark cookies `Secure` and give them the `__Host-` prefix (served over HTTPS).
+    pub secure_cookies: bool,
+    /// A session ends after this long without a request…
+    pub session_idle_secs: i64,
+    /// …and this long after the login, whatever the activity.
+    pub session_absolute_secs: i64,
+    /// Failed logins across every address in one minute, after which the portal takes
+    /// no more attempts until the next minute.
+    pub failed_logins_per_minute: u32,
+    /// An address waits (30 s, doubling, at most 15 min) after this many failures…
+    pub backoff_after: u32,
+    /// …and is locked, until an admin unlocks it, after this many.
+    pub lockout_after: u32,
+    /// How long a setup link made on the admin page works.
+    pub invitation_hours: u32,
+    /// Where setup links point: `portal_base_url`, or `http://` + the listen address.
+    pub link_base: String,
+    /// The teams routing gives cases to, and its fallback team: shown beside the
+    /// invitation form.
+    pub routed_teams: Vec<String>,
+    pub fallback_team: String,
+}
+
+impl Default for PortalSettings {
+    fn default() -> Self {
+        Self {
+            secure_cookies: false,
+            session_idle_secs: 30 * 60,
+            session_absolute_secs: 8 * 3600,
+            failed_logins_per_minute: 60,
+            backoff_after: 5,
+            lockout_after: 20,
+            invitation_hours: 72,
+            link_base: "http://127.0.0.1:8081".into(),
+            routed_teams: Vec::new(),
+            fallback_team: "triage-desk".into(),
+        }
+    }
+}
+
+/// What a login with an unknown address is checked against, so that it costs what a
+/// known one costs (ADR 0022): a salt and an identity wrap that no password opens.
+pub(crate) struct Decoy {
+    pub salt: [u8; 16],
+    pub wrap: Vec<u8>,
+}
+
+/// The key derivations of logins, setups and password changes: each holds the KDF's
+/// memory while it runs, so only `slots` run at once and at most `queue` wait.
+pub(crate) struct KdfGate {
+    pub slots: Semaphore,
+    pub queue: Semaphore,
+}
+
+/// Shared state of the portal door.
+pub struct PortalState {
+    pub service_name: String,
+    pub store: Store,
+    pub messages: Messages,
+    pub(crate) csrf: CsrfKeys,
+    pub(crate) flash: FlashSealer,
+    /// Argon2id cost for new password keys; stored with each account.
+    pub password_kdf: KdfParams,
+    pub settings: PortalSettings,
+    pub(crate) kdf: KdfGate,
+    pub(crate) decoy: Decoy,
+    /// Every route's rule, by its path pattern (from [`crate::endpoints`]).
+    pub(crate) access: HashMap<&'static str, Access>,
+    /// Unix seconds. A parameter so tests can move time.
+    pub clock: Arc<dyn Fn() -> i64 + Send + Sync>,
+}
+
+impl PortalState {
+    /// The portal's state. `secret` is the portal's own (the file `portal.secret`):
+    /// its cookies and CSRF tokens are bound to it, and the intake never reads it.
+    pub fn new(
+        service_name: String,
+        store: Store,
+        secret: &[u8; 32],
+        messages: Messages,
+        password_kdf: KdfParams,
+        settings: PortalSettings,
+        clock: Arc<dyn Fn() -> i64 + Send + Sync>,
+    ) -> Result<Self, redress_crypto::CryptoError> {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let nobody = SecretIdentity::generate().public();
+        let decoy = Decoy {
+            salt: rand::random(),
+            wrap: wrap_identity(&SecretIdentity::generate(), &nobody)?,
+        };
+        Ok(Self {
+            service_name,
+            store,
+            messages,
+            csrf: CsrfKeys::new(redress_web::derive_key(secret, "portal-csrf"), None),
+            flash: FlashSealer::new(redress_web::derive_key(secret, "portal-flash")),
+            password_kdf,
+            settings,
+            kdf: KdfGate {
+                slots: Semaphore::new(cores),
+                queue: Semaphore::new(cores * 4),
+            },
+            decoy,
+            access: crate::route_table()
+                .into_iter()
+                .map(|r| (r.path, r.access))
+                .collect(),
+            clock,
+        })
+    }
+
+    pub fn now(&self) -> i64 {
+        (self.clock)()
+    }
+
+    /// A cookie's name: with the `__Host-` prefix when cookies are secure, which binds
+    /// it to this host, `Secure` and path `/`.
+    pub(crate) fn cookie_name(&self, base: &str) -> String {
+        if self.settings.secure_cookies {
+            format!("__Host-{base}")
+        } else {
+            base.to_owned()
+        }
+    }
+
+    /// A portal cookie: for this host's whole portal (`Path=/`, which `__Host-` needs),
+    /// `HttpOnly`, `SameSite=Strict`, and `Secure` when configured.
+    pub(crate) fn cookie(&self, base: &str, value: String) -> actix_web::cookie::Cookie<'static> {
+        redress_web::cookie(&self.cookie_name(base), value, "/", self.settings.secure_cookies).into_owned()
+    }
+
+    /// The cookie that makes the browser forget `base`.
+    pub(crate) fn cookie_removal(&self, base: &str) -> actix_web::cookie::Cookie<'static> {
+        let mut c = self.cookie(base, String::new());
+        c.make_removal();
+        c
+    }
+}
+
+impl std::fmt::Debug for PortalState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PortalState")
+            .field("settings", &self.settings)
+            .field("password_kdf", &self.password_kdf)
+            .finish_non_exhaustive()
+    }
+}
