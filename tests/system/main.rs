@@ -8,6 +8,7 @@
 )]
 
 mod helpers;
+mod staff;
 
 mod admission;
 mod api_contract;
@@ -20,6 +21,7 @@ mod deploy;
 mod hardening;
 mod interop;
 mod outage;
+mod portal_login;
 mod quiet_logs;
 mod secrecy;
 mod submit;

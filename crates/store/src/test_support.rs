@@ -221,3 +221,21 @@ pub async fn dump_database(store: &crate::Store) -> String {
     }
     out
 }
+
+/// How many rows `table` holds.
+pub async fn count_rows(store: &crate::Store, table: &str) -> u64 {
+    use sea_orm::Statement;
+    let row = store
+        .connection()
+        .query_one_raw(Statement::from_string(
+            store.backend(),
+            format!("SELECT COUNT(*) AS n FROM \"{table}\""),
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("count {table}: {e}"))
+        .unwrap_or_else(|| panic!("count {table}: no row"));
+    let n: i64 = row
+        .try_get("", "n")
+        .unwrap_or_else(|e| panic!("count {table}: {e}"));
+    u64::try_from(n).unwrap_or_else(|e| panic!("count {table}: {e}"))
+}

@@ -1,0 +1,246 @@
+//! The portal in tests: a portal door on a `TestApp`'s database and clock, and staff
+//! who use it through HTTP as a browser would (cookies kept, CSRF tokens read from the
+//! page they were issued with).
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use actix_web::web;
+use redress_cli::Overrides;
+use redress_crypto::{KdfParams, TotpSecret};
+use redress_domain::{AccountId, Role};
+use redress_portal::PortalState;
+
+use crate::helpers::*;
+
+/// A password zxcvbn rates strong, for accounts made in tests.
+pub const PASSWORD: &str = "velvet quarry mosaic thunder";
+
+pub struct Portal {
+    pub base: String,
+    pub state: web::Data<PortalState>,
+    handle: actix_web::dev::ServerHandle,
+}
+
+impl Drop for Portal {
+    fn drop(&mut self) {
+        drop(self.handle.stop(false));
+    }
+}
+
+impl TestApp {
+    /// A portal door on this app's database, data folder (its secret) and clock, with
+    /// cheap key derivations.
+    pub async fn portal(&self) -> Portal {
+        self.portal_with(|_| {}).await
+    }
+
+    pub async fn portal_with(&self, edit: impl FnOnce(&mut redress_cli::config::Config)) -> Portal {
+        let mut config = self.config.clone();
+        config.portal.listen = "127.0.0.1:0".into();
+        edit(&mut config);
+        let read_clock = Arc::clone(&self.clock);
+        let overrides = Overrides {
+            danger_kdf: Some(KdfParams::danger_test_minimum()),
+            clock: Some(Arc::new(move || read_clock.load(Ordering::SeqCst))),
+        };
+        let state = redress_cli::portal_state(&config, self.store.clone(), &overrides)
+            .await
+            .unwrap();
+        let running = redress_cli::start_portal(config.portal_addr().unwrap(), state, 2).unwrap();
+        let handle = running.server.handle();
+        tokio::spawn(running.server);
+        Portal {
+            base: format!("http://{}", running.addr),
+            state: running.state,
+            handle,
+        }
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.load(Ordering::SeqCst)
+    }
+
+    /// An invitation made as `redress admin invite` makes it; returns its link's path.
+    pub async fn invite(&self, email: &str, role: Role, teams: &[&str]) -> String {
+        let request = redress_portal::InviteRequest {
+            email: email.into(),
+            role,
+            teams: teams.iter().map(|t| t.to_string()).collect(),
+            capacity: (role == Role::Investigator).then_some(5),
+            valid_hours: 72,
+        };
+        let invited = redress_portal::invite(&self.store, &request, "cli", self.now())
+            .await
+            .unwrap();
+        invited.link("").to_string()
+    }
+}
+
+/// A browser: its own cookie jar, no redirects followed.
+pub struct Agent {
+    pub client: reqwest::Client,
+    pub base: String,
+}
+
+/// A page as fetched: status, headers and body.
+pub struct Page {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    pub fn location(&self) -> &str {
+        self.headers
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+
+    /// The text of the element with `id`.
+    pub fn text_of(&self, id: &str) -> Option<String> {
+        let tag = tags(&self.body).into_iter().find(|t| t.attr("id") == Some(id))?;
+        Some(inner_text(&self.body, &tag))
+    }
+
+    pub fn contains(&self, text: &str) -> bool {
+        self.body.contains(text)
+    }
+}
+
+impl Agent {
+    pub fn new(base: &str) -> Self {
+        Self {
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .cookie_store(true)
+                .build()
+                .unwrap(),
+            base: base.to_owned(),
+        }
+    }
+
+    async fn page(res: reqwest::Response) -> Page {
+        Page {
+            status: res.status().as_u16(),
+            headers: res.headers().clone(),
+            body: res.text().await.unwrap(),
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Page {
+        Self::page(
+            self.client
+                .get(format!("{}{path}", self.base))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// Posts `fields` (and nothing else) to `path`.
+    pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let res = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .form(fields)
+            .send()
+            .await
+            .unwrap();
+        Self::page(res).await
+    }
+
+    /// Fills in the form of `page` and posts it to `action` with the page's CSRF token,
+    /// as a browser submitting it would.
+    pub async fn submit(&self, page: &str, action: &str, fields: &[(&str, &str)]) -> Page {
+        let shown = self.get(page).await;
+        assert!(shown.status < 400, "{page}: {}", shown.status);
+        let token = hidden_value(&shown.body, redress_web::CSRF_FIELD).expect("a CSRF token on the page");
+        let mut all = vec![(redress_web::CSRF_FIELD, token.as_str())];
+        all.extend_from_slice(fields);
+        self.post_raw(action, &all).await
+    }
+}
+
+/// Someone with a portal account, and the browser they use.
+pub struct Person {
+    pub agent: Agent,
+    pub email: String,
+    pub password: String,
+    pub totp: TotpSecret,
+    pub codes: Vec<String>,
+    pub id: AccountId,
+}
+
+impl Person {
+    /// Logs in with the password and the authenticator's current code, half a minute
+    /// after whatever came before, so the code is a fresh one.
+    pub async fn login(&self, app: &TestApp) -> Page {
+        app.advance(30);
+        let code = self.totp.code_at(app.now());
+        self.login_with(&self.password, &code).await
+    }
+
+    pub async fn login_with(&self, password: &str, code: &str) -> Page {
+        self.agent
+            .submit(
+                "/login",
+                "/login",
+                &[("email", &self.email), ("password", password), ("code", code)],
+            )
+            .await
+    }
+
+    pub async fn logout(&self) -> Page {
+        self.agent.submit("/account", "/logout", &[]).await
+    }
+}
+
+/// Takes an invitation link through setup in a fresh browser: the password, the
+/// authenticator (its key read from the page, the code computed from it), the
+/// recovery codes. The person is then logged in.
+pub async fn set_up(app: &TestApp, portal: &Portal, link: &str, email: &str) -> Person {
+    let agent = Agent::new(&portal.base);
+    let done = agent
+        .submit(link, link, &[("password", PASSWORD), ("confirm", PASSWORD)])
+        .await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(done.location(), "/enrol");
+    let enrol = agent.get("/enrol").await;
+    assert_eq!(enrol.status, 200, "{}", enrol.body);
+    let secret = enrol.text_of("totp-secret").expect("the key as text");
+    let totp = TotpSecret::from_base32(&secret).expect("a base32 key");
+    let confirmed = agent
+        .submit("/enrol", "/enrol", &[("code", &totp.code_at(app.now()))])
+        .await;
+    assert_eq!(confirmed.status, 303, "{}", confirmed.body);
+    assert_eq!(confirmed.location(), "/enrol/codes");
+    let shown = agent.get("/enrol/codes").await;
+    assert_eq!(shown.status, 200);
+    let list = tags(&shown.body)
+        .into_iter()
+        .find(|t| t.attr("id") == Some("recovery-codes"))
+        .unwrap();
+    let codes: Vec<String> = inner_text(&shown.body, &list)
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(codes.len(), 10, "{codes:?}");
+    let id = app.store.account_by_email(email).await.unwrap().unwrap().id;
+    Person {
+        agent,
+        email: email.to_owned(),
+        password: PASSWORD.to_owned(),
+        totp,
+        codes,
+        id,
+    }
+}
+
+/// Invites and sets up `email` with `role` (an investigator in `teams`).
+pub async fn person(app: &TestApp, portal: &Portal, email: &str, role: Role, teams: &[&str]) -> Person {
+    let link = app.invite(email, role, teams).await;
+    set_up(app, portal, &link, email).await
+}
