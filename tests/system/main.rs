@@ -21,6 +21,8 @@ mod deploy;
 mod hardening;
 mod interop;
 mod outage;
+mod portal_access;
+mod portal_admin;
 mod portal_login;
 mod quiet_logs;
 mod secrecy;

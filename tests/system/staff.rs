@@ -244,3 +244,77 @@ pub async fn person(app: &TestApp, portal: &Portal, email: &str, role: Role, tea
     let link = app.invite(email, role, teams).await;
     set_up(app, portal, &link, email).await
 }
+
+/// Everyone the authorization tests need: two investigators with a case each, an admin
+/// and an auditor, all logged in, and a browser with no session.
+pub struct Cast {
+    pub anonymous: Agent,
+    pub a: Person,
+    pub b: Person,
+    pub admin: Person,
+    pub auditor: Person,
+    /// A's case and B's case.
+    pub case_a: String,
+    pub case_b: String,
+}
+
+impl Cast {
+    pub async fn new(app: &TestApp, portal: &Portal) -> Self {
+        let a = person(
+            app,
+            portal,
+            "a-investigator@example.org",
+            Role::Investigator,
+            &["triage-desk"],
+        )
+        .await;
+        let b = person(
+            app,
+            portal,
+            "b-investigator@example.org",
+            Role::Investigator,
+            &["triage-desk"],
+        )
+        .await;
+        let admin = person(app, portal, "admin@example.org", Role::Admin, &[]).await;
+        let auditor = person(app, portal, "auditor@example.org", Role::Auditor, &[]).await;
+        // Routing gives each new case to the least loaded of the team, A first.
+        let worker = app.worker("cast", None);
+        let mut refs = Vec::new();
+        for what in [
+            "The first report, long enough.",
+            "The second report, long enough.",
+        ] {
+            let res = app.api_submit(&good_answers(what), &[]).await;
+            assert_eq!(res.status(), 201);
+            let body: serde_json::Value = res.json().await.unwrap();
+            refs.push(body["case_ref"].as_str().unwrap().to_owned());
+            worker.run_until_idle().await.unwrap();
+        }
+        let owner = |who: &Person| {
+            let who = who.id;
+            async move {
+                let account = app.store.account(who).await.unwrap().unwrap();
+                let mine = app
+                    .store
+                    .assigned_cases(account.investigator_id.unwrap())
+                    .await
+                    .unwrap();
+                assert_eq!(mine.len(), 1, "one case each");
+                mine[0].case_ref.to_string()
+            }
+        };
+        let (case_a, case_b) = (owner(&a).await, owner(&b).await);
+        assert_ne!(case_a, case_b);
+        assert!(refs.contains(&case_a) && refs.contains(&case_b));
+        Self {
+            anonymous: Agent::new(&portal.base),
+            a,
+            b,
+            admin,
+            auditor,
+            case_a,
+            case_b,
+        }
+    }
+}

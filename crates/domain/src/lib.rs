@@ -45,6 +45,12 @@ pub fn hour_floor(unix: i64) -> i64 {
     unix - unix.rem_euclid(3600)
 }
 
+/// The start of the day (UTC) `unix` falls in: how precisely a person's last login is
+/// kept.
+pub fn day_floor(unix: i64) -> i64 {
+    unix - unix.rem_euclid(86_400)
+}
+
 /// The start of the next hour after `unix` (or `unix` itself on an hour boundary): when
 /// a report-driven job that failed may run again, so its retry time dates nothing finer.
 pub fn hour_ceil(unix: i64) -> i64 {

@@ -143,9 +143,10 @@ pub fn see_other(to: &str) -> HttpResponse {
 }
 
 /// How the audit log names what a refused request asked for: the case or account of
-/// the path, or the route.
+/// the path, or the route. (Routing has not run yet: the path is matched here.)
 fn target_of(pattern: &str, req: &HttpRequest) -> String {
-    let info = req.match_info();
+    let mut info = actix_web::dev::Path::new(req.path().to_owned());
+    actix_web::dev::ResourceDef::new(pattern).capture_match_info(&mut info);
     if let Some(r) = info.get("case_ref").and_then(CaseRef::parse) {
         return format!("case:{r}");
     }

@@ -167,7 +167,8 @@ async fn submit_inner(req: &HttpRequest, state: &PortalState, body: &[u8]) -> An
         return Ok(guard_refusal(state, &guard, now, &again).unwrap_or(wrong));
     };
     tx.clear_login_guard(&address).await?;
-    tx.record_login(account.id, now - now.rem_euclid(86_400)).await?;
+    tx.record_login(account.id, redress_domain::day_floor(now))
+        .await?;
     let cookie = crate::session::start(state, &tx, account.id, &identity, stage, now).await?;
     let actor = crate::session::actor(account.id);
     for action in std::iter::once(AuditAction::Login).chain(also) {

@@ -203,6 +203,9 @@ async fn submit_inner(req: &HttpRequest, state: &PortalState, token: &str, body:
         }
         Err(e) => return Err(e.into()),
     }
+    // Setting the password is the account's first login.
+    tx.record_login(account.id, redress_domain::day_floor(now))
+        .await?;
     let cookie =
         crate::session::start(state, &tx, account.id, &identity, SessionStage::Enrolling, now).await?;
     let actor = crate::session::actor(account.id);
