@@ -547,3 +547,58 @@ async fn a_form_posted_after_the_session_ended_is_back_after_logging_in() {
     // Given back once.
     assert!(!admin.agent.get("/admin").await.body.contains("kept@example.org"));
 }
+
+/// Medians of how long each kind of wrong login takes, with the production key
+/// derivation: every kind runs it, so none answers markedly sooner. (The bound is
+/// loose, for a busy machine; an attempt that skipped the derivation would be a
+/// hundred times faster.)
+#[tokio::test(flavor = "multi_thread")]
+async fn every_kind_of_wrong_login_takes_about_as_long() {
+    let app = TestApp::spawn().await;
+    let portal = app
+        .portal_with_kdf(redress_crypto::KdfParams::default(), |_| {})
+        .await;
+    let ana = person(&app, &portal, "ana@example.org", Role::Auditor, &[]).await;
+    let bo = person(&app, &portal, "bo@example.org", Role::Auditor, &[]).await;
+    let timed = |email: String, password: &'static str, code: String| {
+        let base = portal.base.clone();
+        async move {
+            let agent = Agent::new(&base);
+            let form = agent.get("/login").await;
+            let token = hidden_value(&form.body, redress_web::CSRF_FIELD).unwrap();
+            let started = std::time::Instant::now();
+            let res = agent
+                .post_raw(
+                    "/login",
+                    &[
+                        (redress_web::CSRF_FIELD, &token),
+                        ("email", &email),
+                        ("password", password),
+                        ("code", &code),
+                    ],
+                )
+                .await;
+            assert_eq!(res.status, 403, "{email}");
+            started.elapsed()
+        }
+    };
+    let median = |mut v: Vec<std::time::Duration>| {
+        v.sort();
+        v[v.len() / 2]
+    };
+    // Four of each: a fifth failure would make the address wait.
+    let (mut wrong_password, mut wrong_code, mut unknown) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..4 {
+        app.advance(30);
+        let code = ana.totp.code_at(app.now());
+        wrong_password.push(timed(ana.email.clone(), "not the password at all", code).await);
+        wrong_code.push(timed(bo.email.clone(), PASSWORD, "000000".into()).await);
+        unknown.push(timed(format!("nobody{i}@example.org"), PASSWORD, "123456".into()).await);
+    }
+    let medians = [median(wrong_password), median(wrong_code), median(unknown)];
+    let (fastest, slowest) = (medians.iter().min().unwrap(), medians.iter().max().unwrap());
+    assert!(
+        slowest.as_secs_f64() < 2.0 * fastest.as_secs_f64(),
+        "wrong password, wrong code, unknown address: {medians:?}"
+    );
+}

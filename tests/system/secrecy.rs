@@ -136,15 +136,22 @@ async fn client_addresses_and_user_agents_are_never_logged_or_stored() {
     std::thread::spawn(move || {
         let mut all = String::new();
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(url) = line.strip_prefix("Intake listening on ") {
-                let _ = tx.send(url.trim_end_matches('/').to_owned());
+            for door in ["Intake", "Portal"] {
+                if let Some(url) = line.strip_prefix(&format!("{door} listening on ")) {
+                    let _ = tx.send((door, url.trim_end_matches('/').to_owned()));
+                }
             }
             all += &line;
             all.push('\n');
         }
         all
     });
-    let base = rx.recv_timeout(Duration::from_secs(60)).expect("server started");
+    let mut bases = std::collections::HashMap::new();
+    while bases.len() < 2 {
+        let (door, url) = rx.recv_timeout(Duration::from_secs(60)).expect("server started");
+        bases.insert(door, url);
+    }
+    let (base, portal) = (bases["Intake"].clone(), bases["Portal"].clone());
 
     let ip_marker = format!("203.0.113.{}", rand::random::<u8>());
     let ua_marker = random_marker("UAMARKER");
@@ -196,6 +203,44 @@ async fn client_addresses_and_user_agents_are_never_logged_or_stored() {
         .await
         .unwrap();
     assert_eq!(bad.status(), 400);
+    // The portal too: its pages, a login that fails, a form without its token.
+    let password_marker = random_marker("PASSWORDMARKER");
+    let login = marked(client.get(format!("{portal}/login")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let csrf = login
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .find_map(|v| {
+            v.to_str()
+                .ok()?
+                .split(';')
+                .next()?
+                .strip_prefix("redress_portal_csrf=")
+                .map(str::to_owned)
+        })
+        .unwrap();
+    let token = hidden_value(&login.text().await.unwrap(), redress_web::CSRF_FIELD).unwrap();
+    let failed = marked(client.post(format!("{portal}/login")))
+        .header("cookie", format!("redress_portal_csrf={csrf}"))
+        .form(&[
+            (redress_web::CSRF_FIELD, token.as_str()),
+            ("email", "someone@example.org"),
+            ("password", &password_marker),
+            ("code", "123456"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(failed.status(), 403);
+    let refused = marked(client.post(format!("{portal}/login")).form(&[("email", "x")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
 
     let _ = child.kill();
     let _ = child.wait();
@@ -207,7 +252,7 @@ async fn client_addresses_and_user_agents_are_never_logged_or_stored() {
     let store = redress_store::Store::connect(db.url()).await.unwrap();
     let dump = dump_database(&store).await;
     assert_eq!(store.case_count().await.unwrap(), 1);
-    for marker in [&ip_marker, &ua_marker, &fwd_marker] {
+    for marker in [&ip_marker, &ua_marker, &fwd_marker, &password_marker] {
         assert!(!logs.contains(marker.as_str()), "{marker} in the logs");
         assert!(
             files_containing(dir.path(), marker.as_bytes()).is_empty(),

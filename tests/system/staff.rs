@@ -36,12 +36,21 @@ impl TestApp {
     }
 
     pub async fn portal_with(&self, edit: impl FnOnce(&mut redress_cli::config::Config)) -> Portal {
+        self.portal_with_kdf(KdfParams::danger_test_minimum(), edit).await
+    }
+
+    /// A portal whose password keys cost `kdf`.
+    pub async fn portal_with_kdf(
+        &self,
+        kdf: KdfParams,
+        edit: impl FnOnce(&mut redress_cli::config::Config),
+    ) -> Portal {
         let mut config = self.config.clone();
         config.portal.listen = "127.0.0.1:0".into();
         edit(&mut config);
         let read_clock = Arc::clone(&self.clock);
         let overrides = Overrides {
-            danger_kdf: Some(KdfParams::danger_test_minimum()),
+            danger_kdf: Some(kdf),
             clock: Some(Arc::new(move || read_clock.load(Ordering::SeqCst))),
         };
         let state = redress_cli::portal_state(&config, self.store.clone(), &overrides)
@@ -81,6 +90,7 @@ impl TestApp {
 pub struct Agent {
     pub client: reqwest::Client,
     pub base: String,
+    jar: Arc<reqwest::cookie::Jar>,
 }
 
 /// A page as fetched: status, headers and body.
@@ -111,14 +121,28 @@ impl Page {
 
 impl Agent {
     pub fn new(base: &str) -> Self {
+        let jar = Arc::new(reqwest::cookie::Jar::default());
         Self {
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
-                .cookie_store(true)
+                .cookie_provider(Arc::clone(&jar))
                 .build()
                 .unwrap(),
             base: base.to_owned(),
+            jar,
         }
+    }
+
+    /// The value of the cookie `name` this browser holds for the portal.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        use reqwest::cookie::CookieStore;
+        let url = self.base.parse().unwrap();
+        let header = self.jar.cookies(&url)?;
+        header
+            .to_str()
+            .unwrap()
+            .split("; ")
+            .find_map(|c| c.strip_prefix(&format!("{name}=")).map(str::to_owned))
     }
 
     async fn page(res: reqwest::Response) -> Page {
