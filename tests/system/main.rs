@@ -24,6 +24,7 @@ mod outage;
 mod portal_access;
 mod portal_admin;
 mod portal_audit;
+mod portal_browser;
 mod portal_login;
 mod portal_secrecy;
 mod quiet_logs;

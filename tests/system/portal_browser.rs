@@ -1,0 +1,193 @@
+//! A real browser in the portal: Debian's headless Chromium with JavaScript disabled,
+//! driven through WebDriver (Debian's chromedriver and the `fantoccini` client), takes
+//! an invitation link, sets a password, reads the authenticator key from the page,
+//! computes the code, finishes setup, logs out, logs in again with a fresh code and
+//! reaches the case list. Only clicks and typed keys: nothing runs script in the page.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use redress_domain::Role;
+
+use crate::helpers::*;
+use crate::staff::*;
+
+/// chromedriver on a free port, stopped when dropped.
+struct Driver {
+    child: Child,
+    url: String,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Driver {
+    fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "chromedriver did not listen"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            _profile: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// A headless Chromium session that runs no page script, checked on a page whose
+    /// script would mark it.
+    async fn browser(&self) -> Client {
+        let profile = self._profile.path().display().to_string();
+        let options = serde_json::json!({
+            "binary": "/usr/bin/chromium",
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--no-first-run", format!("--user-data-dir={profile}"),
+                "--blink-settings=scriptEnabled=false",
+            ],
+            "prefs": { "profile.managed_default_content_settings.javascript": 2 },
+        });
+        let mut caps = serde_json::Map::new();
+        caps.insert("goog:chromeOptions".into(), options);
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&self.url)
+            .await
+            .expect("a browser session");
+        client
+            .goto(
+                "data:text/html,<p id=untouched></p>\
+                 <script>document.getElementById('untouched').id='js-ran'</script>\
+                 <noscript><p id=noscript></p></noscript>",
+            )
+            .await
+            .unwrap();
+        assert!(
+            client.find(Locator::Id("untouched")).await.is_ok(),
+            "JavaScript ran"
+        );
+        assert!(
+            client.find(Locator::Id("noscript")).await.is_ok(),
+            "<noscript> not shown"
+        );
+        client
+    }
+}
+
+async fn type_into(client: &Client, id: &str, text: &str) {
+    let field = client.find(Locator::Id(id)).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(text).await.unwrap();
+}
+
+async fn click(client: &Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn text(client: &Client, id: &str) -> String {
+    client.find(Locator::Id(id)).await.unwrap().text().await.unwrap()
+}
+
+async fn path(client: &Client) -> String {
+    let url = client.current_url().await.unwrap();
+    match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_owned(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_browser_without_javascript_sets_up_an_account_and_logs_in_again() {
+    if !have_tool(
+        "chromium",
+        "the portal's browser test drives Debian's headless Chromium",
+    ) || !have_tool(
+        "chromedriver",
+        "the portal's browser test drives Chromium through chromedriver (apt-get install chromium-driver)",
+    ) {
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let portal = app.portal().await;
+    let link = app
+        .invite("ana@example.org", Role::Investigator, &["triage-desk"])
+        .await;
+    let driver = Driver::start();
+    let b = driver.browser().await;
+
+    // The invitation link: a password, twice.
+    b.goto(&format!("{}{link}", portal.base)).await.unwrap();
+    assert!(b.source().await.unwrap().contains("ana@example.org"));
+    type_into(&b, "password", PASSWORD).await;
+    type_into(&b, "confirm", PASSWORD).await;
+    click(&b, "main button[type=submit]").await;
+
+    // The authenticator: the key is read off the page, as a person types it into an app.
+    assert_eq!(path(&b).await, "/enrol");
+    assert!(
+        b.find(Locator::Css("figure.qr svg")).await.is_ok(),
+        "a QR code drawn as SVG"
+    );
+    let key = text(&b, "totp-secret").await;
+    let totp = redress_crypto::TotpSecret::from_base32(&key).expect("the key as text");
+    type_into(&b, "code", &totp.code_at(app.now())).await;
+    click(&b, "main button[type=submit]").await;
+
+    // Ten recovery codes, once; then the case list.
+    assert_eq!(path(&b).await, "/enrol/codes");
+    let codes = text(&b, "recovery-codes").await;
+    assert_eq!(codes.split_whitespace().count(), 10, "{codes}");
+    click(&b, "main a[href='/cases']").await;
+    assert_eq!(path(&b).await, "/cases");
+    assert!(text(&b, "session-ends").await.contains("UTC"));
+
+    // Log out with the button every page carries; log in with a fresh code.
+    click(&b, "form.logout button").await;
+    assert_eq!(path(&b).await, "/login?out=1");
+    app.advance(30);
+    type_into(&b, "email", "ana@example.org").await;
+    type_into(&b, "password", PASSWORD).await;
+    type_into(&b, "code", &totp.code_at(app.now())).await;
+    click(&b, "main button[type=submit]").await;
+    assert_eq!(path(&b).await, "/cases");
+    assert_eq!(text(&b, "no-cases").await, "No cases are assigned to you.");
+    b.close().await.unwrap();
+
+    let log: Vec<String> = app
+        .store
+        .audit_after(0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.action)
+        .collect();
+    assert_eq!(log, ["invitation", "setup", "totp_enrolled", "logout", "login"]);
+}
