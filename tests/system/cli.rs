@@ -396,7 +396,7 @@ fn check_config_reports_every_problem_at_once() {
     std::fs::remove_file(&fingerprint).unwrap();
     let out = for_intake();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    // A triage identity on an intake host is a problem there.
+    // A triage identity on an intake host is a problem there, and on a portal host.
     std::fs::write(&key, triage.to_identity_file().as_str()).unwrap();
     let out = for_intake();
     assert!(
@@ -404,7 +404,33 @@ fn check_config_reports_every_problem_at_once() {
         "{}",
         text(&out)
     );
+    let for_portal = || {
+        redress(dir.path())
+            .args(["check-config", "--for", "portal"])
+            .env("REDRESS_DATA_DIR", &data)
+            .output()
+            .unwrap()
+    };
+    let out = for_portal();
+    assert!(
+        text(&out).contains("the triage identity is on this portal host"),
+        "{}",
+        text(&out)
+    );
     std::fs::remove_file(&key).unwrap();
+    // A portal host needs its secret, for this user alone.
+    let portal_secret = data.join("keys/portal.secret");
+    assert!(!portal_secret.exists());
+    let out = for_portal();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("the portal secret"), "{}", text(&out));
+    std::fs::write(&portal_secret, "ab".repeat(32)).unwrap();
+    std::fs::set_permissions(&portal_secret, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = for_portal();
+    assert!(text(&out).contains("loose permissions"), "{}", text(&out));
+    std::fs::set_permissions(&portal_secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = for_portal();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 
     // The recovery identity left in the data folder is a problem on every host.
     std::fs::write(

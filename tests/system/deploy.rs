@@ -103,13 +103,24 @@ fn env_of<'a>(settings: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .find_map(|e| e.strip_prefix(name)?.strip_prefix('='))
 }
 
+/// The paths a unit cannot see (`InaccessiblePaths=`, optional ones included).
+fn hidden_from(unit: &[(String, String)]) -> Vec<&str> {
+    values(unit, "InaccessiblePaths")
+        .iter()
+        .flat_map(|v| v.split_whitespace())
+        .map(|p| p.trim_start_matches('-'))
+        .collect()
+}
+
 #[test]
-fn the_intake_and_worker_units_run_as_two_users_and_the_intake_cannot_see_the_worker_keys() {
+fn the_intake_worker_and_portal_units_run_as_three_users_who_cannot_see_each_others_keys() {
     let intake = service_settings("redress-intake.service");
     let worker = service_settings("redress-worker.service");
+    let portal = service_settings("redress-portal.service");
     assert_eq!(values(&intake, "User"), ["redress-intake"]);
     assert_eq!(values(&worker, "User"), ["redress-worker"]);
-    for unit in [&intake, &worker] {
+    assert_eq!(values(&portal, "User"), ["redress-portal"]);
+    for unit in [&intake, &worker, &portal] {
         assert_eq!(values(unit, "Group"), ["redress"]);
         assert_eq!(env_of(unit, "REDRESS_SHARED_WITH_GROUP"), Some("true"));
         assert_eq!(env_of(unit, "REDRESS_DATA_DIR"), Some("/var/lib/redress"));
@@ -120,21 +131,34 @@ fn the_intake_and_worker_units_run_as_two_users_and_the_intake_cannot_see_the_wo
     }
     assert!(values(&intake, "ExecStart")[0].ends_with(" intake"));
     assert!(values(&worker, "ExecStart")[0].ends_with(" worker"));
-    // Every secret the worker reads lies under a path the intake's unit cannot see.
-    let hidden: Vec<&str> = values(&intake, "InaccessiblePaths")
-        .iter()
-        .flat_map(|v| v.split_whitespace())
-        .map(|p| p.trim_start_matches('-'))
-        .collect();
-    for secret in [
+    assert!(values(&portal, "ExecStart")[0].ends_with(" portal"));
+    // Every secret the worker reads lies under a path the intake's and the portal's
+    // units cannot see; the portal's secret, under one the intake's and the worker's
+    // cannot.
+    let worker_secrets: Vec<&str> = [
         "REDRESS_KEYS__TRIAGE_IDENTITY_FILE",
         "REDRESS_WORKER__FINGERPRINT_KEY_FILE",
+    ]
+    .iter()
+    .map(|s| env_of(&worker, s).unwrap())
+    .collect();
+    let portal_secret = env_of(&portal, "REDRESS_PORTAL__SECRET_FILE").unwrap();
+    for (unit, name, secrets) in [
+        (
+            &intake,
+            "intake",
+            [worker_secrets.clone(), vec![portal_secret]].concat(),
+        ),
+        (&portal, "portal", worker_secrets.clone()),
+        (&worker, "worker", vec![portal_secret]),
     ] {
-        let path = env_of(&worker, secret).unwrap();
-        assert!(
-            hidden.iter().any(|h| Path::new(path).starts_with(h)),
-            "{path} is visible to the intake's unit"
-        );
+        let hidden = hidden_from(unit);
+        for path in secrets {
+            assert!(
+                hidden.iter().any(|h| Path::new(path).starts_with(h)),
+                "{path} is visible to the {name}'s unit"
+            );
+        }
     }
 
     // The users, group and folders the units name are what sysusers.d and tmpfiles.d
@@ -180,8 +204,13 @@ fn the_intake_and_worker_units_run_as_two_users_and_the_intake_cannot_see_the_wo
     };
     let (intake_uid, intake_gid) = user("redress-intake");
     let (worker_uid, worker_gid) = user("redress-worker");
-    assert_ne!(intake_uid, worker_uid);
-    assert_eq!((intake_gid, worker_gid), (gid, gid), "both in the group redress");
+    let (portal_uid, portal_gid) = user("redress-portal");
+    assert!(intake_uid != worker_uid && portal_uid != worker_uid && portal_uid != intake_uid);
+    assert_eq!(
+        (intake_gid, worker_gid, portal_gid),
+        (gid, gid, gid),
+        "all in the group redress"
+    );
     let meta = |p: &str| std::fs::metadata(root.path().join(p.trim_start_matches('/'))).unwrap();
     let data = meta("/var/lib/redress");
     assert_eq!(
@@ -190,4 +219,7 @@ fn the_intake_and_worker_units_run_as_two_users_and_the_intake_cannot_see_the_wo
     );
     let keys = meta("/var/lib/redress-keys/worker");
     assert_eq!((keys.mode() & 0o7777, keys.uid()), (0o700, worker_uid));
+    let keys = meta("/var/lib/redress-keys/portal");
+    assert_eq!((keys.mode() & 0o7777, keys.uid()), (0o700, portal_uid));
+    assert!(Path::new(portal_secret).starts_with("/var/lib/redress-keys/portal"));
 }

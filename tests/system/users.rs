@@ -1,7 +1,8 @@
-//! Doors apart on one host (ADR 0019): `redress intake` and `redress worker` run as two
-//! Unix users that share the data folder through its group. The reports the intake
-//! takes are triaged and handed over by the worker, while the intake's user can neither
-//! read the worker's secrets nor put a file among them.
+//! Doors apart on one host (ADR 0019): `redress intake`, `redress worker` and `redress
+//! portal` run as three Unix users that share the data folder through its group. The
+//! reports the intake takes are triaged and handed over by the worker, and the portal
+//! sets up an account, while no door's user can read another's secrets or put a file
+//! among them.
 //!
 //! Needs root (to change uid with `setpriv`); skipped with a reason otherwise, a
 //! failure under `REDRESS_REQUIRE_ALL=1`.
@@ -24,6 +25,7 @@ use crate::helpers::*;
 const GROUP: u32 = 61_000;
 const INTAKE: u32 = 61_001;
 const WORKER: u32 = 61_002;
+const PORTAL: u32 = 61_003;
 
 fn can_change_uid() -> bool {
     if !have_tool("setpriv", "runs the intake and the worker as different users") {
@@ -90,7 +92,7 @@ impl Drop for Killed {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_intake_and_the_worker_run_as_two_users_and_the_intake_cannot_reach_the_worker_keys() {
+async fn intake_worker_and_portal_run_as_three_users_and_none_reaches_another_s_secrets() {
     if !can_change_uid() {
         return;
     }
@@ -113,6 +115,15 @@ async fn the_intake_and_the_worker_run_as_two_users_and_the_intake_cannot_reach_
         chown(path, WORKER, WORKER);
         chmod(path, mode);
     }
+    // The portal's secret, in a folder of its own likewise.
+    let portal_keys = dir.path().join("portal-keys");
+    std::fs::create_dir(&portal_keys).unwrap();
+    let portal_secret = portal_keys.join("portal.secret");
+    std::fs::write(&portal_secret, format!("{}\n", "cd".repeat(32))).unwrap();
+    for (path, mode) in [(&portal_secret, 0o600), (&portal_keys, 0o700)] {
+        chown(path, PORTAL, PORTAL);
+        chmod(path, mode);
+    }
     let recovery = SecretIdentity::generate();
     let db = TestDatabase::create(&data).await;
     // A copy the other users can run, wherever the build lies (a checkout under a
@@ -133,6 +144,7 @@ async fn the_intake_and_the_worker_run_as_two_users_and_the_intake_cannot_reach_
             .env("REDRESS_KEYS__RECOVERY_RECIPIENT", recovery.public().to_string())
             .env("REDRESS_KEYS__TRIAGE_IDENTITY_FILE", &triage_key)
             .env("REDRESS_WORKER__FINGERPRINT_KEY_FILE", &fingerprint_key)
+            .env("REDRESS_PORTAL__SECRET_FILE", &portal_secret)
             .env("REDRESS_INTAKE__LISTEN", "127.0.0.1:0")
             .env("REDRESS_PORTAL__LISTEN", "127.0.0.1:0")
             .env("REDRESS_INTAKE__MIN_FREE_DISK_MIB", "1");
@@ -239,22 +251,88 @@ async fn the_intake_and_the_worker_run_as_two_users_and_the_intake_cannot_reach_
     }
     drop(intake);
 
-    // The intake's user cannot read the worker's secrets, list their folder, or put a
-    // file in it.
-    for key in [&triage_key, &fingerprint_key] {
-        let out = as_user(INTAKE, "cat").arg(key).output().unwrap();
-        assert!(!out.status.success(), "the intake's user read {}", key.display());
-    }
-    let out = as_user(INTAKE, "ls").arg(&keys).output().unwrap();
-    assert!(!out.status.success(), "the intake's user listed the key folder");
-    let out = as_user(INTAKE, "touch")
-        .arg(keys.join("planted"))
-        .output()
-        .unwrap();
-    assert!(
-        !out.status.success(),
-        "the intake's user wrote into the key folder"
+    // The portal, as its own user, sets up an account from an invitation.
+    let out = run(
+        WORKER,
+        &[
+            "admin",
+            "invite",
+            "ana@example.org",
+            "--role",
+            "investigator",
+            "--team",
+            "triage-desk",
+        ],
     );
+    assert!(out.status.success(), "{}", text(&out));
+    let said = text(&out);
+    let link = said
+        .lines()
+        .find(|l| l.contains("/setup/"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let setup = &link[link.find("/setup/").unwrap()..];
+    let mut portal = as_user(PORTAL, bin);
+    configure(&mut portal);
+    let mut portal = Killed(
+        portal
+            .arg("portal")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = portal.0.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(url) = line.strip_prefix("Portal listening on ") {
+                let _ = tx.send(url.trim_end_matches('/').to_owned());
+            }
+        }
+    });
+    let portal_base = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the portal started");
+    let ana = crate::staff::Agent::new(&portal_base);
+    let done = ana
+        .submit(
+            setup,
+            setup,
+            &[
+                ("password", crate::staff::PASSWORD),
+                ("confirm", crate::staff::PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!((done.status, done.location()), (303, "/enrol"), "{}", done.body);
+    assert!(ana.get("/enrol").await.text_of("totp-secret").is_some());
+    drop(portal);
+
+    // No door's user reads another's secrets, lists their folder, or puts a file in it.
+    for (user, secrets, folder) in [
+        (INTAKE, vec![&triage_key, &fingerprint_key], &keys),
+        (PORTAL, vec![&triage_key, &fingerprint_key], &keys),
+        (INTAKE, vec![&portal_secret], &portal_keys),
+        (WORKER, vec![&portal_secret], &portal_keys),
+    ] {
+        for key in secrets {
+            let out = as_user(user, "cat").arg(key).output().unwrap();
+            assert!(!out.status.success(), "uid {user} read {}", key.display());
+        }
+        let out = as_user(user, "ls").arg(folder).output().unwrap();
+        assert!(!out.status.success(), "uid {user} listed {}", folder.display());
+        let out = as_user(user, "touch")
+            .arg(folder.join("planted"))
+            .output()
+            .unwrap();
+        assert!(
+            !out.status.success(),
+            "uid {user} wrote into {}",
+            folder.display()
+        );
+    }
 
     // What the two wrote is shared with the group and nobody else.
     let blobs = walk(&data.join("blobs"));

@@ -46,7 +46,12 @@ pub async fn problems(config: &Config, host: Host) -> Vec<String> {
         keys::check_triage_identity(config, &mut problems);
         worker_problems(config, &mut problems);
     }
-    problems.extend(keys::misplaced_secrets(config, !worker_host));
+    let door = match host {
+        Host::Intake => Some("intake"),
+        Host::Portal => Some("portal"),
+        Host::Serve | Host::Worker => None,
+    };
+    problems.extend(keys::misplaced_secrets(config, door));
     let portal_secret = config.portal_secret_path();
     // `serve` makes a missing one; a portal host must have it.
     if (host == Host::Portal || portal_secret.exists())

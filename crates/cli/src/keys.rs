@@ -94,8 +94,9 @@ pub fn sqlite_file(url: &str) -> Option<PathBuf> {
 }
 
 /// Secret identities that must not lie on this host: the recovery identity anywhere
-/// (it belongs offline), the triage identity and fingerprint key on an intake host.
-pub fn misplaced_secrets(config: &Config, intake_host: bool) -> Vec<String> {
+/// (it belongs offline), the triage identity and fingerprint key on a host that runs a
+/// door but not the worker (`door`: "intake" or "portal").
+pub fn misplaced_secrets(config: &Config, door: Option<&str>) -> Vec<String> {
     let mut problems = Vec::new();
     let recovery = config.data_dir.join(RECOVERY_FILE);
     if recovery.exists() {
@@ -105,15 +106,15 @@ pub fn misplaced_secrets(config: &Config, intake_host: bool) -> Vec<String> {
             recovery.display()
         ));
     }
-    if intake_host {
+    if let Some(door) = door {
         for (what, path) in [
             ("the triage identity", config.triage_identity_path()),
             ("the fingerprint key", config.fingerprint_key_path()),
         ] {
             if path.exists() {
                 problems.push(format!(
-                    "{what} is on this intake host ({}): the public door must hold public keys only; \
-                     move it to the worker host",
+                    "{what} is on this {door} host ({}): only the worker may hold it; move it to \
+                     the worker host",
                     path.display()
                 ));
             }

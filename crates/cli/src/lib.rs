@@ -375,8 +375,12 @@ pub fn start_portal(
 /// `redress portal`: the investigator, admin and auditor door alone.
 pub async fn portal(config: Config) -> anyhow::Result<()> {
     redress_logging::spawn_hourly_report(system_clock);
-    for problem in keys::misplaced_secrets(&config, true) {
+    for problem in keys::misplaced_secrets(&config, Some("portal")) {
         tracing::warn!("{problem}");
+    }
+    // Its own secret, made at the first start: a new one only logs people out.
+    if let Some(made) = keys::ensure_portal_secret(&config)? {
+        println!("Created the portal secret: {}", made.display());
     }
     let store = connect(&config).await?;
     let running = start_portal_door(&config, store).await?;
@@ -459,7 +463,7 @@ async fn shutdown_signal() {
 /// `redress intake`: the public door alone. Needs migrated storage and the two public keys.
 pub async fn intake(config: Config) -> anyhow::Result<()> {
     redress_logging::spawn_hourly_report(system_clock);
-    for problem in keys::misplaced_secrets(&config, true) {
+    for problem in keys::misplaced_secrets(&config, Some("intake")) {
         tracing::warn!("{problem}");
     }
     let store = connect(&config).await?;
