@@ -602,3 +602,62 @@ async fn every_kind_of_wrong_login_takes_about_as_long() {
         "wrong password, wrong code, unknown address: {medians:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cookies_are_http_only_strict_and_on_https_secure_with_the_host_prefix() {
+    let app = TestApp::spawn().await;
+    let plain = app.portal().await;
+    let ana = person(&app, &plain, "ana@example.org", Role::Auditor, &[]).await;
+    let login = plain_client()
+        .get(format!("{}/login", plain.base))
+        .send()
+        .await
+        .unwrap();
+    let csrf = set_cookie_header(&login, "redress_portal_csrf").unwrap();
+    for part in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(csrf.contains(part), "{csrf}");
+    }
+    assert!(!csrf.contains("Secure"), "plain HTTP by default: {csrf}");
+
+    // Behind HTTPS: Secure, and the __Host- prefix that binds a cookie to this host.
+    let https = app.portal_with(|c| c.portal.secure_cookies = true).await;
+    let client = plain_client();
+    let login = client.get(format!("{}/login", https.base)).send().await.unwrap();
+    let csrf = set_cookie_header(&login, "__Host-redress_portal_csrf").expect("the prefixed name");
+    for part in ["HttpOnly", "SameSite=Strict", "Secure", "Path=/"] {
+        assert!(csrf.contains(part), "{csrf}");
+    }
+    assert!(!csrf.contains("Domain"), "{csrf}");
+    let nonce = set_cookie(&login, "__Host-redress_portal_csrf").unwrap();
+    let token = hidden_value(&login.text().await.unwrap(), redress_web::CSRF_FIELD).unwrap();
+    app.advance(30);
+    let code = ana.totp.code_at(app.now());
+    let res = client
+        .post(format!("{}/login", https.base))
+        .header("cookie", nonce)
+        .form(&[
+            (redress_web::CSRF_FIELD, token.as_str()),
+            ("email", "ana@example.org"),
+            ("password", PASSWORD),
+            ("code", &code),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let session = set_cookie_header(&res, "__Host-redress_portal_session").expect("a session cookie");
+    for part in ["HttpOnly", "SameSite=Strict", "Secure", "Path=/"] {
+        assert!(session.contains(part), "{session}");
+    }
+    assert!(
+        !session.contains("Max-Age") && !session.contains("Expires"),
+        "forgotten when the browser closes: {session}"
+    );
+}
+
+fn plain_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
