@@ -37,6 +37,9 @@ pub enum AdminCommand {
         #[arg(long)]
         valid_hours: Option<u32>,
     },
+    /// Lets an address log in to the portal again after too many failed logins (as an
+    /// admin does on the person's page), when no admin can.
+    Unlock { email: String },
     /// Stored objects, whichever backend holds them.
     #[command(subcommand)]
     Blob(BlobCommand),
@@ -114,6 +117,8 @@ pub enum AdminError {
     Blob(anyhow::Error),
     #[error(transparent)]
     Invite(#[from] redress_portal::InviteError),
+    #[error(transparent)]
+    Audit(#[from] redress_audit::AuditError),
 }
 
 /// What an admin command has to say: its result, and warnings about it.
@@ -217,6 +222,15 @@ pub async fn run(store: &Store, config: &Config, cmd: AdminCommand, now: i64) ->
             invite(store, config, request, now).await
         }
         AdminCommand::Blob(BlobCommand::Export { id, out }) => export_blob(store, config, &id, out).await,
+        AdminCommand::Unlock { email } => {
+            let email = checked_email(&email)?;
+            let output = if redress_portal::unlock(store, &email, "cli", now).await? {
+                format!("{email} may log in again.")
+            } else {
+                format!("{email} had no failed logins counted; nothing to unlock.")
+            };
+            Ok(output.into())
+        }
         AdminCommand::Jobs(JobsCommand::Retry { id }) => {
             let not_found = || {
                 AdminError::Invalid(format!(

@@ -355,7 +355,6 @@ enum Change {
     State(AccountState),
     Role(Role, Routing),
     ResetTotp,
-    Unlock,
 }
 
 /// What the user page's buttons do.
@@ -462,7 +461,10 @@ async fn change_inner(
             )
         }
         "reset_totp" => Change::ResetTotp,
-        "unlock" => Change::Unlock,
+        "unlock" => {
+            crate::unlock(&state.store, &account.email, &viewer.actor(), state.now()).await?;
+            return Ok(see_other(&format!("{here}?done=unlock")));
+        }
         _ => return refuse("user.unknown_action").await,
     };
     let tx = state.store.begin_audited().await?;
@@ -481,10 +483,6 @@ async fn change_inner(
         Change::ResetTotp => {
             tx.reset_totp(account.id).await?;
             AuditAction::TotpReset
-        }
-        Change::Unlock => {
-            tx.clear_login_guard(&login_guard_key(&account.email)).await?;
-            AuditAction::Unlock
         }
     };
     let target = crate::session::actor(account.id);

@@ -32,6 +32,7 @@ use redress_web::Endpoint;
 
 pub use access::Access;
 pub use forms::{CSRF_COOKIE, FORM_LIMIT};
+pub use login::unlock;
 pub use invitations::{InviteError, InviteRequest, Invited, MAX_VALID_HOURS, invite};
 pub use session::SESSION_COOKIE;
 pub use state::{PortalSettings, PortalState};

@@ -361,3 +361,30 @@ async fn logout_inner(req: &HttpRequest, state: &PortalState, viewer: &Viewer, b
     let _ = res.add_cookie(&state.cookie_removal(crate::SESSION_COOKIE));
     Ok(res)
 }
+
+/// Lifts the wait or lock on `email`'s logins, for an admin (on the person's page, or
+/// `redress admin unlock` when no admin can log in). True if it had failures counted.
+pub async fn unlock(
+    store: &redress_store::Store,
+    email: &str,
+    actor: &str,
+    now: i64,
+) -> Result<bool, redress_audit::AuditError> {
+    let email = normalize_email(email);
+    let target = store
+        .account_by_email(&email)
+        .await?
+        .map(|a| crate::session::actor(a.id));
+    let tx = store.begin_audited().await?;
+    let had = tx.clear_login_guard(&login_guard_key(&email)).await?;
+    let entry = redress_audit::NewEntry {
+        actor,
+        action: AuditAction::Unlock,
+        target: target.as_deref(),
+        at: now,
+        timing: redress_audit::Timing::Exact,
+    };
+    redress_audit::append(&tx, &entry).await?;
+    tx.commit().await?;
+    Ok(had)
+}
