@@ -32,8 +32,8 @@ use redress_web::Endpoint;
 
 pub use access::Access;
 pub use forms::{CSRF_COOKIE, FORM_LIMIT};
-pub use login::unlock;
 pub use invitations::{InviteError, InviteRequest, Invited, MAX_VALID_HOURS, invite};
+pub use login::unlock;
 pub use session::SESSION_COOKIE;
 pub use state::{PortalSettings, PortalState};
 
