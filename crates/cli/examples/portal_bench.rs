@@ -13,6 +13,8 @@
 //! PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -45,17 +47,6 @@ fn args() -> Args {
         }
     }
     a
-}
-
-async fn fresh_postgres(admin: &str) -> String {
-    use sea_orm::{ConnectionTrait, Database};
-    let name = format!("redress_bench_{}", uuid::Uuid::new_v4().simple());
-    let db = Database::connect(admin).await.unwrap();
-    db.execute_unprepared(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
-    let base = admin.rsplit_once('/').map_or(admin, |(b, _)| b);
-    format!("{base}/{name}")
 }
 
 fn client() -> reqwest::Client {
@@ -119,6 +110,45 @@ async fn latencies(c: &reqwest::Client, url: &str, n: usize) -> (Duration, Durat
     (percentile(&times, 0.5), percentile(&times, 0.99))
 }
 
+/// Invites `email` as an investigator and sets the account up through HTTP in the
+/// browser `c`, which is then logged in; returns its authenticator.
+async fn set_up(store: &redress_store::Store, c: &reqwest::Client, base: &str, email: &str) -> TotpSecret {
+    let request = redress_portal::InviteRequest {
+        email: email.to_owned(),
+        role: Role::Investigator,
+        teams: vec!["triage-desk".into()],
+        capacity: Some(5),
+        valid_hours: 1,
+    };
+    let link = redress_portal::invite(store, &request, "cli", redress_cli::system_clock())
+        .await
+        .unwrap()
+        .link("")
+        .to_string();
+    let res = form(
+        c,
+        base,
+        &link,
+        &link,
+        &[("password", PASSWORD), ("confirm", PASSWORD)],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    let enrol = c
+        .get(format!("{base}/enrol"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let totp = TotpSecret::from_base32(between(&enrol, "id=\"totp-secret\">", "<")).unwrap();
+    let code = totp.code_at(redress_cli::system_clock());
+    let res = form(c, base, "/enrol", "/enrol", &[("code", &code)]).await;
+    assert_eq!(res.status(), 303);
+    totp
+}
+
 /// Runs `logins` with `at_once` in flight; returns the wall time.
 async fn run_at_once<F, Fut>(logins: Vec<F>, at_once: usize) -> Duration
 where
@@ -171,7 +201,7 @@ async fn main() {
         ..Config::default()
     };
     config.database.url = match &a.postgres {
-        Some(admin) => fresh_postgres(admin).await,
+        Some(admin) => support::fresh_postgres(admin).await,
         None => String::new(),
     };
     config.intake.listen = "127.0.0.1:0".into();
@@ -207,41 +237,7 @@ async fn main() {
     let mut people = Vec::new();
     for i in 0..a.accounts {
         let email = format!("person{i}@example.org");
-        let request = redress_portal::InviteRequest {
-            email: email.clone(),
-            role: Role::Investigator,
-            teams: vec!["triage-desk".into()],
-            capacity: Some(5),
-            valid_hours: 1,
-        };
-        let link = redress_portal::invite(&store, &request, "cli", redress_cli::system_clock())
-            .await
-            .unwrap()
-            .link("")
-            .to_string();
-        let c = client();
-        let res = form(
-            &c,
-            &base,
-            &link,
-            &link,
-            &[("password", PASSWORD), ("confirm", PASSWORD)],
-        )
-        .await;
-        assert_eq!(res.status(), 303);
-        let enrol = c
-            .get(format!("{base}/enrol"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let secret = between(&enrol, "id=\"totp-secret\">", "<").to_owned();
-        let totp = TotpSecret::from_base32(&secret).unwrap();
-        let code = totp.code_at(redress_cli::system_clock());
-        let res = form(&c, &base, "/enrol", "/enrol", &[("code", &code)]).await;
-        assert_eq!(res.status(), 303);
+        let totp = set_up(&store, &client(), &base, &email).await;
         people.push((email, totp));
     }
 
@@ -305,43 +301,7 @@ async fn main() {
 
     // A page's overhead once logged in, beside the intake's start page.
     let c = client();
-    let request = redress_portal::InviteRequest {
-        email: "reader@example.org".into(),
-        role: Role::Investigator,
-        teams: vec!["triage-desk".into()],
-        capacity: Some(5),
-        valid_hours: 1,
-    };
-    let link = redress_portal::invite(&store, &request, "cli", redress_cli::system_clock())
-        .await
-        .unwrap()
-        .link("")
-        .to_string();
-    form(
-        &c,
-        &base,
-        &link,
-        &link,
-        &[("password", PASSWORD), ("confirm", PASSWORD)],
-    )
-    .await;
-    let enrol = c
-        .get(format!("{base}/enrol"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let totp = TotpSecret::from_base32(between(&enrol, "id=\"totp-secret\">", "<")).unwrap();
-    form(
-        &c,
-        &base,
-        "/enrol",
-        "/enrol",
-        &[("code", &totp.code_at(redress_cli::system_clock()))],
-    )
-    .await;
+    set_up(&store, &c, &base, "reader@example.org").await;
     let plain = client();
     // Warm both up, then measure each in turn.
     latencies(&c, &format!("{base}/cases"), 100).await;

@@ -13,6 +13,8 @@
 //! (inserted through the store), and the link rows each new case adds.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -60,17 +62,6 @@ fn args() -> Args {
         }
     }
     a
-}
-
-async fn fresh_postgres(admin: &str) -> String {
-    use sea_orm::{ConnectionTrait, Database};
-    let name = format!("redress_bench_{}", uuid::Uuid::new_v4().simple());
-    let db = Database::connect(admin).await.unwrap();
-    db.execute_unprepared(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
-    let base = admin.rsplit_once('/').map_or(admin, |(b, _)| b);
-    format!("{base}/{name}")
 }
 
 fn answers(i: usize) -> serde_json::Value {
@@ -387,7 +378,7 @@ async fn compare_existing(label: &str, postgres_admin: Option<&str>, a: &Args) {
     let mut rates: Vec<(usize, f64)> = Vec::new();
     for &n in &a.existing {
         let url = match postgres_admin {
-            Some(admin) => Some(fresh_postgres(admin).await),
+            Some(admin) => Some(support::fresh_postgres(admin).await),
             None => None,
         };
         rates.push((n, run_existing(label, url, n, a.cases).await));
@@ -416,7 +407,7 @@ async fn main() {
     }
     run("SQLite", None, &a).await;
     if let Some(admin) = a.postgres.clone() {
-        let url = fresh_postgres(&admin).await;
+        let url = support::fresh_postgres(&admin).await;
         run("PostgreSQL", Some(url), &a).await;
     }
 }

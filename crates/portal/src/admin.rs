@@ -47,45 +47,69 @@ pub struct RoleChoice {
     pub selected: bool,
 }
 
-/// The invitation form's values, as typed.
-#[derive(Debug, Default)]
-pub struct InviteValues {
-    pub email: String,
+/// A role and, for an investigator, routing: as typed into the invitation form and
+/// into a person's role form alike.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RoleFields {
     pub role: String,
     pub teams: String,
     pub capacity: String,
 }
 
+impl RoleFields {
+    /// What was kept of a form posted after its session ended, else `or`.
+    fn kept_or(kept: &[(String, String)], or: RoleFields) -> Self {
+        Self {
+            role: kept_value(kept, "role").unwrap_or(or.role),
+            teams: kept_value(kept, "teams").unwrap_or(or.teams),
+            capacity: kept_value(kept, "capacity").unwrap_or(or.capacity),
+        }
+    }
+
+    /// The fields as the form shows them (`role_fields.html`).
+    fn view(self, state: &PortalState, teams_hint: String) -> RoleFieldsView {
+        RoleFieldsView {
+            roles: Role::ALL
+                .iter()
+                .map(|r| RoleChoice {
+                    value: r.as_str(),
+                    label: state.messages.get(&format!("role.{r}")).into_owned(),
+                    selected: r.as_str() == self.role,
+                })
+                .collect(),
+            teams: self.teams,
+            capacity: self.capacity,
+            teams_hint,
+        }
+    }
+}
+
+/// The role, teams and capacity fields of a form, filled in.
+#[derive(Debug)]
+pub struct RoleFieldsView {
+    pub roles: Vec<RoleChoice>,
+    pub teams: String,
+    pub capacity: String,
+    pub teams_hint: String,
+}
+
 page!(AdminPage {
     users: Vec<UserRow>,
     invitations: Vec<InvitationRow>,
-    values: InviteValues,
-    roles: Vec<RoleChoice>,
+    email: String,
+    fields: RoleFieldsView,
     errors: Vec<String>,
     link: Option<String>,
-    routing_hint: String,
 }, "admin.html");
 
 page!(UserPage {
     user: UserRow,
     is_self: bool,
-    roles: Vec<RoleChoice>,
-    teams: String,
-    capacity: String,
+    fields: RoleFieldsView,
     errors: Vec<String>,
     notice: Option<String>,
 }, "user.html");
-
-fn role_choices(state: &PortalState, selected: &str) -> Vec<RoleChoice> {
-    Role::ALL
-        .iter()
-        .map(|r| RoleChoice {
-            value: r.as_str(),
-            label: state.messages.get(&format!("role.{r}")).into_owned(),
-            selected: r.as_str() == selected,
-        })
-        .collect()
-}
 
 async fn user_row(state: &PortalState, a: &Account) -> Result<UserRow, Failure> {
     let t = &state.messages;
@@ -106,12 +130,14 @@ async fn user_row(state: &PortalState, a: &Account) -> Result<UserRow, Failure> 
 /// `GET /admin`: people, pending invitations, and the invitation form.
 pub async fn show(req: HttpRequest, state: web::Data<PortalState>, viewer: Viewer) -> HttpResponse {
     let (kept, forget) = forms::take_kept(&state, &req, "/admin").await;
-    let values = InviteValues {
-        email: kept_value(&kept, "email").unwrap_or_default(),
-        role: kept_value(&kept, "role").unwrap_or_else(|| Role::Investigator.as_str().to_owned()),
-        teams: kept_value(&kept, "teams").unwrap_or_default(),
-        capacity: kept_value(&kept, "capacity").unwrap_or_default(),
-    };
+    let email = kept_value(&kept, "email").unwrap_or_default();
+    let fields = RoleFields::kept_or(
+        &kept,
+        RoleFields {
+            role: Role::Investigator.as_str().to_owned(),
+            ..RoleFields::default()
+        },
+    );
     let link = req
         .cookie(&state.cookie_name(LINK_COOKIE))
         .and_then(|c| state.flash.open(LINK_PURPOSE, c.value(), state.now()).ok())
@@ -127,7 +153,7 @@ pub async fn show(req: HttpRequest, state: web::Data<PortalState>, viewer: Viewe
             &state,
             &viewer,
             StatusCode::OK,
-            values,
+            (email, fields),
             Vec::new(),
             link,
             cookies,
@@ -142,7 +168,7 @@ async fn admin_page(
     state: &PortalState,
     viewer: &Viewer,
     status: StatusCode,
-    values: InviteValues,
+    (email, fields): (String, RoleFields),
     errors: Vec<String>,
     link: Option<String>,
     cookies: Vec<Option<actix_web::cookie::Cookie<'static>>>,
@@ -179,11 +205,10 @@ async fn admin_page(
         chrome,
         users,
         invitations,
-        roles: role_choices(state, &values.role),
-        values,
+        email,
+        fields: fields.view(state, routing_hint),
         errors,
         link,
-        routing_hint,
     };
     Ok(page.chrome.respond(status, &page))
 }
@@ -192,12 +217,8 @@ async fn admin_page(
 struct InviteForm {
     #[serde(default)]
     email: String,
-    #[serde(default)]
-    role: String,
-    #[serde(default)]
-    teams: String,
-    #[serde(default)]
-    capacity: String,
+    #[serde(flatten)]
+    fields: RoleFields,
 }
 
 /// `POST /admin`: an invitation. Its link is shown once, on the page this redirects to.
@@ -215,12 +236,7 @@ async fn invite_inner(req: &HttpRequest, state: &PortalState, viewer: &Viewer, b
         forms::Posted::Form(f) => f,
         forms::Posted::Refused(answer) => return Ok(answer),
     };
-    let values = InviteValues {
-        email: form.email.clone(),
-        role: form.role.clone(),
-        teams: form.teams.clone(),
-        capacity: form.capacity.clone(),
-    };
+    let typed = (form.email.clone(), form.fields.clone());
     let now = state.now();
     let made = match invite_request(state, form) {
         Ok(request) => make_invitation(&state.store, &request, &viewer.actor(), now).await,
@@ -234,7 +250,7 @@ async fn invite_inner(req: &HttpRequest, state: &PortalState, viewer: &Viewer, b
             };
             let errors = vec![state.messages.get(key).into_owned()];
             let status = StatusCode::UNPROCESSABLE_ENTITY;
-            return admin_page(req, state, viewer, status, values, errors, None, Vec::new()).await;
+            return admin_page(req, state, viewer, status, typed, errors, None, Vec::new()).await;
         }
     };
     let link = invited.link(&state.settings.link_base);
@@ -251,15 +267,16 @@ async fn invite_inner(req: &HttpRequest, state: &PortalState, viewer: &Viewer, b
 
 /// The invitation the form asks for, as far as its text can say.
 fn invite_request(state: &PortalState, form: InviteForm) -> Result<InviteRequest, InviteError> {
-    let role = Role::parse(&form.role).ok_or(InviteError::Role)?;
-    let capacity = match form.capacity.trim() {
+    let f = form.fields;
+    let role = Role::parse(&f.role).ok_or(InviteError::Role)?;
+    let capacity = match f.capacity.trim() {
         "" => None,
         n => Some(n.parse::<u32>().map_err(|_| InviteError::Capacity)?),
     };
     Ok(InviteRequest {
         email: form.email,
         role,
-        teams: form.teams.split(',').map(str::to_owned).collect(),
+        teams: f.teams.split(',').map(str::to_owned).collect(),
         capacity,
         valid_hours: state.settings.invitation_hours,
     })
@@ -291,6 +308,25 @@ async fn user_inner(req: &HttpRequest, state: &PortalState, viewer: &Viewer, id:
     let notice = crate::login::query(req, "done")
         .filter(|d| ACTIONS.contains(&d.as_str()))
         .map(|d| state.messages.get(&format!("user.done_{d}")).into_owned());
+    // What routing says of the person now, unless a form of theirs was kept.
+    let routing = match account.investigator_id {
+        Some(id) => state
+            .store
+            .investigators()
+            .await?
+            .into_iter()
+            .find(|i| i.id == id),
+        None => None,
+    };
+    let now = RoleFields {
+        role: account.role.as_str().to_owned(),
+        teams: routing.as_ref().map(|r| r.teams.join(", ")).unwrap_or_default(),
+        capacity: routing
+            .as_ref()
+            .map(|r| r.capacity.to_string())
+            .unwrap_or_default(),
+    };
+    let fields = RoleFields::kept_or(&kept, now);
     user_page(
         req,
         state,
@@ -299,7 +335,7 @@ async fn user_inner(req: &HttpRequest, state: &PortalState, viewer: &Viewer, id:
         StatusCode::OK,
         Vec::new(),
         notice,
-        &kept,
+        fields,
         forget,
     )
     .await
@@ -314,36 +350,16 @@ async fn user_page(
     status: StatusCode,
     errors: Vec<String>,
     notice: Option<String>,
-    kept: &[(String, String)],
+    fields: RoleFields,
     forget: Option<actix_web::cookie::Cookie<'static>>,
 ) -> Answer {
-    let routing = match account.investigator_id {
-        Some(id) => state
-            .store
-            .investigators()
-            .await?
-            .into_iter()
-            .find(|i| i.id == id),
-        None => None,
-    };
-    let teams = kept_value(kept, "teams")
-        .unwrap_or_else(|| routing.as_ref().map(|r| r.teams.join(", ")).unwrap_or_default());
-    let capacity = kept_value(kept, "capacity").unwrap_or_else(|| {
-        routing
-            .as_ref()
-            .map(|r| r.capacity.to_string())
-            .unwrap_or_default()
-    });
-    let role = kept_value(kept, "role").unwrap_or_else(|| account.role.as_str().to_owned());
     let mut chrome = Chrome::new(state, req, Some(viewer), "user.title");
     chrome.with_cookie(forget);
     let page = UserPage {
         chrome,
         user: user_row(state, account).await?,
         is_self: account.id == viewer.id(),
-        roles: role_choices(state, &role),
-        teams,
-        capacity,
+        fields: fields.view(state, state.messages.get("user.teams_hint").into_owned()),
         errors,
         notice,
     };
@@ -364,12 +380,8 @@ const ACTIONS: &[&str] = &["disable", "enable", "role", "reset_totp", "unlock"];
 struct UserForm {
     #[serde(default)]
     action: String,
-    #[serde(default)]
-    role: String,
-    #[serde(default)]
-    teams: String,
-    #[serde(default)]
-    capacity: String,
+    #[serde(flatten)]
+    fields: RoleFields,
 }
 
 /// `POST /admin/users/{id}`: one action on the account.
@@ -399,12 +411,7 @@ async fn change_inner(
         return Ok(redress_web::not_found(req.clone()).await);
     };
     let t = &state.messages;
-    let kept = [
-        ("role".to_owned(), form.role.clone()),
-        ("teams".to_owned(), form.teams.clone()),
-        ("capacity".to_owned(), form.capacity.clone()),
-    ];
-    let (shown, kept) = (&account, &kept);
+    let (shown, typed) = (&account, &form.fields);
     let refuse = move |key: &'static str| async move {
         let errors = vec![t.get(key).into_owned()];
         user_page(
@@ -415,7 +422,7 @@ async fn change_inner(
             StatusCode::UNPROCESSABLE_ENTITY,
             errors,
             None,
-            kept,
+            typed.clone(),
             None,
         )
         .await
@@ -432,13 +439,13 @@ async fn change_inner(
         "disable" => Change::State(AccountState::Disabled),
         "enable" => Change::State(AccountState::Active),
         "role" => {
-            let Some(role) = Role::parse(&form.role) else {
+            let Some(role) = Role::parse(&form.fields.role) else {
                 return refuse("invite.bad_role").await;
             };
             if last_admin && role != Role::Admin {
                 return refuse("user.last_admin").await;
             }
-            let capacity = match form.capacity.trim() {
+            let capacity = match form.fields.capacity.trim() {
                 "" => 10,
                 n => match n.parse::<u32>() {
                     Ok(n) if n > 0 => n,
@@ -446,6 +453,7 @@ async fn change_inner(
                 },
             };
             let teams = form
+                .fields
                 .teams
                 .split(',')
                 .map(|t| t.trim().to_owned())
