@@ -84,6 +84,22 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
 
 struct Killed(Child);
 
+/// The address `door` ("Intake", "Portal") says it listens on, once it does.
+fn listening(process: &mut Killed, door: &str) -> String {
+    let stdout = process.0.stdout.take().unwrap();
+    let said = format!("{door} listening on ");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(url) = line.strip_prefix(&said) {
+                let _ = tx.send(url.trim_end_matches('/').to_owned());
+            }
+        }
+    });
+    rx.recv_timeout(Duration::from_secs(60))
+        .unwrap_or_else(|_| panic!("{door} did not start"))
+}
+
 impl Drop for Killed {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -187,18 +203,7 @@ async fn intake_worker_and_portal_run_as_three_users_and_none_reaches_another_s_
             .spawn()
             .unwrap(),
     );
-    let stdout = intake.0.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(url) = line.strip_prefix("Intake listening on ") {
-                let _ = tx.send(url.trim_end_matches('/').to_owned());
-            }
-        }
-    });
-    let base = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("the intake started");
+    let base = listening(&mut intake, "Intake");
     let client = reqwest::Client::new();
     let mut refs = Vec::new();
     for i in 0..2 {
@@ -283,18 +288,7 @@ async fn intake_worker_and_portal_run_as_three_users_and_none_reaches_another_s_
             .spawn()
             .unwrap(),
     );
-    let stdout = portal.0.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(url) = line.strip_prefix("Portal listening on ") {
-                let _ = tx.send(url.trim_end_matches('/').to_owned());
-            }
-        }
-    });
-    let portal_base = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("the portal started");
+    let portal_base = listening(&mut portal, "Portal");
     let ana = crate::staff::Agent::new(&portal_base);
     let done = ana
         .submit(
