@@ -546,6 +546,22 @@ async fn a_form_posted_after_the_session_ended_is_back_after_logging_in() {
     );
     // Given back once.
     assert!(!admin.agent.get("/admin").await.body.contains("kept@example.org"));
+
+    // Someone without an account stores nothing this way: a token from the login page
+    // is not one served to someone signed in.
+    let stranger = Agent::new(&portal.base);
+    let login = stranger.get("/login").await;
+    let token = hidden_value(&login.body, redress_web::CSRF_FIELD).unwrap();
+    let posted = stranger
+        .post_raw(
+            "/admin",
+            &[(redress_web::CSRF_FIELD, &token), ("email", "junk@example.org"), ("teams", &"x".repeat(30_000))],
+        )
+        .await;
+    assert_eq!(posted.status, 303);
+    assert!(posted.location().starts_with("/login?"));
+    assert!(!posted.headers.contains_key("set-cookie"), "nothing kept");
+    assert_eq!(redress_store::test_support::count_rows(&app.store, "kept_forms").await, 0);
 }
 
 /// Medians of how long each kind of wrong login takes, with the production key

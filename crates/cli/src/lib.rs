@@ -378,7 +378,8 @@ pub async fn portal(config: Config) -> anyhow::Result<()> {
     for problem in keys::misplaced_secrets(&config, Some("portal")) {
         tracing::warn!("{problem}");
     }
-    // Its own secret, made at the first start: a new one only logs people out.
+    // Its own secret, made at the first start: a new one only fails the forms open
+    // at the time (sessions do not depend on it).
     if let Some(made) = keys::ensure_portal_secret(&config)? {
         println!("Created the portal secret: {}", made.display());
     }

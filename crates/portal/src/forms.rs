@@ -106,22 +106,48 @@ pub fn answer(state: &PortalState, result: Answer) -> HttpResponse {
     result.unwrap_or_else(|f| f.page(state))
 }
 
+/// At most this many forms are kept at once: what a person with an account could
+/// otherwise store by posting after their session ended.
+const KEPT_MAX: u64 = 1000;
+
 /// A fresh CSRF token for a page's forms (reusing the browser's nonce), and the cookie
-/// to set with it.
-pub fn issue_csrf(state: &PortalState, req: &HttpRequest) -> (String, actix_web::cookie::Cookie<'static>) {
+/// to set with it. A page served to someone signed in gets a token of the staff kind.
+pub fn issue_csrf(
+    state: &PortalState,
+    req: &HttpRequest,
+    signed_in: bool,
+) -> (String, actix_web::cookie::Cookie<'static>) {
     let name = state.cookie_name(CSRF_COOKIE);
     let existing = req.cookie(&name);
-    let token = state
-        .csrf
-        .issue(existing.as_ref().map(|c| c.value()), state.now());
+    let keys = if signed_in { &state.staff_csrf } else { &state.csrf };
+    let token = keys.issue(existing.as_ref().map(|c| c.value()), state.now());
     (token.field, state.cookie(CSRF_COOKIE, token.cookie))
 }
 
-/// Whether a posted form's token was issued to this browser by this portal, within a
-/// session's longest life.
+/// Whether a posted form's token was issued to this browser by this portal (of either
+/// kind), within a session's longest life.
 pub fn check_csrf(state: &PortalState, req: &HttpRequest, field: Option<&str>) -> CsrfCheck {
+    let checks = [
+        csrf_check(state, &state.staff_csrf, req, field),
+        csrf_check(state, &state.csrf, req, field),
+    ];
+    if checks.contains(&CsrfCheck::Valid) {
+        CsrfCheck::Valid
+    } else if checks.contains(&CsrfCheck::Expired) {
+        CsrfCheck::Expired
+    } else {
+        CsrfCheck::Invalid
+    }
+}
+
+fn csrf_check(
+    state: &PortalState,
+    keys: &redress_web::CsrfKeys,
+    req: &HttpRequest,
+    field: Option<&str>,
+) -> CsrfCheck {
     let cookie = req.cookie(&state.cookie_name(CSRF_COOKIE));
-    state.csrf.check(
+    keys.check(
         cookie.as_ref().map(|c| c.value()),
         field,
         state.now(),
@@ -204,7 +230,8 @@ pub fn safe_next(next: Option<&str>) -> Option<String> {
 
 /// A form posted after its session ended: keeps what was typed (no secrets), sealed to
 /// a new key given to the browser, and sends the person to log in and then back to the
-/// page. A form whose token does not check out is not kept.
+/// page. Only a form served to someone signed in (a staff token that checks out) is
+/// kept, and at most [`KEPT_MAX`] at once.
 pub async fn keep_and_log_in(state: &PortalState, req: ServiceRequest) -> HttpResponse {
     let path = req.path().to_owned();
     let (http, mut payload) = req.into_parts();
@@ -221,7 +248,7 @@ pub async fn keep_and_log_in(state: &PortalState, req: ServiceRequest) -> HttpRe
         .iter()
         .find(|(k, _)| k == redress_web::CSRF_FIELD)
         .map(|(_, v)| v.as_str());
-    if check_csrf(state, &http, token) != CsrfCheck::Valid {
+    if csrf_check(state, &state.staff_csrf, &http, token) != CsrfCheck::Valid {
         return login.finish();
     }
     let kept: Vec<(String, String)> = pairs
@@ -237,7 +264,8 @@ pub async fn keep_and_log_in(state: &PortalState, req: ServiceRequest) -> HttpRe
         .ok()
         .and_then(|json| key.seal(&json).ok());
     let now = state.now();
-    let stored = match sealed {
+    let room = state.store.kept_form_count().await.is_ok_and(|n| n < KEPT_MAX);
+    let stored = match sealed.filter(|_| room) {
         Some(sealed) => state
             .store
             .keep_form(&key.lookup(), &path, &sealed, now + KEPT_SECS)

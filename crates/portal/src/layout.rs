@@ -49,7 +49,7 @@ impl Chrome {
     /// on `path`.
     pub fn new(state: &PortalState, req: &HttpRequest, viewer: Option<&Viewer>, title: &str) -> Self {
         let t = state.messages.clone();
-        let (csrf, csrf_cookie) = crate::forms::issue_csrf(state, req);
+        let (csrf, csrf_cookie) = crate::forms::issue_csrf(state, req, viewer.is_some());
         let path = req.path();
         let nav = match viewer {
             Some(v) if v.stage() == redress_domain::SessionStage::Full => nav(&t, v.role(), path),

@@ -70,7 +70,12 @@ pub struct PortalState {
     pub service_name: String,
     pub store: Store,
     pub messages: Messages,
+    /// CSRF tokens of pages anyone may load (the login, setup).
     pub(crate) csrf: CsrfKeys,
+    /// CSRF tokens of pages served to someone signed in: only a form carrying one is
+    /// kept when its session has ended, so nobody without an account can store
+    /// anything (ADR 0022).
+    pub(crate) staff_csrf: CsrfKeys,
     pub(crate) flash: FlashSealer,
     /// Argon2id cost for new password keys; stored with each account.
     pub password_kdf: KdfParams,
@@ -106,6 +111,7 @@ impl PortalState {
             store,
             messages,
             csrf: CsrfKeys::new(redress_web::derive_key(secret, "portal-csrf"), None),
+            staff_csrf: CsrfKeys::new(redress_web::derive_key(secret, "portal-staff-csrf"), None),
             flash: FlashSealer::new(redress_web::derive_key(secret, "portal-flash")),
             password_kdf,
             settings,

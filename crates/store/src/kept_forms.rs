@@ -47,6 +47,12 @@ impl Store {
         Ok((row.expires_at > now).then_some(row.sealed))
     }
 
+    /// How many forms are kept.
+    pub async fn kept_form_count(&self) -> Result<u64, StoreError> {
+        use sea_orm::PaginatorTrait;
+        Ok(kept_form::Entity::find().count(self.connection()).await?)
+    }
+
     /// Deletes kept forms nobody came back for.
     pub async fn forget_expired_forms(&self, now: i64) -> Result<u64, StoreError> {
         let res = kept_form::Entity::delete_many()
