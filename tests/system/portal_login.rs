@@ -555,13 +555,20 @@ async fn a_form_posted_after_the_session_ended_is_back_after_logging_in() {
     let posted = stranger
         .post_raw(
             "/admin",
-            &[(redress_web::CSRF_FIELD, &token), ("email", "junk@example.org"), ("teams", &"x".repeat(30_000))],
+            &[
+                (redress_web::CSRF_FIELD, &token),
+                ("email", "junk@example.org"),
+                ("teams", &"x".repeat(30_000)),
+            ],
         )
         .await;
     assert_eq!(posted.status, 303);
     assert!(posted.location().starts_with("/login?"));
     assert!(!posted.headers.contains_key("set-cookie"), "nothing kept");
-    assert_eq!(redress_store::test_support::count_rows(&app.store, "kept_forms").await, 0);
+    assert_eq!(
+        redress_store::test_support::count_rows(&app.store, "kept_forms").await,
+        0
+    );
 }
 
 /// Medians of how long each kind of wrong login takes, with the production key

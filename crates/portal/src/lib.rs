@@ -139,14 +139,24 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// How often sessions and kept forms that ran out are deleted.
 const FORGET_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// Deletes sessions past their end and kept forms nobody came back for, every minute,
-/// for as long as the process runs. Any number of portal processes may do it at once.
+/// An address's failed logins count for this long after its last one, unless it is
+/// locked.
+const FAILURES_COUNT_FOR_SECS: i64 = 86_400;
+
+/// Deletes sessions past their end, kept forms nobody came back for, and old failures
+/// of addresses not locked, every minute, for as long as the process runs. Any number
+/// of portal processes may do it at once.
 pub async fn forget_stale(state: std::sync::Arc<PortalState>) {
     loop {
         let now = state.now();
         let idle_since = now - state.settings.session_idle_secs;
         if state.store.forget_stale_sessions(now, idle_since).await.is_err()
             || state.store.forget_expired_forms(now).await.is_err()
+            || state
+                .store
+                .forget_old_login_failures(now - FAILURES_COUNT_FOR_SECS)
+                .await
+                .is_err()
         {
             redress_logging::count("portal", "forget_stale_failed");
         }

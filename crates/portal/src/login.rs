@@ -290,7 +290,7 @@ async fn failed(
 ) -> Result<redress_store::Guard, Failure> {
     let s = &state.settings;
     let guard = tx
-        .count_failed_login(address, now.div_euclid(60), |failures| {
+        .count_failed_login(address, now, |failures| {
             let blocked_until = match failures.checked_sub(s.backoff_after) {
                 Some(beyond) => now + redress_store::backoff_secs(beyond + 1, 30, 15 * 60),
                 None => 0,

@@ -23,7 +23,25 @@ pub struct Guard {
 impl Store {
     /// The guard of an address (by its hash); the default when it has none.
     pub async fn login_guard(&self, address: &[u8; 32]) -> Result<Guard, StoreError> {
-        guard_on(self, address).await
+        let row = login_guard::Entity::find_by_id(hex::encode(address))
+            .one(self.connection())
+            .await?;
+        Ok(row.map_or_else(Guard::default, |r| Guard {
+            failures: u32::try_from(r.failures).unwrap_or(0),
+            blocked_until: r.blocked_until,
+            locked: r.locked,
+        }))
+    }
+
+    /// Forgets the failures of addresses that are not locked and have not failed since
+    /// `before`: an old mistyped password counts no more.
+    pub async fn forget_old_login_failures(&self, before: i64) -> Result<u64, StoreError> {
+        let res = login_guard::Entity::delete_many()
+            .filter(login_guard::Column::Locked.eq(false))
+            .filter(login_guard::Column::LastFailure.lt(before))
+            .exec(self.connection())
+            .await?;
+        Ok(res.rows_affected)
     }
 
     /// Failed logins counted in `minute` (Unix seconds / 60).
@@ -35,27 +53,17 @@ impl Store {
     }
 }
 
-async fn guard_on(store: &Store, address: &[u8; 32]) -> Result<Guard, StoreError> {
-    let row = login_guard::Entity::find_by_id(hex::encode(address))
-        .one(store.connection())
-        .await?;
-    Ok(row.map_or_else(Guard::default, |r| Guard {
-        failures: u32::try_from(r.failures).unwrap_or(0),
-        blocked_until: r.blocked_until,
-        locked: r.locked,
-    }))
-}
-
 impl Audited {
-    /// Counts a failed login of `address` in its guard and in `minute`'s budget;
+    /// Counts a failed login of `address` at `now` in its guard and in the minute's budget;
     /// `next` says, from the failures so far, how long the address must wait and
     /// whether it is now locked. Returns the guard as written.
     pub async fn count_failed_login(
         &self,
         address: &[u8; 32],
-        minute: i64,
+        now: i64,
         next: impl FnOnce(u32) -> (i64, bool),
     ) -> Result<Guard, StoreError> {
+        let minute = now.div_euclid(60);
         let key = hex::encode(address);
         let before = login_guard::Entity::find_by_id(key.clone())
             .one(&self.txn)
@@ -69,6 +77,7 @@ impl Audited {
         login_guard::Entity::insert(login_guard::ActiveModel {
             address: Set(key),
             failures: Set(failures_col),
+            last_failure: Set(now),
             blocked_until: Set(blocked_until),
             locked: Set(locked),
         })
@@ -76,6 +85,7 @@ impl Audited {
             OnConflict::column(login_guard::Column::Address)
                 .update_columns([
                     login_guard::Column::Failures,
+                    login_guard::Column::LastFailure,
                     login_guard::Column::BlockedUntil,
                     login_guard::Column::Locked,
                 ])

@@ -632,3 +632,48 @@ async fn an_invitation_is_found_by_its_hash_until_it_expires_or_is_replaced() {
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn failed_logins_count_per_address_and_minute_and_old_ones_are_forgotten() {
+    let (_dir, _db, store, _blobs) = setup().await;
+    let t0 = 1_700_000_040;
+    let fail = |address: [u8; 32], now: i64| {
+        let store = store.clone();
+        async move {
+            let tx = store.begin_audited().await.unwrap();
+            let guard = tx
+                .count_failed_login(&address, now, |n| (now + i64::from(n), n >= 3))
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            guard
+        }
+    };
+    for i in 0..3 {
+        let g = fail([1; 32], t0 + i).await;
+        assert_eq!(
+            (g.failures, g.blocked_until, g.locked),
+            (i as u32 + 1, t0 + 2 * i + 1, i == 2)
+        );
+    }
+    fail([2; 32], t0 + 5).await;
+    assert_eq!(store.failed_logins_in(t0.div_euclid(60)).await.unwrap(), 4);
+    // A new minute starts from nothing, and the old one is gone.
+    fail([2; 32], t0 + 60).await;
+    assert_eq!(store.failed_logins_in((t0 + 60).div_euclid(60)).await.unwrap(), 1);
+    assert_eq!(store.failed_logins_in(t0.div_euclid(60)).await.unwrap(), 0);
+    // A day on, an address not locked starts afresh; a locked one stays locked.
+    assert_eq!(store.forget_old_login_failures(t0 + 86_400).await.unwrap(), 1);
+    assert_eq!(
+        store.login_guard(&[2; 32]).await.unwrap(),
+        crate::Guard::default()
+    );
+    assert!(store.login_guard(&[1; 32]).await.unwrap().locked);
+    let tx = store.begin_audited().await.unwrap();
+    assert!(tx.clear_login_guard(&[1; 32]).await.unwrap());
+    tx.commit().await.unwrap();
+    assert_eq!(
+        store.login_guard(&[1; 32]).await.unwrap(),
+        crate::Guard::default()
+    );
+}

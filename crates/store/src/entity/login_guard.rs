@@ -7,6 +7,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub address: String,
     pub failures: i32,
+    pub last_failure: i64,
     pub blocked_until: i64,
     pub locked: bool,
 }

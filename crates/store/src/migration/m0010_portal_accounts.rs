@@ -60,6 +60,7 @@ enum LoginGuards {
     Table,
     Address,
     Failures,
+    LastFailure,
     BlockedUntil,
     Locked,
 }
@@ -163,6 +164,7 @@ impl MigrationTrait for Migration {
             .if_not_exists()
             .col(string(LoginGuards::Address).primary_key())
             .col(integer(LoginGuards::Failures))
+            .col(big_integer(LoginGuards::LastFailure))
             .col(big_integer(LoginGuards::BlockedUntil))
             .col(boolean(LoginGuards::Locked))
             .to_owned();
