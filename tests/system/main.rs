@@ -25,6 +25,7 @@ mod portal_access;
 mod portal_admin;
 mod portal_audit;
 mod portal_browser;
+mod portal_cases;
 mod portal_login;
 mod portal_secrecy;
 mod quiet_logs;

@@ -45,6 +45,10 @@ fn expected_rules() -> Vec<(&'static str, Access)> {
         ("/account", Access::Roles(Role::ALL)),
         ("/cases", Access::Roles(INVESTIGATORS_AND_ADMINS)),
         ("/cases/{case_ref}", Access::Roles(INVESTIGATORS_AND_ADMINS)),
+        (
+            "/cases/{case_ref}/files/{object}",
+            Access::Roles(INVESTIGATORS_AND_ADMINS),
+        ),
         ("/admin", Access::Roles(&[Role::Admin])),
         ("/admin/users/{id}", Access::Roles(&[Role::Admin])),
         ("/audit", Access::Roles(&[Role::Auditor, Role::Admin])),
@@ -95,9 +99,10 @@ async fn every_route_of_the_table_answers_each_role_as_its_rule_says() {
                     &app.invite("new@example.org", Role::Auditor, &[]).await["/setup/".len()..],
                 )
                 .replace("{case_ref}", &cast.case_a)
+                .replace("{object}", &cast.file_a.to_string())
                 .replace("{id}", &cast.auditor.id.to_string());
             let mut want = expected(route.access, *role);
-            if route.path == "/cases/{case_ref}" && want == Outcome::Served && !case_owner {
+            if route.path.starts_with("/cases/{case_ref}") && want == Outcome::Served && !case_owner {
                 want = Outcome::Hidden;
             }
             for method in &route.methods {
@@ -222,6 +227,7 @@ async fn the_intake_serves_no_portal_route_and_the_portal_no_intake_route() {
     let concrete = |p: &str| {
         p.replace("{token}", &"a".repeat(64))
             .replace("{case_ref}", "RD-0000-0000")
+            .replace("{object}", &uuid::Uuid::new_v4().to_string())
             .replace("{id}", &uuid::Uuid::new_v4().to_string())
     };
     let client = reqwest::Client::builder()

@@ -280,6 +280,8 @@ pub struct Cast {
     /// A's case and B's case.
     pub case_a: String,
     pub case_b: String,
+    /// The evidence file of A's case.
+    pub file_a: redress_domain::ObjectId,
 }
 
 impl Cast {
@@ -309,7 +311,9 @@ impl Cast {
             "The first report, long enough.",
             "The second report, long enough.",
         ] {
-            let res = app.api_submit(&good_answers(what), &[]).await;
+            let res = app
+                .api_submit(&good_answers(what), &[("device.log", b"2026-05-01 started")])
+                .await;
             assert_eq!(res.status(), 201);
             let body: serde_json::Value = res.json().await.unwrap();
             refs.push(body["case_ref"].as_str().unwrap().to_owned());
@@ -331,6 +335,15 @@ impl Cast {
         let (case_a, case_b) = (owner(&a).await, owner(&b).await);
         assert_ne!(case_a, case_b);
         assert!(refs.contains(&case_a) && refs.contains(&case_b));
+        let file_a = app
+            .store
+            .objects(app.case(&case_a).await.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|(_, kind)| *kind == redress_domain::ObjectKind::Evidence)
+            .unwrap()
+            .0;
         Self {
             anonymous: Agent::new(&portal.base),
             a,
@@ -339,6 +352,7 @@ impl Cast {
             auditor,
             case_a,
             case_b,
+            file_a,
         }
     }
 }

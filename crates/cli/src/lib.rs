@@ -304,15 +304,17 @@ pub async fn portal_state(
         ..redress_portal::PortalSettings::default()
     };
     let clock = overrides.clock.clone().unwrap_or_else(|| Arc::new(system_clock));
-    Ok(redress_portal::PortalState::new(
-        config.service_name.clone(),
+    let parts = redress_portal::PortalParts {
+        service_name: config.service_name.clone(),
+        blobs: config.blob_store(&store)?,
         store,
-        &secret,
-        redress_portal::messages("en")?,
+        questionnaire: questionnaire(config)?,
+        messages: redress_portal::messages("en")?,
         password_kdf,
         settings,
         clock,
-    )?)
+    };
+    Ok(redress_portal::PortalState::new(parts, &secret)?)
 }
 
 /// A running portal listener.

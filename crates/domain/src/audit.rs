@@ -26,5 +26,8 @@ named_enum! {
         /// Someone signed in asked for a page, case or person they may not see.
         AccessDenied = "access_denied",
         CaseView = "case_view",
+        /// An evidence file or its scrubbed rendition was downloaded (target: the case
+        /// and the object).
+        Download = "download",
     }
 }

@@ -1,15 +1,17 @@
-//! The viewer's cases. Part 1 of the portal lists what is assigned to them by
-//! reference and state, and shows a case's public metadata; what a case holds comes
-//! with part 2. Whether a case is the viewer's is decided by [`access::may_see_case`],
-//! and a case they may not see is answered exactly as one that does not exist.
+//! The viewer's cases: the list of what is assigned to them, one case's page (its
+//! answers, what triage found, related cases, the evidence), and evidence downloads.
+//! Whether a case is the viewer's is decided by [`access::may_see_case`]; a case they may
+//! not see is answered exactly as one that does not exist. What a case holds is opened
+//! with the viewer's identity for the request ([`crate::content`]).
 
-use actix_web::http::StatusCode;
+use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
-use redress_domain::{AuditAction, CaseRef, Holder};
+use redress_domain::{AuditAction, CaseRef, Holder, ObjectId, ObjectKind, Rendition, TriageSummary};
 use redress_store::StoredCase;
 
 use crate::PortalState;
 use crate::access::{self, Viewer};
+use crate::content::{self, CaseContent};
 use crate::forms::{Answer, answer};
 use crate::layout::{Chrome, day, page};
 
@@ -28,18 +30,82 @@ page!(CasesPage {
     cases: Vec<CaseRow>,
 }, "cases.html");
 
-page!(
-    CasePage {
-        case_ref: String,
-        state: String,
-        priority: String,
-        received: String,
-        ack_due: String,
-        feedback_due: String,
-        earlier_key: bool,
-    },
-    "case.html"
-);
+/// One answer of the report.
+#[derive(Debug)]
+pub struct AnswerRow {
+    pub label: String,
+    pub value: String,
+}
+
+/// One rule that moved the score.
+#[derive(Debug)]
+pub struct ReasonRow {
+    pub rule: String,
+    pub points: i32,
+    pub detail: String,
+}
+
+/// A matched indicator: what it is called, what it indicates, what matched.
+#[derive(Debug)]
+pub struct IndicatorRow {
+    pub label: String,
+    pub indicates: Vec<String>,
+    pub observables: Vec<String>,
+}
+
+/// A related case the viewer is assigned to.
+#[derive(Debug)]
+pub struct RelatedRow {
+    pub case_ref: String,
+    pub shared: String,
+}
+
+/// An evidence file, its custody, and its scrubbed rendition.
+#[derive(Debug)]
+pub struct FileRow {
+    pub name: String,
+    pub size: String,
+    pub sha256: String,
+    /// Whether the stored file still matched the intake's hash when triage read it.
+    pub verified: Option<bool>,
+    pub original: String,
+    pub scrubbed: Option<String>,
+    /// What scrubbing removed, or why there is no rendition.
+    pub rendition: String,
+}
+
+/// What triage found, as the page shows it.
+#[derive(Debug)]
+pub struct TriageView {
+    pub priority: String,
+    pub points: i32,
+    pub team: String,
+    pub reasons: Vec<ReasonRow>,
+    pub indicators: Vec<IndicatorRow>,
+    pub related: Vec<RelatedRow>,
+    /// Related cases linked but not the viewer's, or beyond the list.
+    pub related_hidden: u64,
+    pub overlaps: Vec<String>,
+}
+
+/// What the case holds, when the viewer's identity opens it.
+#[derive(Debug)]
+pub struct Content {
+    pub answers: Vec<AnswerRow>,
+    pub triage: Option<TriageView>,
+    pub files: Vec<FileRow>,
+}
+
+page!(CasePage {
+    case_ref: String,
+    state: String,
+    priority: String,
+    received: String,
+    ack_due: String,
+    feedback_due: String,
+    earlier_key: bool,
+    content: Option<Content>,
+}, "case.html");
 
 async fn row(
     state: &PortalState,
@@ -93,6 +159,51 @@ async fn list_inner(req: &HttpRequest, state: &PortalState, viewer: &Viewer) -> 
     Ok(page.chrome.respond(StatusCode::OK, &page))
 }
 
+/// The case a path names, if the viewer may see it; otherwise the answer to give (the
+/// 404 of a missing page, audited), whether the case exists or not.
+async fn visible_case(
+    state: &PortalState,
+    req: &HttpRequest,
+    viewer: &Viewer,
+    typed: &str,
+) -> Result<Result<StoredCase, HttpResponse>, crate::forms::Failure> {
+    let case_ref = CaseRef::parse(typed);
+    let target = match &case_ref {
+        Some(r) => format!("case:{r}"),
+        None => "page:/cases/{case_ref}".to_owned(),
+    };
+    let case = match &case_ref {
+        Some(r) => state.store.case_by_ref(r).await?,
+        None => None,
+    };
+    let assigned = match (&case, viewer.account.investigator_id) {
+        (Some(c), Some(inv)) => state.store.is_assigned(c.id, inv).await?,
+        _ => false,
+    };
+    Ok(match case.filter(|_| access::may_see_case(viewer, assigned)) {
+        Some(case) => Ok(case),
+        None => Err(access::hidden(state, req, viewer, &target).await),
+    })
+}
+
+async fn audit(
+    state: &PortalState,
+    viewer: &Viewer,
+    action: AuditAction,
+    target: &str,
+) -> Result<(), crate::forms::Failure> {
+    let actor = viewer.actor();
+    let entry = redress_audit::NewEntry {
+        actor: &actor,
+        action,
+        target: Some(target),
+        at: state.now(),
+        timing: redress_audit::Timing::Exact,
+    };
+    redress_audit::record(&state.store, &entry).await?;
+    Ok(())
+}
+
 /// `GET /cases/{case_ref}`: one case, if it is the viewer's; each view is audited.
 pub async fn show(
     req: HttpRequest,
@@ -104,30 +215,21 @@ pub async fn show(
 }
 
 async fn show_inner(req: &HttpRequest, state: &PortalState, viewer: &Viewer, typed: &str) -> Answer {
-    let target = match CaseRef::parse(typed) {
-        Some(r) => format!("case:{r}"),
-        None => "page:/cases/{case_ref}".to_owned(),
+    let case = match visible_case(state, req, viewer, typed).await? {
+        Ok(case) => case,
+        Err(refused) => return Ok(refused),
     };
-    let case = match CaseRef::parse(typed) {
-        Some(r) => state.store.case_by_ref(&r).await?,
+    audit(
+        state,
+        viewer,
+        AuditAction::CaseView,
+        &format!("case:{}", case.case_ref),
+    )
+    .await?;
+    let content = match content::open_keys(state, viewer, &case).await? {
+        Some(keys) => Some(view(state, viewer, &case, &content::read(state, &keys, &case).await?).await?),
         None => None,
     };
-    let assigned = match (&case, viewer.account.investigator_id) {
-        (Some(c), Some(inv)) => state.store.is_assigned(c.id, inv).await?,
-        _ => false,
-    };
-    let Some(case) = case.filter(|_| access::may_see_case(viewer, assigned)) else {
-        return Ok(access::hidden(state, req, viewer, &target).await);
-    };
-    let actor = viewer.actor();
-    let entry = redress_audit::NewEntry {
-        actor: &actor,
-        action: AuditAction::CaseView,
-        target: Some(&target),
-        at: state.now(),
-        timing: redress_audit::Timing::Exact,
-    };
-    redress_audit::record(&state.store, &entry).await?;
     let t = &state.messages;
     let due = |d: Option<i64>| d.map_or_else(|| t.get("case.not_set").into_owned(), day);
     let page = CasePage {
@@ -139,8 +241,268 @@ async fn show_inner(req: &HttpRequest, state: &PortalState, viewer: &Viewer, typ
         received: day(case.received_at),
         ack_due: due(case.ack_due),
         feedback_due: due(case.feedback_due),
-        earlier_key: earlier_key(state, viewer, &case).await?,
+        earlier_key: content.is_none(),
         case_ref: case.case_ref.to_string(),
+        content,
     };
     Ok(page.chrome.respond(StatusCode::OK, &page))
+}
+
+/// Sizes as people read them.
+fn size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["bytes", "KiB", "MiB", "GiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} bytes")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// The case's content as the page shows it.
+async fn view(
+    state: &PortalState,
+    viewer: &Viewer,
+    case: &StoredCase,
+    content: &CaseContent,
+) -> Result<Content, crate::forms::Failure> {
+    let t = &state.messages;
+    let a = &content.submission.answers;
+    let label = |field: &str| t.get(&format!("answer.{field}")).into_owned();
+    let none = || t.get("answer.none").into_owned();
+    let targeted: Vec<String> = a
+        .targeted()
+        .iter()
+        .map(|g| t.get(&format!("answer_choice.targeted.{g}")).into_owned())
+        .collect();
+    let answers = vec![
+        AnswerRow {
+            label: label("product"),
+            value: state
+                .questionnaire
+                .product_label(a.product(), t.lang())
+                .unwrap_or(a.product())
+                .to_owned(),
+        },
+        AnswerRow {
+            label: label("suspected_customer"),
+            value: a.suspected_customer().map_or_else(none, str::to_owned),
+        },
+        AnswerRow {
+            label: label("country"),
+            value: a.country().map_or_else(none, str::to_owned),
+        },
+        AnswerRow {
+            label: label("targeted"),
+            value: targeted.join(", "),
+        },
+        AnswerRow {
+            label: label("what_happened"),
+            value: a.what_happened().to_owned(),
+        },
+        AnswerRow {
+            label: label("when"),
+            value: a.when().map_or_else(none, str::to_owned),
+        },
+        AnswerRow {
+            label: label("ongoing"),
+            value: t
+                .get(&format!("answer_choice.ongoing.{}", a.ongoing()))
+                .into_owned(),
+        },
+        AnswerRow {
+            label: label("contact"),
+            value: a.contact().map_or_else(none, str::to_owned),
+        },
+    ];
+    let triage = match &content.summary {
+        Some(summary) => Some(triage_view(state, viewer, summary).await?),
+        None => None,
+    };
+    let files = content
+        .submission
+        .evidence
+        .iter()
+        .map(|e| {
+            let custody = content
+                .summary
+                .as_ref()
+                .and_then(|s| s.evidence.iter().find(|c| c.original == e.object_id));
+            let (scrubbed, rendition) = match custody.map(|c| &c.rendition) {
+                Some(Rendition::Scrubbed { object, removed, .. }) => {
+                    let names: Vec<&str> = removed.iter().map(|m| m.as_str()).collect();
+                    (
+                        Some(file_href(case, *object)),
+                        t.fill("case.removed", &[("what", &names.join(", "))]),
+                    )
+                }
+                Some(Rendition::NothingToRemove) => (None, t.get("case.nothing_to_remove").into_owned()),
+                Some(Rendition::NotMade { reason }) => (
+                    None,
+                    t.fill("case.not_scrubbed", &[("why", &not_scrubbed(reason))]),
+                ),
+                None => (None, String::new()),
+            };
+            FileRow {
+                name: e.file_name.clone(),
+                size: size(e.size),
+                sha256: e.sha256.clone(),
+                verified: custody.map(|c| c.sha256_verified),
+                original: file_href(case, e.object_id),
+                scrubbed,
+                rendition,
+            }
+        })
+        .collect();
+    Ok(Content {
+        answers,
+        triage,
+        files,
+    })
+}
+
+fn not_scrubbed(reason: &redress_domain::evidence::NotScrubbed) -> String {
+    serde_json::to_value(reason)
+        .ok()
+        .map(|v| match v {
+            serde_json::Value::String(s) => s,
+            other => other.to_string(),
+        })
+        .unwrap_or_default()
+        .replace('_', " ")
+}
+
+fn file_href(case: &StoredCase, object: ObjectId) -> String {
+    format!("/cases/{}/files/{object}", case.case_ref)
+}
+
+async fn triage_view(
+    state: &PortalState,
+    viewer: &Viewer,
+    summary: &TriageSummary,
+) -> Result<TriageView, crate::forms::Failure> {
+    let mut related = Vec::new();
+    let mut hidden = summary.related.more_linked;
+    for linked in &summary.related.linked {
+        let theirs = match (
+            state.store.case_by_ref(&linked.case_ref).await?,
+            viewer.account.investigator_id,
+        ) {
+            (Some(c), Some(inv)) => state.store.is_assigned(c.id, inv).await?,
+            _ => false,
+        };
+        if theirs {
+            related.push(RelatedRow {
+                case_ref: linked.case_ref.to_string(),
+                shared: linked.shared.join(", "),
+            });
+        } else {
+            hidden += 1;
+        }
+    }
+    let t = &state.messages;
+    Ok(TriageView {
+        priority: summary.score.priority.to_string(),
+        points: summary.score.points,
+        team: summary.routed_to_team.clone(),
+        reasons: summary
+            .score
+            .reasons
+            .iter()
+            .map(|r| ReasonRow {
+                rule: r.rule.clone(),
+                points: r.points,
+                detail: r.detail.clone(),
+            })
+            .collect(),
+        indicators: summary
+            .indicators
+            .iter()
+            .map(|i| IndicatorRow {
+                label: i.label(),
+                indicates: i
+                    .indicates
+                    .iter()
+                    .map(|x| format!("{}: {}", x.kind, x.name))
+                    .collect(),
+                observables: i
+                    .observables
+                    .iter()
+                    .map(|o| format!("{} = {}", o.observable, o.value))
+                    .collect(),
+            })
+            .collect(),
+        related,
+        related_hidden: hidden,
+        overlaps: summary
+            .related
+            .overlaps
+            .iter()
+            .map(|o| {
+                t.fill(
+                    "case.overlap",
+                    &[
+                        ("count", &o.other_cases.to_string()),
+                        ("values", &o.values.join(", ")),
+                    ],
+                )
+            })
+            .collect(),
+    })
+}
+
+/// `GET /cases/{case_ref}/files/{object}`: an evidence file or its scrubbed rendition,
+/// decrypted as it streams, always as an attachment; each download is audited.
+pub async fn download(
+    req: HttpRequest,
+    state: web::Data<PortalState>,
+    viewer: Viewer,
+    path: web::Path<(String, String)>,
+) -> HttpResponse {
+    let (typed, object) = path.into_inner();
+    answer(
+        &state,
+        download_inner(&req, &state, &viewer, &typed, &object).await,
+    )
+}
+
+async fn download_inner(
+    req: &HttpRequest,
+    state: &PortalState,
+    viewer: &Viewer,
+    typed: &str,
+    object: &str,
+) -> Answer {
+    let case = match visible_case(state, req, viewer, typed).await? {
+        Ok(case) => case,
+        Err(refused) => return Ok(refused),
+    };
+    let Some(keys) = content::open_keys(state, viewer, &case).await? else {
+        return Ok(redress_web::not_found(req.clone()).await);
+    };
+    let content = content::read(state, &keys, &case).await?;
+    let found = ObjectId::parse(object).and_then(|id| content::download_of(&content, id));
+    let Some((file, kind)) = found else {
+        return Ok(redress_web::not_found(req.clone()).await);
+    };
+    let target = format!("case:{}/object:{}", case.case_ref, file.object);
+    audit(state, viewer, AuditAction::Download, &target).await?;
+    let key = match kind {
+        ObjectKind::Scrubbed => keys.case,
+        _ => keys.thread,
+    };
+    let name = content::safe_file_name(&file.file_name);
+    Ok(HttpResponse::Ok()
+        .content_type("application/octet-stream")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}\""),
+        ))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .streaming(content::stream(state, file.object, key)))
 }

@@ -17,6 +17,7 @@ mod account;
 mod admin;
 mod audit_log;
 mod cases;
+mod content;
 mod forms;
 mod invitations;
 mod layout;
@@ -35,7 +36,7 @@ pub use forms::{CSRF_COOKIE, FORM_LIMIT};
 pub use invitations::{InviteError, InviteRequest, Invited, MAX_VALID_HOURS, invite};
 pub use login::unlock;
 pub use session::SESSION_COOKIE;
-pub use state::{PortalSettings, PortalState};
+pub use state::{PortalParts, PortalSettings, PortalState};
 
 /// The portal's own messages, by language; `Messages::layered` adds the shared ones.
 const MESSAGES: &[(&str, &str)] = &[("en", include_str!("../locales/en.toml"))];
@@ -91,6 +92,10 @@ pub fn endpoints() -> Vec<(Access, Endpoint)> {
         (
             Access::Roles(STAFF),
             Endpoint::new("/cases/{case_ref}").get(cases::show),
+        ),
+        (
+            Access::Roles(STAFF),
+            Endpoint::new("/cases/{case_ref}/files/{object}").get(cases::download),
         ),
         (
             Access::Roles(ADMINS),

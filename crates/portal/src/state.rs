@@ -2,7 +2,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use redress_crypto::{KdfParams, SecretIdentity, wrap_identity};
-use redress_store::Store;
+use redress_domain::Questionnaire;
+use redress_store::{BlobStore, Store};
 use redress_web::{CsrfKeys, FlashSealer, Messages};
 use tokio::sync::Semaphore;
 
@@ -65,10 +66,34 @@ pub(crate) struct KdfGate {
     pub queue: Semaphore,
 }
 
+/// What the portal is built from, besides its secret.
+pub struct PortalParts {
+    pub service_name: String,
+    pub store: Store,
+    /// Where case objects are read from (the portal never writes a blob).
+    pub blobs: BlobStore,
+    /// For the labels of the products reporters chose.
+    pub questionnaire: Questionnaire,
+    pub messages: Messages,
+    /// Argon2id cost for new password keys; stored with each account.
+    pub password_kdf: KdfParams,
+    pub settings: PortalSettings,
+    /// Unix seconds. A parameter so tests can move time.
+    pub clock: Arc<dyn Fn() -> i64 + Send + Sync>,
+}
+
+impl std::fmt::Debug for PortalParts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PortalParts").finish_non_exhaustive()
+    }
+}
+
 /// Shared state of the portal door.
 pub struct PortalState {
     pub service_name: String,
     pub store: Store,
+    pub blobs: BlobStore,
+    pub questionnaire: Questionnaire,
     pub messages: Messages,
     /// CSRF tokens of pages anyone may load (the login, setup).
     pub(crate) csrf: CsrfKeys,
@@ -91,15 +116,17 @@ pub struct PortalState {
 impl PortalState {
     /// The portal's state. `secret` is the portal's own (the file `portal.secret`):
     /// its cookies and CSRF tokens are bound to it, and the intake never reads it.
-    pub fn new(
-        service_name: String,
-        store: Store,
-        secret: &[u8; 32],
-        messages: Messages,
-        password_kdf: KdfParams,
-        settings: PortalSettings,
-        clock: Arc<dyn Fn() -> i64 + Send + Sync>,
-    ) -> Result<Self, redress_crypto::CryptoError> {
+    pub fn new(parts: PortalParts, secret: &[u8; 32]) -> Result<Self, redress_crypto::CryptoError> {
+        let PortalParts {
+            service_name,
+            store,
+            blobs,
+            questionnaire,
+            messages,
+            password_kdf,
+            settings,
+            clock,
+        } = parts;
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let nobody = SecretIdentity::generate().public();
         let decoy = Decoy {
@@ -109,6 +136,8 @@ impl PortalState {
         Ok(Self {
             service_name,
             store,
+            blobs,
+            questionnaire,
             messages,
             csrf: CsrfKeys::new(redress_web::derive_key(secret, "portal-csrf"), None),
             staff_csrf: CsrfKeys::new(redress_web::derive_key(secret, "portal-staff-csrf"), None),

@@ -46,6 +46,7 @@ impl From<audit_entry::Model> for AuditRecord {
 pub struct AuditFilter {
     pub actor: Option<String>,
     pub action: Option<String>,
+    /// A target, with everything under it (`case:RD-…` finds its objects too).
     pub target: Option<String>,
     /// Unix seconds, inclusive.
     pub from: Option<i64>,
@@ -117,7 +118,12 @@ impl Store {
             cond = cond.add(audit_entry::Column::Action.eq(action.as_str()));
         }
         if let Some(target) = &filter.target {
-            cond = cond.add(audit_entry::Column::Target.eq(target.as_str()));
+            // A target and what lies under it (`case:RD-…` and `case:RD-…/object:…`).
+            cond = cond.add(
+                Condition::any()
+                    .add(audit_entry::Column::Target.eq(target.as_str()))
+                    .add(audit_entry::Column::Target.starts_with(format!("{target}/"))),
+            );
         }
         if let Some(from) = filter.from {
             cond = cond.add(audit_entry::Column::At.gte(from));
