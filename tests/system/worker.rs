@@ -801,64 +801,6 @@ async fn a_permanent_smtp_refusal_is_not_retried() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn after_acknowledgement_the_feedback_deadline_runs_three_months() {
-    let app = TestApp::spawn().await;
-    let sink = sink::start().await.unwrap();
-    app.investigator("ana@example.org", &["mobile"], 5).await;
-    let case_ref = submit(&app, "A report that is acknowledged in time.", &[]).await;
-    let worker = app.worker("w1", Some(Mailer::new(&mail_config(&sink)).unwrap()));
-    worker.run_until_idle().await.unwrap();
-    let case = app.case(&case_ref).await;
-    let feedback_secs = worker.rules.deadlines.feedback_days * 86_400;
-    assert_eq!(feedback_secs, 90 * 86_400);
-
-    app.advance(86_400);
-    let acknowledged_at = app.clock.load(std::sync::atomic::Ordering::SeqCst);
-    assert!(
-        app.store
-            .acknowledge(case.id, acknowledged_at, feedback_secs)
-            .await
-            .unwrap()
-    );
-    assert!(
-        !app.store
-            .acknowledge(case.id, acknowledged_at, feedback_secs)
-            .await
-            .unwrap(),
-        "only once"
-    );
-    let case = app.case(&case_ref).await;
-    assert_eq!(case.feedback_due, Some(acknowledged_at + feedback_secs));
-
-    // Past the acknowledgement deadline nothing is due: that deadline was met.
-    app.advance(10 * 86_400);
-    worker.run_until_idle().await.unwrap();
-    assert_eq!(
-        (
-            app.case(&case_ref).await.deadline_flag.as_str(),
-            sink.messages().len()
-        ),
-        ("ok", 1)
-    );
-
-    // Near and past the feedback deadline, the assignee is reminded once each.
-    app.advance(
-        acknowledged_at + feedback_secs - 86_400 - app.clock.load(std::sync::atomic::Ordering::SeqCst),
-    );
-    worker.run_until_idle().await.unwrap();
-    assert_eq!(app.case(&case_ref).await.deadline_flag, DeadlineFlag::DueSoon);
-    app.advance(2 * 86_400);
-    worker.run_until_idle().await.unwrap();
-    assert_eq!(app.case(&case_ref).await.deadline_flag, DeadlineFlag::Overdue);
-    let texts: Vec<String> = sink.messages().iter().skip(1).map(|m| m.text()).collect();
-    assert_eq!(texts.len(), 2, "{texts:?}");
-    assert!(
-        texts.iter().all(|t| t.to_lowercase().contains("feedback")),
-        "{texts:?}"
-    );
-}
-
 /// Opens every object of a case with the recovery identity, as stored: what the
 /// reporter sent with the thread key, what triage made with the case key.
 async fn every_object_opens(app: &TestApp, case_ref: &str) -> usize {

@@ -278,20 +278,16 @@ pub async fn portal_state(
     if p.session_idle_mins < 1 || p.session_hours < 1 {
         anyhow::bail!("portal.session_idle_mins and portal.session_hours must be at least 1");
     }
-    // The routing the invitation form describes; the worker's own check reports rules
-    // it cannot read.
-    let (routed_teams, fallback_team) = match worker::rules(config) {
-        Ok(rules) => {
-            let mut teams: Vec<String> = Vec::new();
-            for rule in &rules.routing.rules {
-                if !teams.contains(&rule.team) {
-                    teams.push(rule.team.clone());
-                }
-            }
-            (teams, rules.routing.fallback_team.clone())
+    // The deadlines of the triage rules, which the portal's steps set, and the routing
+    // the invitation form describes.
+    let rules = worker::rules(config)
+        .context("reading the triage rules (worker.rules_file), whose deadlines the portal sets")?;
+    let mut routed_teams: Vec<String> = Vec::new();
+    for rule in &rules.routing.rules {
+        if !routed_teams.contains(&rule.team) {
+            routed_teams.push(rule.team.clone());
         }
-        Err(_) => (Vec::new(), String::new()),
-    };
+    }
     let settings = redress_portal::PortalSettings {
         secure_cookies: p.secure_cookies,
         session_idle_secs: p.session_idle_mins * 60,
@@ -300,7 +296,9 @@ pub async fn portal_state(
         invitation_hours: p.invitation_hours,
         link_base: portal_link_base(config),
         routed_teams,
-        fallback_team,
+        fallback_team: rules.routing.fallback_team.clone(),
+        feedback_secs: rules.deadlines.feedback_days * 86_400,
+        due_soon_secs: rules.deadlines.due_soon_days * 86_400,
         ..redress_portal::PortalSettings::default()
     };
     let clock = overrides.clock.clone().unwrap_or_else(|| Arc::new(system_clock));

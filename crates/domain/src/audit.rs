@@ -29,5 +29,16 @@ named_enum! {
         /// An evidence file or its scrubbed rendition was downloaded (target: the case
         /// and the object).
         Download = "download",
+        /// The steps of a case's life (target: the case).
+        Acknowledge = "acknowledge",
+        Assess = "assess",
+        Investigate = "investigate",
+        Conclude = "conclude",
+        GiveFeedback = "give_feedback",
+        Close = "close",
+        Reopen = "reopen",
+        /// A message to the reporter, and an internal note (target: the case).
+        Reply = "reply",
+        Note = "note",
     }
 }

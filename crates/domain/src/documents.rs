@@ -98,6 +98,33 @@ impl SubmissionDocument {
     }
 }
 
+/// One entry of a case's conversation or notes, sealed to the key its kind says
+/// (`EntryKind::sealed_to`): what the reporter may read to the thread key, the rest to
+/// the case key. Its author and time are the entry's row, not this document, so the
+/// reporter reading it never learns who wrote it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntryDocument {
+    format: u32,
+    pub text: String,
+    /// For an assessment: what it found.
+    pub assessment: Option<crate::Assessment>,
+}
+
+impl Sealed for EntryDocument {
+    const FORMAT: u32 = 1;
+}
+
+impl EntryDocument {
+    pub fn new(text: crate::EntryText, assessment: Option<crate::Assessment>) -> Self {
+        Self {
+            format: Self::FORMAT,
+            text: text.into_string(),
+            assessment,
+        }
+    }
+}
+
 /// What triage found, sealed to the case key only: the reporter never reads it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -10,6 +10,7 @@ mod case;
 mod documents;
 pub mod evidence;
 mod jobs;
+mod lifecycle;
 mod names;
 mod questionnaire;
 mod roles;
@@ -21,10 +22,12 @@ pub use case::{
     InvestigatorId, JobId, KeyKind, ObjectId, ObjectKind, Priority, SealedTo,
 };
 pub use documents::{
-    COUNT_CAP, Custody, DocumentError, EvidenceEntry, Indicated, MatchedIndicator, MatchedObservable,
-    Overlap, Reason, Related, RelatedCase, Rendition, Score, Sealed, SubmissionDocument, TriageSummary,
+    COUNT_CAP, Custody, DocumentError, EntryDocument, EvidenceEntry, Indicated, MatchedIndicator,
+    MatchedObservable, Overlap, Reason, Related, RelatedCase, Rendition, Score, Sealed, SubmissionDocument,
+    TriageSummary,
 };
 pub use jobs::{JobKind, JobState};
+pub use lifecycle::{Assessment, Deadline, EntryKind, EntryText, EntryTextError, IllegalStep, Outcome, Step};
 pub use questionnaire::{FieldKind, FieldSpec, Questionnaire, QuestionnaireError};
 pub use roles::{AccountState, EmailAddress, EmailError, Role, SessionStage};
 

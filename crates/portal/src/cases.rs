@@ -88,12 +88,65 @@ pub struct TriageView {
     pub overlaps: Vec<String>,
 }
 
+/// An entry of the conversation or the notes, opened.
+#[derive(Debug)]
+pub struct EntryRow {
+    pub kind: String,
+    /// Who wrote it, for colleagues (the reporter never sees this).
+    pub author: String,
+    pub at: String,
+    pub text: String,
+    /// Sealed to the case key: not in the reporter's thread.
+    pub internal: bool,
+}
+
 /// What the case holds, when the viewer's identity opens it.
 #[derive(Debug)]
 pub struct Content {
     pub answers: Vec<AnswerRow>,
     pub triage: Option<TriageView>,
     pub files: Vec<FileRow>,
+    pub entries: Vec<EntryRow>,
+}
+
+/// A choice of a select list.
+#[derive(Debug)]
+pub struct Choice {
+    pub value: &'static str,
+    pub label: String,
+}
+
+/// The forms the case page offers in the case's state, with what a refused or kept
+/// form had in it.
+#[derive(Debug, Default)]
+pub struct Actions {
+    /// The steps that may be taken now, by name (`acknowledge`, `assess`, …).
+    pub steps: Vec<&'static str>,
+    pub assessments: Vec<Choice>,
+    pub outcomes: Vec<Choice>,
+    /// The form to fill in again and its text.
+    pub action: String,
+    pub text: String,
+    /// The acknowledgement's usual text, to start from.
+    pub ack_text: String,
+}
+
+impl Actions {
+    /// Whether `step` may be taken now.
+    pub fn can(&self, step: &str) -> bool {
+        self.steps.contains(&step)
+    }
+
+    /// The text to put back in the form of `action`.
+    pub fn text_for(&self, action: &str) -> &str {
+        if self.action == action {
+            &self.text
+        } else if action == redress_domain::Step::Acknowledge.name() {
+            &self.ack_text
+        } else {
+            ""
+        }
+    }
 }
 
 page!(CasePage {
@@ -103,8 +156,12 @@ page!(CasePage {
     received: String,
     ack_due: String,
     feedback_due: String,
+    deadline: String,
     earlier_key: bool,
     content: Option<Content>,
+    actions: Actions,
+    error: Option<String>,
+    notice: Option<String>,
 }, "case.html");
 
 async fn row(
@@ -161,7 +218,7 @@ async fn list_inner(req: &HttpRequest, state: &PortalState, viewer: &Viewer) -> 
 
 /// The case a path names, if the viewer may see it; otherwise the answer to give (the
 /// 404 of a missing page, audited), whether the case exists or not.
-async fn visible_case(
+pub(crate) async fn visible_case(
     state: &PortalState,
     req: &HttpRequest,
     viewer: &Viewer,
@@ -226,12 +283,93 @@ async fn show_inner(req: &HttpRequest, state: &PortalState, viewer: &Viewer, typ
         &format!("case:{}", case.case_ref),
     )
     .await?;
-    let content = match content::open_keys(state, viewer, &case).await? {
-        Some(keys) => Some(view(state, viewer, &case, &content::read(state, &keys, &case).await?).await?),
+    let (kept, forget) = crate::forms::take_kept(state, req, req.path()).await;
+    let kept_form = (!kept.is_empty()).then(|| crate::steps::StepForm {
+        action: crate::forms::kept_value(&kept, "action").unwrap_or_default(),
+        text: crate::forms::kept_value(&kept, "text").unwrap_or_default(),
+        ..crate::steps::StepForm::default()
+    });
+    let notice = crate::login::query(req, "done")
+        .filter(|d| STEP_NAMES.contains(&d.as_str()) || d == "reply" || d == "note")
+        .map(|d| state.messages.get(&format!("steps.done_{d}")).into_owned());
+    let mut res = page_with(
+        req,
+        state,
+        viewer,
+        &case,
+        StatusCode::OK,
+        None,
+        kept_form.as_ref(),
+        notice,
+    )
+    .await?;
+    if let Some(c) = forget {
+        let _ = res.add_cookie(&c);
+    }
+    Ok(res)
+}
+
+/// Every step's name, as forms post it.
+const STEP_NAMES: &[&str] = &[
+    "acknowledge",
+    "assess",
+    "investigate",
+    "conclude",
+    "give_feedback",
+    "close",
+    "reopen",
+];
+
+/// The case page, with an error for a refused form and that form's text back in it.
+pub(crate) async fn page(
+    req: &HttpRequest,
+    state: &PortalState,
+    viewer: &Viewer,
+    case: &StoredCase,
+    status: StatusCode,
+    error: Option<String>,
+    form: Option<&crate::steps::StepForm>,
+) -> Answer {
+    page_with(req, state, viewer, case, status, error, form, None).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn page_with(
+    req: &HttpRequest,
+    state: &PortalState,
+    viewer: &Viewer,
+    case: &StoredCase,
+    status: StatusCode,
+    error: Option<String>,
+    form: Option<&crate::steps::StepForm>,
+    notice: Option<String>,
+) -> Answer {
+    let content = match content::open_keys(state, viewer, case).await? {
+        Some(keys) => {
+            let opened = content::read(state, &keys, case).await?;
+            let mut shown = view(state, viewer, case, &opened).await?;
+            shown.entries = entries(state, case, &keys).await?;
+            Some(shown)
+        }
         None => None,
     };
     let t = &state.messages;
     let due = |d: Option<i64>| d.map_or_else(|| t.get("case.not_set").into_owned(), day);
+    let deadline = match case.deadline() {
+        Some((which, at)) => t.fill(
+            &format!("case.deadline_{}", case.deadline_flag),
+            &[
+                ("which", &t.get(&format!("case.deadline_name_{which}"))),
+                ("date", &day(at)),
+            ],
+        ),
+        None => t.get("case.no_deadline").into_owned(),
+    };
+    let actions = if content.is_some() {
+        actions(state, case, form)
+    } else {
+        Actions::default()
+    };
     let page = CasePage {
         chrome: Chrome::new(state, req, Some(viewer), "case.title"),
         state: t.get(&format!("case_state.{}", case.state)).into_owned(),
@@ -241,11 +379,98 @@ async fn show_inner(req: &HttpRequest, state: &PortalState, viewer: &Viewer, typ
         received: day(case.received_at),
         ack_due: due(case.ack_due),
         feedback_due: due(case.feedback_due),
+        deadline,
         earlier_key: content.is_none(),
         case_ref: case.case_ref.to_string(),
         content,
+        actions,
+        error,
+        notice,
     };
-    Ok(page.chrome.respond(StatusCode::OK, &page))
+    Ok(page.chrome.respond(status, &page))
+}
+
+/// The forms the case's state allows.
+fn actions(state: &PortalState, case: &StoredCase, form: Option<&crate::steps::StepForm>) -> Actions {
+    use redress_domain::{Assessment, Outcome, Step};
+    let t = &state.messages;
+    let candidates = [
+        Step::Acknowledge,
+        Step::Assess(Assessment::Admissible),
+        Step::Investigate,
+        // Any outcome stands for concluding: the state decides, not the outcome.
+        Step::Conclude(Outcome::Unrelated),
+        Step::GiveFeedback,
+        Step::Close,
+        Step::Reopen,
+    ];
+    Actions {
+        steps: candidates
+            .into_iter()
+            .filter(|s| case.state.after(*s, case.assessment).is_ok())
+            .map(Step::name)
+            .collect(),
+        assessments: Assessment::ALL
+            .iter()
+            .map(|a| Choice {
+                value: a.as_str(),
+                label: t.get(&format!("assessment.{a}")).into_owned(),
+            })
+            .collect(),
+        outcomes: Outcome::ALL
+            .iter()
+            .map(|o| Choice {
+                value: o.as_str(),
+                label: t.get(&format!("outcome.{o}")).into_owned(),
+            })
+            .collect(),
+        action: form.map(|f| f.action.clone()).unwrap_or_default(),
+        text: form.map(|f| f.text.clone()).unwrap_or_default(),
+        ack_text: t.get("steps.ack_default").into_owned(),
+    }
+}
+
+/// The case's conversation and notes, opened: the thread with the thread key, notes
+/// with the case key.
+async fn entries(
+    state: &PortalState,
+    case: &StoredCase,
+    keys: &content::CaseKeys,
+) -> Result<Vec<EntryRow>, crate::forms::Failure> {
+    use redress_domain::{EntryDocument, Sealed, SealedTo};
+    let t = &state.messages;
+    let emails: std::collections::HashMap<_, _> = state
+        .store
+        .accounts()
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a.email))
+        .collect();
+    let mut rows = Vec::new();
+    for e in state.store.entries(case.id).await? {
+        let key = match e.kind.sealed_to() {
+            SealedTo::Thread => &keys.thread,
+            SealedTo::Case => &keys.case,
+        };
+        let plain = redress_crypto::open(key, &e.ciphertext)?;
+        let doc = EntryDocument::from_json(&plain)
+            .map_err(|_| crate::forms::Failure::Internal("an entry that does not read"))?;
+        let mut kind = t.get(&format!("entry.{}", e.kind)).into_owned();
+        if let Some(a) = doc.assessment {
+            kind = format!("{kind}: {}", t.get(&format!("assessment.{a}")));
+        }
+        rows.push(EntryRow {
+            kind,
+            author: match e.author {
+                Some(id) => emails.get(&id).cloned().unwrap_or_else(|| id.to_string()),
+                None => t.get("entry.the_reporter").into_owned(),
+            },
+            at: crate::layout::moment(e.at),
+            text: doc.text,
+            internal: e.kind.sealed_to() == SealedTo::Case,
+        });
+    }
+    Ok(rows)
 }
 
 /// Sizes as people read them.
@@ -363,6 +588,7 @@ async fn view(
         answers,
         triage,
         files,
+        entries: Vec::new(),
     })
 }
 

@@ -26,6 +26,7 @@ mod qr;
 mod session;
 mod setup;
 mod state;
+mod steps;
 
 use actix_web::web;
 use redress_domain::Role;
@@ -91,7 +92,9 @@ pub fn endpoints() -> Vec<(Access, Endpoint)> {
         (Access::Roles(STAFF), Endpoint::new("/cases").get(cases::list)),
         (
             Access::Roles(STAFF),
-            Endpoint::new("/cases/{case_ref}").get(cases::show),
+            Endpoint::new("/cases/{case_ref}")
+                .get(cases::show)
+                .post(steps::submit),
         ),
         (
             Access::Roles(STAFF),

@@ -33,6 +33,10 @@ pub struct PortalSettings {
     /// invitation form.
     pub routed_teams: Vec<String>,
     pub fallback_team: String,
+    /// Feedback is due this long after the acknowledgement (the triage rules'
+    /// `deadlines.feedback_days`), and a deadline is "due soon" this long before it.
+    pub feedback_secs: i64,
+    pub due_soon_secs: i64,
 }
 
 impl Default for PortalSettings {
@@ -48,6 +52,8 @@ impl Default for PortalSettings {
             link_base: "http://127.0.0.1:8081".into(),
             routed_teams: Vec::new(),
             fallback_team: "triage-desk".into(),
+            feedback_secs: 90 * 86_400,
+            due_soon_secs: 2 * 86_400,
         }
     }
 }

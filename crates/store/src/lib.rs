@@ -8,6 +8,7 @@
 mod accounts;
 mod audit;
 mod blobs;
+mod case_life;
 mod cases;
 mod connection;
 mod entity;
@@ -31,6 +32,7 @@ mod wraps;
 pub use accounts::{Account, NewAccount, PasswordSeal, Routing, StoredKdf};
 pub use audit::{AuditFilter, AuditRecord, Audited};
 pub use blobs::{Access, BlobReader, BlobStore, Listed, Listing, PendingBlob};
+pub use case_life::{CaseEntry, NewCaseEntry, StepRecord};
 pub use cases::{NewCase, NewObject, NewReceipt, StoredCase, StoredReceipt};
 pub use connection::Store;
 pub use error::StoreError;

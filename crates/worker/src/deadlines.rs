@@ -2,43 +2,27 @@
 //! months of acknowledgement (EU 2019/1937 Art. 9). Cases near or past a deadline are
 //! flagged, and their assignees get one reminder per change of flag.
 
-use redress_domain::{CaseState, DeadlineFlag};
+use redress_domain::{Deadline, DeadlineFlag};
 use redress_mail::Notice;
 use redress_store::StoredCase;
 
 use crate::email::{date_of, outgoing};
 use crate::{JobError, Worker};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Which {
-    Acknowledgement,
-    Feedback,
-}
-
-impl Which {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Acknowledgement => "acknowledgement",
-            Self::Feedback => "feedback",
-        }
-    }
-}
-
-/// The deadline that applies to a case now, if any.
-fn deadline(case: &StoredCase) -> Option<(Which, i64)> {
-    match case.state {
-        CaseState::Received => case.ack_due.map(|d| (Which::Acknowledgement, d)),
-        CaseState::Acknowledged | CaseState::Assessed | CaseState::Investigating | CaseState::Concluded => {
-            case.feedback_due.map(|d| (Which::Feedback, d))
-        }
-        CaseState::FeedbackGiven | CaseState::Closed | CaseState::Purged => None,
-    }
+/// The deadline that applies to a case now, and when it falls due, if any.
+fn deadline(case: &StoredCase) -> Option<(Deadline, i64)> {
+    let which = case.state.deadline()?;
+    let due = match which {
+        Deadline::Acknowledgement => case.ack_due,
+        Deadline::Feedback => case.feedback_due,
+    }?;
+    Some((which, due))
 }
 
 /// The reminder for a deadline that became due soon or overdue.
 fn reminder(
     case: &StoredCase,
-    which: Which,
+    which: Deadline,
     flag: DeadlineFlag,
     due: i64,
 ) -> Result<Option<Notice>, JobError> {
@@ -46,14 +30,14 @@ fn reminder(
     let due_date = date_of(due)?;
     Ok(match (which, flag) {
         (_, DeadlineFlag::Ok) => None,
-        (Which::Acknowledgement, DeadlineFlag::DueSoon) => {
+        (Deadline::Acknowledgement, DeadlineFlag::DueSoon) => {
             Some(Notice::AcknowledgementDueSoon { case_ref, due_date })
         }
-        (Which::Acknowledgement, DeadlineFlag::Overdue) => {
+        (Deadline::Acknowledgement, DeadlineFlag::Overdue) => {
             Some(Notice::AcknowledgementOverdue { case_ref, due_date })
         }
-        (Which::Feedback, DeadlineFlag::DueSoon) => Some(Notice::FeedbackDueSoon { case_ref, due_date }),
-        (Which::Feedback, DeadlineFlag::Overdue) => Some(Notice::FeedbackOverdue { case_ref, due_date }),
+        (Deadline::Feedback, DeadlineFlag::DueSoon) => Some(Notice::FeedbackDueSoon { case_ref, due_date }),
+        (Deadline::Feedback, DeadlineFlag::Overdue) => Some(Notice::FeedbackOverdue { case_ref, due_date }),
     })
 }
 

@@ -28,6 +28,15 @@ pub struct Model {
     pub feedback_due: Option<i64>,
     /// `ok`, `due_soon` or `overdue`, kept current by the deadline job.
     pub deadline_flag: String,
+    /// The last assessment (`admissible`, `needs_information`, `out_of_scope`).
+    pub assessment: Option<String>,
+    /// How it was concluded; none until then, and again once reopened.
+    pub outcome: Option<String>,
+    /// When an investigator took each step (exact: staff acts).
+    pub acknowledged_at: Option<i64>,
+    pub concluded_at: Option<i64>,
+    pub feedback_given_at: Option<i64>,
+    pub closed_at: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -7,6 +7,7 @@ pub mod audit_entry;
 pub mod blob_chunk;
 pub mod blob_object;
 pub mod case;
+pub mod case_entry;
 pub mod case_link;
 pub mod case_object;
 pub mod fingerprint;

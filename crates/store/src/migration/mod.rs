@@ -13,6 +13,7 @@ mod m0007_blobs_in_database;
 mod m0008_audit_log;
 mod m0009_invitations;
 mod m0010_portal_accounts;
+mod m0011_case_life;
 
 pub(crate) struct Migrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0008_audit_log::Migration),
             Box::new(m0009_invitations::Migration),
             Box::new(m0010_portal_accounts::Migration),
+            Box::new(m0011_case_life::Migration),
         ]
     }
 }
