@@ -44,6 +44,12 @@ fn expected_rules() -> Vec<(&'static str, Access)> {
         ("/enrol/codes", Access::Roles(Role::ALL)),
         ("/account", Access::Roles(Role::ALL)),
         ("/cases", Access::Roles(INVESTIGATORS_AND_ADMINS)),
+        ("/search", Access::Roles(INVESTIGATORS_AND_ADMINS)),
+        (
+            "/cases/{case_ref}/people",
+            Access::Roles(INVESTIGATORS_AND_ADMINS),
+        ),
+        ("/cases/{case_ref}/marks", Access::Roles(INVESTIGATORS_AND_ADMINS)),
         ("/cases/{case_ref}", Access::Roles(INVESTIGATORS_AND_ADMINS)),
         (
             "/cases/{case_ref}/files/{object}",

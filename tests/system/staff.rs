@@ -356,3 +356,20 @@ impl Cast {
         }
     }
 }
+
+/// A person's identity, opened with their password as a login opens it.
+pub async fn identity_of(app: &TestApp, who: &Person) -> redress_crypto::SecretIdentity {
+    let account = app.store.account(who.id).await.unwrap().unwrap();
+    let params = redress_crypto::KdfParams {
+        m_kib: account.kdf.m_kib,
+        t: account.kdf.t,
+        p: account.kdf.p,
+    };
+    let key = redress_crypto::derive_password_key(
+        &redress_crypto::Password::new(who.password.clone()),
+        &account.kdf.salt,
+        &params,
+    )
+    .unwrap();
+    redress_crypto::unwrap_identity(&account.identity_wrap, &key).unwrap()
+}

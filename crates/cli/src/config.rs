@@ -133,6 +133,10 @@ pub struct PortalConfig {
     pub invitation_hours: u32,
     /// Argon2id cost of password keys; stored with each account.
     pub password_kdf: KdfParams,
+    /// The labels investigators may put on cases (lowercase letters, digits, dashes).
+    pub labels: Vec<String>,
+    /// Cases on a page of the case list.
+    pub cases_per_page: u64,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -214,6 +218,16 @@ impl Default for PortalConfig {
             session_hours: 8,
             failed_logins_per_minute: 60,
             invitation_hours: 72,
+            labels: [
+                "needs-forensics",
+                "needs-translation",
+                "legal-review",
+                "escalated",
+                "waiting-on-customer",
+            ]
+            .map(String::from)
+            .to_vec(),
+            cases_per_page: 50,
             password_kdf: KdfParams::default(),
         }
     }
@@ -324,6 +338,11 @@ impl Config {
     pub fn fingerprint_key_path(&self) -> PathBuf {
         non_empty(&self.worker.fingerprint_key_file)
             .map_or_else(|| self.keys_dir().join("fingerprint.key"), PathBuf::from)
+    }
+
+    /// The domain of Message-IDs of the emails Redress queues (worker and portal alike).
+    pub fn message_id_domain(&self) -> &str {
+        non_empty(&self.mail.message_id_domain).unwrap_or("redress.invalid")
     }
 
     pub fn portal_secret_path(&self) -> PathBuf {

@@ -282,6 +282,13 @@ pub async fn portal_state(
     // the invitation form describes.
     let rules = worker::rules(config)
         .context("reading the triage rules (worker.rules_file), whose deadlines the portal sets")?;
+    for (i, label) in p.labels.iter().enumerate() {
+        if !redress_domain::valid_label(label) || p.labels[..i].contains(label) {
+            anyhow::bail!(
+                "portal.labels: {label:?} is not a label (1 to 32 lowercase letters, digits and dashes, each once)"
+            );
+        }
+    }
     let mut routed_teams: Vec<String> = Vec::new();
     for rule in &rules.routing.rules {
         if !routed_teams.contains(&rule.team) {
@@ -299,6 +306,9 @@ pub async fn portal_state(
         fallback_team: rules.routing.fallback_team.clone(),
         feedback_secs: rules.deadlines.feedback_days * 86_400,
         due_soon_secs: rules.deadlines.due_soon_days * 86_400,
+        labels: p.labels.clone(),
+        cases_per_page: p.cases_per_page.clamp(1, 500),
+        message_id_domain: config.message_id_domain().to_owned(),
         ..redress_portal::PortalSettings::default()
     };
     let clock = overrides.clock.clone().unwrap_or_else(|| Arc::new(system_clock));

@@ -100,9 +100,7 @@ pub fn build(
         lease_secs: w.lease_secs.max(2),
         max_inspect_bytes: w.max_inspect_mib * 1024 * 1024,
         related_listed: w.related_listed,
-        message_id_domain: non_empty(&config.mail.message_id_domain)
-            .unwrap_or("redress.invalid")
-            .to_owned(),
+        message_id_domain: config.message_id_domain().to_owned(),
         ..WorkerSettings::default()
     };
     Ok(Worker {

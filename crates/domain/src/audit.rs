@@ -40,5 +40,15 @@ named_enum! {
         /// A message to the reporter, and an internal note (target: the case).
         Reply = "reply",
         Note = "note",
+        /// A colleague added to a case, and a person taken off it (target: the case and
+        /// the person's account).
+        Assign = "assign",
+        Unassign = "unassign",
+        /// Someone left a case for a conflict of interest (target: the case).
+        Recuse = "recuse",
+        /// A case's labels changed (target: the case; which labels is sealed).
+        Labels = "labels",
+        /// A search over the viewer's own cases (no target: the terms are not kept).
+        Search = "search",
     }
 }

@@ -125,6 +125,39 @@ impl EntryDocument {
     }
 }
 
+/// A case's labels, sealed to the case key: a copy of the database shows that a case
+/// carries labels, never which. Names are from the configured list ([`valid_label`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabelsDocument {
+    format: u32,
+    pub labels: Vec<String>,
+}
+
+impl Sealed for LabelsDocument {
+    const FORMAT: u32 = 1;
+}
+
+impl LabelsDocument {
+    pub fn new(mut labels: Vec<String>) -> Self {
+        labels.sort();
+        labels.dedup();
+        Self {
+            format: Self::FORMAT,
+            labels,
+        }
+    }
+}
+
+/// Whether `name` may be a label: 1 to 32 lowercase letters, digits and dashes, so a
+/// label reads the same in a form, a URL and a list.
+pub fn valid_label(name: &str) -> bool {
+    (1..=32).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
 /// What triage found, sealed to the case key only: the reporter never reads it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

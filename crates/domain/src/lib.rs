@@ -22,9 +22,9 @@ pub use case::{
     InvestigatorId, JobId, KeyKind, ObjectId, ObjectKind, Priority, SealedTo,
 };
 pub use documents::{
-    COUNT_CAP, Custody, DocumentError, EntryDocument, EvidenceEntry, Indicated, MatchedIndicator,
-    MatchedObservable, Overlap, Reason, Related, RelatedCase, Rendition, Score, Sealed, SubmissionDocument,
-    TriageSummary,
+    COUNT_CAP, Custody, DocumentError, EntryDocument, EvidenceEntry, Indicated, LabelsDocument,
+    MatchedIndicator, MatchedObservable, Overlap, Reason, Related, RelatedCase, Rendition, Score, Sealed,
+    SubmissionDocument, TriageSummary, valid_label,
 };
 pub use jobs::{JobKind, JobState};
 pub use lifecycle::{Assessment, Deadline, EntryKind, EntryText, EntryTextError, IllegalStep, Outcome, Step};

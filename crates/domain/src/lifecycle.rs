@@ -147,6 +147,8 @@ named_enum! {
         Finding = "finding",
         /// Why a case was reopened (internal).
         Reopening = "reopening",
+        /// Why someone left a case for a conflict of interest (internal).
+        Recusal = "recusal",
     }
 }
 
@@ -155,7 +157,7 @@ impl EntryKind {
     pub fn sealed_to(self) -> SealedTo {
         match self {
             Self::Reply | Self::Acknowledgement | Self::Assessment | Self::Feedback => SealedTo::Thread,
-            Self::Note | Self::Finding | Self::Reopening => SealedTo::Case,
+            Self::Note | Self::Finding | Self::Reopening | Self::Recusal => SealedTo::Case,
         }
     }
 }

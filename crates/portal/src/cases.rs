@@ -6,7 +6,7 @@
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
-use redress_domain::{AuditAction, CaseRef, Holder, ObjectId, ObjectKind, Rendition, TriageSummary};
+use redress_domain::{AuditAction, CaseRef, ObjectId, ObjectKind, Rendition, TriageSummary};
 use redress_store::StoredCase;
 
 use crate::PortalState;
@@ -14,21 +14,6 @@ use crate::access::{self, Viewer};
 use crate::content::{self, CaseContent};
 use crate::forms::{Answer, answer};
 use crate::layout::{Chrome, day, page};
-
-/// A case as the list shows it.
-#[derive(Debug)]
-pub struct CaseRow {
-    pub case_ref: String,
-    pub state: String,
-    pub received: String,
-    /// Wrapped to a key this account no longer has (an identity replaced at setup):
-    /// it opens again once an admin re-wraps it (key rotation).
-    pub earlier_key: bool,
-}
-
-page!(CasesPage {
-    cases: Vec<CaseRow>,
-}, "cases.html");
 
 /// One answer of the report.
 #[derive(Debug)]
@@ -149,6 +134,92 @@ impl Actions {
     }
 }
 
+/// A person on the case, as the people section lists them.
+#[derive(Debug)]
+pub struct PersonRow {
+    pub account: String,
+    pub email: String,
+    pub me: bool,
+}
+
+/// A label and whether the case carries it.
+#[derive(Debug)]
+pub struct LabelChoice {
+    pub name: String,
+    pub field: String,
+    pub carried: bool,
+}
+
+/// Who works on the case, who could join, and the viewer's marks on it.
+#[derive(Debug, Default)]
+pub struct Team {
+    pub people: Vec<PersonRow>,
+    /// Accounts that can hold cases and do not hold this one: (account id, email).
+    pub colleagues: Vec<(String, String)>,
+    pub starred: bool,
+    pub labels: Vec<LabelChoice>,
+}
+
+impl Team {
+    /// Whether someone else is on the case (so the viewer may leave it).
+    pub fn others(&self) -> bool {
+        self.people.iter().any(|p| !p.me)
+    }
+}
+
+/// The people of a case and the viewer's marks, with its labels opened with the case
+/// key.
+async fn team_of(
+    state: &PortalState,
+    viewer: &Viewer,
+    case: &StoredCase,
+    keys: &content::CaseKeys,
+) -> Result<Team, crate::forms::Failure> {
+    use redress_domain::{LabelsDocument, Sealed};
+    let assignees: Vec<_> = state
+        .store
+        .assignees(case.id)
+        .await?
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    let mut team = Team::default();
+    for account in state.store.accounts().await? {
+        let on_case = account.investigator_id.is_some_and(|i| assignees.contains(&i));
+        if on_case {
+            team.people.push(PersonRow {
+                account: account.id.to_string(),
+                me: account.id == viewer.id(),
+                email: account.email,
+            });
+        } else if crate::people::can_hold_cases(&account) {
+            team.colleagues.push((account.id.to_string(), account.email));
+        }
+    }
+    if let Some(inv) = viewer.account.investigator_id {
+        team.starred = state.store.starred(case.id, inv).await?;
+    }
+    let carried = match state.store.sealed_labels(&[case.id]).await?.remove(&case.id) {
+        Some(sealed) => {
+            LabelsDocument::from_json(&redress_crypto::open(&keys.case, &sealed)?)
+                .map_err(|_| crate::forms::Failure::Internal("labels that do not read"))?
+                .labels
+        }
+        None => Vec::new(),
+    };
+    team.labels = state
+        .settings
+        .labels
+        .iter()
+        .map(|name| LabelChoice {
+            field: crate::marks::label_field(name),
+            carried: carried.contains(name),
+            name: name.clone(),
+        })
+        .collect();
+    Ok(team)
+}
+
 page!(CasePage {
     case_ref: String,
     state: String,
@@ -160,61 +231,10 @@ page!(CasePage {
     earlier_key: bool,
     content: Option<Content>,
     actions: Actions,
+    team: Team,
     error: Option<String>,
     notice: Option<String>,
 }, "case.html");
-
-async fn row(
-    state: &PortalState,
-    viewer: &Viewer,
-    case: &StoredCase,
-) -> Result<CaseRow, redress_store::StoreError> {
-    Ok(CaseRow {
-        case_ref: case.case_ref.to_string(),
-        state: state
-            .messages
-            .get(&format!("case_state.{}", case.state))
-            .into_owned(),
-        received: day(case.received_at),
-        earlier_key: earlier_key(state, viewer, case).await?,
-    })
-}
-
-async fn earlier_key(
-    state: &PortalState,
-    viewer: &Viewer,
-    case: &StoredCase,
-) -> Result<bool, redress_store::StoreError> {
-    let Some(inv) = viewer.account.investigator_id else {
-        return Ok(false);
-    };
-    Ok(state
-        .store
-        .wrap(case.id, Holder::Investigator(inv))
-        .await?
-        .is_some_and(|w| w.holder_recipient != viewer.account.recipient))
-}
-
-/// `GET /cases`: the cases assigned to the viewer.
-pub async fn list(req: HttpRequest, state: web::Data<PortalState>, viewer: Viewer) -> HttpResponse {
-    answer(&state, list_inner(&req, &state, &viewer).await)
-}
-
-async fn list_inner(req: &HttpRequest, state: &PortalState, viewer: &Viewer) -> Answer {
-    let mut cases = Vec::new();
-    if let Some(inv) = viewer.account.investigator_id {
-        for case in state.store.assigned_cases(inv).await? {
-            if access::may_see_case(viewer, true) {
-                cases.push(row(state, viewer, &case).await?);
-            }
-        }
-    }
-    let page = CasesPage {
-        chrome: Chrome::new(state, req, Some(viewer), "cases.title"),
-        cases,
-    };
-    Ok(page.chrome.respond(StatusCode::OK, &page))
-}
 
 /// The case a path names, if the viewer may see it; otherwise the answer to give (the
 /// 404 of a missing page, audited), whether the case exists or not.
@@ -243,8 +263,11 @@ pub(crate) async fn visible_case(
     })
 }
 
-async fn audit(
+/// Writes the viewer's `action` on `target` to the audit log: in `tx`, with what it
+/// records, or on its own.
+pub(crate) async fn audit(
     state: &PortalState,
+    tx: Option<&redress_store::Audited>,
     viewer: &Viewer,
     action: AuditAction,
     target: &str,
@@ -257,8 +280,36 @@ async fn audit(
         at: state.now(),
         timing: redress_audit::Timing::Exact,
     };
-    redress_audit::record(&state.store, &entry).await?;
+    match tx {
+        Some(tx) => {
+            redress_audit::append(tx, &entry).await?;
+        }
+        None => {
+            redress_audit::record(&state.store, &entry).await?;
+        }
+    }
     Ok(())
+}
+
+/// A form posted from a case's page: the case, if the viewer may see it (otherwise the
+/// answer to give: a 404, whatever the form), and the form once its CSRF token checks
+/// out (otherwise its refusal).
+pub(crate) async fn case_form<T: serde::de::DeserializeOwned>(
+    state: &PortalState,
+    req: &HttpRequest,
+    viewer: &Viewer,
+    typed: &str,
+    body: &[u8],
+) -> Result<Result<(StoredCase, T), HttpResponse>, crate::forms::Failure> {
+    let case = match visible_case(state, req, viewer, typed).await? {
+        Ok(case) => case,
+        Err(refused) => return Ok(Err(refused)),
+    };
+    let page = format!("/cases/{}", case.case_ref);
+    Ok(match crate::forms::posted::<T>(state, req, body, &page) {
+        crate::forms::Posted::Form(form) => Ok((case, form)),
+        crate::forms::Posted::Refused(answer) => Err(answer),
+    })
 }
 
 /// `GET /cases/{case_ref}`: one case, if it is the viewer's; each view is audited.
@@ -278,6 +329,7 @@ async fn show_inner(req: &HttpRequest, state: &PortalState, viewer: &Viewer, typ
     };
     audit(
         state,
+        None,
         viewer,
         AuditAction::CaseView,
         &format!("case:{}", case.case_ref),
@@ -290,7 +342,7 @@ async fn show_inner(req: &HttpRequest, state: &PortalState, viewer: &Viewer, typ
         ..crate::steps::StepForm::default()
     });
     let notice = crate::login::query(req, "done")
-        .filter(|d| STEP_NAMES.contains(&d.as_str()) || d == "reply" || d == "note")
+        .filter(|d| STEP_NAMES.contains(&d.as_str()) || OTHER_DONE.contains(&d.as_str()))
         .map(|d| state.messages.get(&format!("steps.done_{d}")).into_owned());
     let mut res = page_with(
         req,
@@ -308,6 +360,9 @@ async fn show_inner(req: &HttpRequest, state: &PortalState, viewer: &Viewer, typ
     }
     Ok(res)
 }
+
+/// What else the case page's forms report having done.
+const OTHER_DONE: &[&str] = &["reply", "note", "added", "removed", "star", "unstar", "labels"];
 
 /// Every step's name, as forms post it.
 const STEP_NAMES: &[&str] = &[
@@ -344,11 +399,18 @@ async fn page_with(
     form: Option<&crate::steps::StepForm>,
     notice: Option<String>,
 ) -> Answer {
+    let mut team = Team::default();
     let content = match content::open_keys(state, viewer, case).await? {
         Some(keys) => {
             let opened = content::read(state, &keys, case).await?;
             let mut shown = view(state, viewer, case, &opened).await?;
-            shown.entries = entries(state, case, &keys).await?;
+            let (entries, last_seen) = entries(state, case, &keys).await?;
+            shown.entries = entries;
+            team = team_of(state, viewer, case, &keys).await?;
+            if let Some(inv) = viewer.account.investigator_id {
+                // What is on this page counts as seen, however the request ends.
+                state.store.mark_seen(case.id, inv, last_seen).await?;
+            }
             Some(shown)
         }
         None => None,
@@ -384,6 +446,7 @@ async fn page_with(
         case_ref: case.case_ref.to_string(),
         content,
         actions,
+        team,
         error,
         notice,
     };
@@ -436,7 +499,7 @@ async fn entries(
     state: &PortalState,
     case: &StoredCase,
     keys: &content::CaseKeys,
-) -> Result<Vec<EntryRow>, crate::forms::Failure> {
+) -> Result<(Vec<EntryRow>, u32), crate::forms::Failure> {
     use redress_domain::{EntryDocument, Sealed, SealedTo};
     let t = &state.messages;
     let emails: std::collections::HashMap<_, _> = state
@@ -447,7 +510,9 @@ async fn entries(
         .map(|a| (a.id, a.email))
         .collect();
     let mut rows = Vec::new();
+    let mut last = 0;
     for e in state.store.entries(case.id).await? {
+        last = last.max(e.seq);
         let key = match e.kind.sealed_to() {
             SealedTo::Thread => &keys.thread,
             SealedTo::Case => &keys.case,
@@ -470,7 +535,7 @@ async fn entries(
             internal: e.kind.sealed_to() == SealedTo::Case,
         });
     }
-    Ok(rows)
+    Ok((rows, last))
 }
 
 /// Sizes as people read them.
@@ -717,7 +782,7 @@ async fn download_inner(
         return Ok(redress_web::not_found(req.clone()).await);
     };
     let target = format!("case:{}/object:{}", case.case_ref, file.object);
-    audit(state, viewer, AuditAction::Download, &target).await?;
+    audit(state, None, viewer, AuditAction::Download, &target).await?;
     let key = match kind {
         ObjectKind::Scrubbed => keys.case,
         _ => keys.thread,

@@ -98,6 +98,7 @@ fn nav(t: &Messages, role: Role, path: &str) -> Vec<NavItem> {
     let mut items: Vec<(&'static str, &str)> = Vec::new();
     if matches!(role, Role::Investigator | Role::Admin) {
         items.push(("/cases", "nav.cases"));
+        items.push(("/search", "nav.search"));
     }
     if role == Role::Admin {
         items.push(("/admin", "nav.admin"));

@@ -21,8 +21,12 @@ mod content;
 mod forms;
 mod invitations;
 mod layout;
+mod list;
 mod login;
+mod marks;
+mod people;
 mod qr;
+mod search;
 mod session;
 mod setup;
 mod state;
@@ -89,7 +93,11 @@ pub fn endpoints() -> Vec<(Access, Endpoint)> {
             Access::Roles(Role::ALL),
             Endpoint::new("/account").get(account::show).post(account::submit),
         ),
-        (Access::Roles(STAFF), Endpoint::new("/cases").get(cases::list)),
+        (Access::Roles(STAFF), Endpoint::new("/cases").get(list::show)),
+        (
+            Access::Roles(STAFF),
+            Endpoint::new("/search").get(search::show).post(search::submit),
+        ),
         (
             Access::Roles(STAFF),
             Endpoint::new("/cases/{case_ref}")
@@ -99,6 +107,14 @@ pub fn endpoints() -> Vec<(Access, Endpoint)> {
         (
             Access::Roles(STAFF),
             Endpoint::new("/cases/{case_ref}/files/{object}").get(cases::download),
+        ),
+        (
+            Access::Roles(STAFF),
+            Endpoint::new("/cases/{case_ref}/people").post(people::submit),
+        ),
+        (
+            Access::Roles(STAFF),
+            Endpoint::new("/cases/{case_ref}/marks").post(marks::submit),
         ),
         (
             Access::Roles(ADMINS),

@@ -37,6 +37,12 @@ pub struct PortalSettings {
     /// `deadlines.feedback_days`), and a deadline is "due soon" this long before it.
     pub feedback_secs: i64,
     pub due_soon_secs: i64,
+    /// The labels cases may carry.
+    pub labels: Vec<String>,
+    /// Cases on a page of the case list.
+    pub cases_per_page: u64,
+    /// The domain of the Message-IDs of emails the portal queues.
+    pub message_id_domain: String,
 }
 
 impl Default for PortalSettings {
@@ -54,6 +60,9 @@ impl Default for PortalSettings {
             fallback_team: "triage-desk".into(),
             feedback_secs: 90 * 86_400,
             due_soon_secs: 2 * 86_400,
+            labels: Vec::new(),
+            cases_per_page: 50,
+            message_id_domain: "redress.invalid".into(),
         }
     }
 }

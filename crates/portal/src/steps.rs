@@ -18,7 +18,7 @@ use serde::Deserialize;
 
 use crate::PortalState;
 use crate::access::{Viewer, see_other};
-use crate::forms::{self, Answer, Failure, answer};
+use crate::forms::{Answer, Failure, answer};
 
 /// What the case page's forms post.
 #[derive(Debug, Default, Deserialize)]
@@ -59,13 +59,9 @@ async fn submit_inner(
 ) -> Answer {
     let here = req.path().to_owned();
     // Whose case it is comes first: someone else's is a missing page, whatever the form.
-    let case = match crate::cases::visible_case(state, req, viewer, typed).await? {
-        Ok(case) => case,
+    let (case, form) = match crate::cases::case_form::<StepForm>(state, req, viewer, typed, body).await? {
+        Ok(posted) => posted,
         Err(refused) => return Ok(refused),
-    };
-    let form = match forms::posted::<StepForm>(state, req, body, &here) {
-        forms::Posted::Form(f) => f,
-        forms::Posted::Refused(answer) => return Ok(answer),
     };
     let t = &state.messages;
     let refuse = |message: String| async {
@@ -148,16 +144,8 @@ async fn submit_inner(
     if let Some(e) = &entry {
         tx.add_entry(case.id, e).await?;
     }
-    let actor = viewer.actor();
     let target = format!("case:{}", case.case_ref);
-    let audit = redress_audit::NewEntry {
-        actor: &actor,
-        action: audit_action(&asked),
-        target: Some(&target),
-        at: now,
-        timing: redress_audit::Timing::Exact,
-    };
-    redress_audit::append(&tx, &audit).await?;
+    crate::cases::audit(state, Some(&tx), viewer, audit_action(&asked), &target).await?;
     tx.commit().await?;
     Ok(see_other(&format!("{here}?done={}", form.action)))
 }

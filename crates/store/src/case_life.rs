@@ -3,6 +3,8 @@
 //! and the entries of its conversation and notes, sealed, in order. Written in audited
 //! transactions, with the entry that records them.
 
+use std::collections::HashMap;
+
 use redress_domain::{AccountId, Assessment, CaseId, CaseState, DeadlineFlag, EntryKind, Outcome};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -118,18 +120,38 @@ impl Store {
             .all(self.connection())
             .await?
             .into_iter()
-            .map(|m| {
-                Ok(CaseEntry {
-                    seq: u32::try_from(m.seq).map_err(|_| StoreError::Corrupt("entry number"))?,
-                    kind: parsed(&m.kind, EntryKind::parse, "entry kind")?,
-                    author: m
-                        .author
-                        .map(|a| parsed(&a, AccountId::parse, "entry author"))
-                        .transpose()?,
-                    at: m.at,
-                    ciphertext: m.ciphertext,
-                })
-            })
+            .map(case_entry)
             .collect()
     }
+
+    /// The entries of each of `cases`, in order, read in one query per chunk.
+    pub async fn entries_of(&self, cases: &[CaseId]) -> Result<HashMap<CaseId, Vec<CaseEntry>>, StoreError> {
+        let mut found: HashMap<CaseId, Vec<CaseEntry>> = HashMap::new();
+        for chunk in cases.chunks(crate::case_list::IN_CHUNK) {
+            let rows = case_entry::Entity::find()
+                .filter(case_entry::Column::CaseId.is_in(chunk.iter().map(ToString::to_string)))
+                .order_by_asc(case_entry::Column::CaseId)
+                .order_by_asc(case_entry::Column::Seq)
+                .all(self.connection())
+                .await?;
+            for row in rows {
+                let case = parsed(&row.case_id, CaseId::parse, "entry case id")?;
+                found.entry(case).or_default().push(case_entry(row)?);
+            }
+        }
+        Ok(found)
+    }
+}
+
+fn case_entry(m: case_entry::Model) -> Result<CaseEntry, StoreError> {
+    Ok(CaseEntry {
+        seq: u32::try_from(m.seq).map_err(|_| StoreError::Corrupt("entry number"))?,
+        kind: parsed(&m.kind, EntryKind::parse, "entry kind")?,
+        author: m
+            .author
+            .map(|a| parsed(&a, AccountId::parse, "entry author"))
+            .transpose()?,
+        at: m.at,
+        ciphertext: m.ciphertext,
+    })
 }

@@ -4,7 +4,7 @@ use redress_domain::{CaseId, Holder, InvestigatorId, Priority};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 
-use crate::entity::{assignment, case, case_link, fingerprint};
+use crate::entity::{case, case_link, fingerprint};
 use crate::{NewEmail, NewJob, NewObject, NewWrap, Store, StoreError};
 
 /// Everything triage writes, committed at once; see [`Store::commit_triage`].
@@ -55,13 +55,12 @@ impl Store {
         crate::cases::insert_objects(&txn, case_id, &t.objects).await?;
         crate::wraps::insert_wraps(&txn, case_id, &t.wraps).await?;
         for investigator in &t.assign_to {
-            assignment::ActiveModel {
-                id: Set(uuid::Uuid::new_v4().to_string()),
-                case_id: Set(id.clone()),
-                investigator_id: Set(investigator.to_string()),
-                assigned_at: Set(redress_domain::hour_floor(now)),
-            }
-            .insert(&txn)
+            crate::assignments::insert_assignment(
+                &txn,
+                case_id,
+                *investigator,
+                redress_domain::hour_floor(now),
+            )
             .await?;
         }
         for (kind, fp) in &t.fingerprints {

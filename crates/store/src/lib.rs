@@ -6,9 +6,11 @@
 //! sea-orm models: what a column holds is parsed into domain types on the way out.
 
 mod accounts;
+mod assignments;
 mod audit;
 mod blobs;
 mod case_life;
+mod case_list;
 mod cases;
 mod connection;
 mod entity;
@@ -30,9 +32,11 @@ mod uploads;
 mod wraps;
 
 pub use accounts::{Account, NewAccount, PasswordSeal, Routing, StoredKdf};
+pub use assignments::{NewAssignee, Unassigned};
 pub use audit::{AuditFilter, AuditRecord, Audited};
 pub use blobs::{Access, BlobReader, BlobStore, Listed, Listing, PendingBlob};
 pub use case_life::{CaseEntry, NewCaseEntry, StepRecord};
+pub use case_list::{CaseOrder, CasePage, CaseQuery, Cursor, ListedCase, StateFilter};
 pub use cases::{NewCase, NewObject, NewReceipt, StoredCase, StoredReceipt};
 pub use connection::Store;
 pub use error::StoreError;

@@ -52,6 +52,35 @@ fn email(m: outbox::Model) -> Result<Email, StoreError> {
     })
 }
 
+impl NewEmail {
+    /// An outbox row and the job that sends it, under one idempotency key: the same key
+    /// queued twice is one email. `notice` is the mail crate's notice as JSON; the
+    /// Message-ID names `message_id_domain`, never the machine.
+    pub fn with_job(
+        key: &str,
+        recipient: &str,
+        notice: String,
+        message_id_domain: &str,
+        now: i64,
+    ) -> (Self, NewJob) {
+        let email = Self {
+            idempotency_key: key.to_owned(),
+            recipient: recipient.to_owned(),
+            notice,
+            message_id: format!("<{}@{message_id_domain}>", uuid::Uuid::new_v4()),
+        };
+        let kind = redress_domain::JobKind::SendEmail;
+        let job = NewJob {
+            kind,
+            idempotency_key: format!("{kind}:{key}"),
+            payload: serde_json::json!({ "email": key }).to_string(),
+            run_at: now,
+            max_attempts: 10,
+        };
+        (email, job)
+    }
+}
+
 impl Store {
     /// Queues an email (once per idempotency key) with its sending job, in one
     /// transaction. True if this call queued it.

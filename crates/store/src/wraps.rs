@@ -26,7 +26,7 @@ pub struct StoredWrap {
     pub ciphertext: Vec<u8>,
 }
 
-fn stored_wrap(m: key_wrap::Model) -> Result<StoredWrap, StoreError> {
+pub(crate) fn stored_wrap(m: key_wrap::Model) -> Result<StoredWrap, StoreError> {
     let kind = parsed(&m.holder_kind, HolderKind::parse, "wrap holder kind")?;
     let investigator = m
         .holder_id

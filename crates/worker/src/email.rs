@@ -1,7 +1,6 @@
 //! Content-free email: an outbox row holds one of the mail crate's notices (a case
 //! reference and at most a date); the send job turns one row into one message.
 
-use redress_domain::JobKind;
 use redress_mail::Notice;
 use redress_store::{NewEmail, NewJob};
 
@@ -23,21 +22,14 @@ pub(crate) fn outgoing(
     notice: &Notice,
     now: i64,
 ) -> Result<(NewEmail, NewJob), JobError> {
-    let email = NewEmail {
-        idempotency_key: key.to_owned(),
-        recipient: recipient.to_owned(),
-        notice: serde_json::to_string(notice).map_err(|e| JobError::BadJob(e.to_string()))?,
-        message_id: format!("<{}@{}>", uuid::Uuid::new_v4(), worker.settings.message_id_domain),
-    };
-    let kind = JobKind::SendEmail;
-    let job = NewJob {
-        kind,
-        idempotency_key: format!("{kind}:{key}"),
-        payload: serde_json::json!({ "email": key }).to_string(),
-        run_at: now,
-        max_attempts: 10,
-    };
-    Ok((email, job))
+    let notice = serde_json::to_string(notice).map_err(|e| JobError::BadJob(e.to_string()))?;
+    Ok(NewEmail::with_job(
+        key,
+        recipient,
+        notice,
+        &worker.settings.message_id_domain,
+        now,
+    ))
 }
 
 #[derive(serde::Deserialize)]

@@ -9,6 +9,10 @@ pub struct Model {
     pub case_id: String,
     pub investigator_id: String,
     pub assigned_at: i64,
+    /// The last entry of the case this assignee has seen (none: never opened it).
+    pub seen_seq: Option<i32>,
+    /// The assignee's own star on the case.
+    pub starred: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -8,6 +8,7 @@ pub mod blob_chunk;
 pub mod blob_object;
 pub mod case;
 pub mod case_entry;
+pub mod case_label;
 pub mod case_link;
 pub mod case_object;
 pub mod fingerprint;
