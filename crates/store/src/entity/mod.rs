@@ -10,6 +10,8 @@ pub mod case;
 pub mod case_entry;
 pub mod case_link;
 pub mod case_object;
+pub mod customer;
+pub mod customer_change;
 pub mod fingerprint;
 pub mod heartbeat;
 pub mod investigator;

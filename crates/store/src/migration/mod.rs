@@ -14,6 +14,7 @@ mod m0008_audit_log;
 mod m0009_invitations;
 mod m0010_portal_accounts;
 mod m0011_case_life;
+mod m0013_customers;
 
 pub(crate) struct Migrator;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0009_invitations::Migration),
             Box::new(m0010_portal_accounts::Migration),
             Box::new(m0011_case_life::Migration),
+            Box::new(m0013_customers::Migration),
         ]
     }
 }
