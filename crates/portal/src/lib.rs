@@ -18,6 +18,7 @@ mod admin;
 mod audit_log;
 mod cases;
 mod content;
+mod customers;
 mod forms;
 mod invitations;
 mod layout;
@@ -113,6 +114,26 @@ pub fn endpoints() -> Vec<(Access, Endpoint)> {
         (
             Access::Roles(AUDIT_READERS),
             Endpoint::new("/audit").get(audit_log::show),
+        ),
+        (
+            Access::Roles(Role::ALL),
+            Endpoint::new("/customers").get(customers::list),
+        ),
+        (
+            Access::Roles(Role::ALL),
+            Endpoint::new("/customers/{customer}").get(customers::show),
+        ),
+        (
+            Access::Roles(ADMINS),
+            Endpoint::new("/admin/customers")
+                .get(customers::new_form)
+                .post(customers::add),
+        ),
+        (
+            Access::Roles(ADMINS),
+            Endpoint::new("/admin/customers/{customer}")
+                .get(customers::edit_form)
+                .post(customers::change),
         ),
     ]
 }
