@@ -82,11 +82,11 @@ impl MigrationTrait for Migration {
                     .to(Accounts::Table, Accounts::Id),
             )
             .foreign_key(
-                // The change is the vendor's record and outlives the case row.
+                // No cascade and no nulling: a change made by a case must not turn into
+                // one made by hand. Deleting the row of a case a change names fails.
                 ForeignKey::create()
                     .from(CustomerChanges::Table, CustomerChanges::CaseId)
-                    .to(Cases::Table, Cases::Id)
-                    .on_delete(ForeignKeyAction::SetNull),
+                    .to(Cases::Table, Cases::Id),
             )
             .to_owned();
         super::create_table(manager, changes).await?;
