@@ -28,6 +28,7 @@ mod portal_audit;
 mod portal_browser;
 mod portal_caselist;
 mod portal_cases;
+mod portal_customers;
 mod portal_lifecycle;
 mod portal_login;
 mod portal_secrecy;

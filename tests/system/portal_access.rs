@@ -58,6 +58,10 @@ fn expected_rules() -> Vec<(&'static str, Access)> {
         ("/admin", Access::Roles(&[Role::Admin])),
         ("/admin/users/{id}", Access::Roles(&[Role::Admin])),
         ("/audit", Access::Roles(&[Role::Auditor, Role::Admin])),
+        ("/customers", Access::Roles(Role::ALL)),
+        ("/customers/{customer}", Access::Roles(Role::ALL)),
+        ("/admin/customers", Access::Roles(&[Role::Admin])),
+        ("/admin/customers/{customer}", Access::Roles(&[Role::Admin])),
     ]
 }
 
@@ -106,7 +110,8 @@ async fn every_route_of_the_table_answers_each_role_as_its_rule_says() {
                 )
                 .replace("{case_ref}", &cast.case_a)
                 .replace("{object}", &cast.file_a.to_string())
-                .replace("{id}", &cast.auditor.id.to_string());
+                .replace("{id}", &cast.auditor.id.to_string())
+                .replace("{customer}", &cast.customer.to_string());
             let mut want = expected(route.access, *role);
             if route.path.starts_with("/cases/{case_ref}") && want == Outcome::Served && !case_owner {
                 want = Outcome::Hidden;
@@ -161,6 +166,9 @@ async fn every_route_of_the_table_answers_each_role_as_its_rule_says() {
         let account = app.store.account(p.id).await.unwrap().unwrap();
         assert_eq!(account.state, redress_domain::AccountState::Active);
     }
+    // And the customer register.
+    assert_eq!(app.store.customers().await.unwrap().len(), 1);
+    assert_untouched(&app, cast.customer).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -235,6 +243,7 @@ async fn the_intake_serves_no_portal_route_and_the_portal_no_intake_route() {
             .replace("{case_ref}", "RD-0000-0000")
             .replace("{object}", &uuid::Uuid::new_v4().to_string())
             .replace("{id}", &uuid::Uuid::new_v4().to_string())
+            .replace("{customer}", &uuid::Uuid::new_v4().to_string())
     };
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())

@@ -14,7 +14,7 @@ use crate::worker::mail_config;
 const DAY: i64 = 86_400;
 
 /// Takes `action` on the case from its page, with `fields`.
-async fn step(who: &Person, case_ref: &str, action: &str, fields: &[(&str, &str)]) -> Page {
+pub(crate) async fn step(who: &Person, case_ref: &str, action: &str, fields: &[(&str, &str)]) -> Page {
     let page = format!("/cases/{case_ref}");
     let mut all = vec![("action", action)];
     all.extend_from_slice(fields);
@@ -143,6 +143,11 @@ async fn a_case_goes_from_receipt_to_closing_with_its_deadlines_and_reminders() 
     )
     .await;
     assert_eq!(empty.status, 422, "a conclusion needs its finding");
+    // Suspending names the customer, from the register an admin keeps (ADR 0025).
+    let admin = person(&app, &portal, "admin@example.org", Role::Admin, &[]).await;
+    let customer = add_customer(&admin, "Example Ministry", "Ruritania", "Implant")
+        .await
+        .to_string();
     assert!(empty.text_of("step-error").unwrap().contains("empty"));
     // The text of a refused form is back in it.
     assert!(empty.body.contains("id=\"conclude-text\""));
@@ -153,6 +158,8 @@ async fn a_case_goes_from_receipt_to_closing_with_its_deadlines_and_reminders() 
         &[
             ("outcome", "customer_suspended"),
             ("text", "Logs show the implant; the customer is suspended."),
+            ("customer", &customer),
+            ("customer_reason", "Misuse of the implant confirmed."),
         ],
     )
     .await;

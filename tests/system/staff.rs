@@ -282,6 +282,8 @@ pub struct Cast {
     pub case_b: String,
     /// The evidence file of A's case.
     pub file_a: redress_domain::ObjectId,
+    /// A customer in the register, added by the admin.
+    pub customer: redress_domain::CustomerId,
 }
 
 impl Cast {
@@ -304,6 +306,7 @@ impl Cast {
         .await;
         let admin = person(app, portal, "admin@example.org", Role::Admin, &[]).await;
         let auditor = person(app, portal, "auditor@example.org", Role::Auditor, &[]).await;
+        let customer = add_customer(&admin, "Example Ministry", "Ruritania", "Implant").await;
         // Routing gives each new case to the least loaded of the team, A first.
         let worker = app.worker("cast", None);
         let mut refs = Vec::new();
@@ -353,6 +356,7 @@ impl Cast {
             case_a,
             case_b,
             file_a,
+            customer,
         }
     }
 }
@@ -372,4 +376,35 @@ pub async fn identity_of(app: &TestApp, who: &Person) -> redress_crypto::SecretI
     )
     .unwrap();
     redress_crypto::unwrap_identity(&account.identity_wrap, &key).unwrap()
+}
+
+/// Adds a customer to the register as `admin`, through its form; returns its id.
+pub async fn add_customer(
+    admin: &Person,
+    name: &str,
+    country: &str,
+    products: &str,
+) -> redress_domain::CustomerId {
+    let added = admin
+        .agent
+        .submit(
+            "/admin/customers",
+            "/admin/customers",
+            &[("name", name), ("country", country), ("products", products)],
+        )
+        .await;
+    assert_eq!(added.status, 303, "{}", added.body);
+    let id = added
+        .location()
+        .strip_prefix("/customers/")
+        .and_then(|rest| rest.strip_suffix("?done=add"))
+        .unwrap_or_else(|| panic!("to the customer's page: {}", added.location()));
+    redress_domain::CustomerId::parse(id).unwrap()
+}
+
+/// Asserts that `customer` is active and its status never changed.
+pub async fn assert_untouched(app: &TestApp, customer: redress_domain::CustomerId) {
+    let stored = app.store.customer(customer).await.unwrap().unwrap();
+    assert_eq!(stored.status, redress_domain::CustomerStatus::Active);
+    assert!(app.store.customer_changes(customer).await.unwrap().is_empty());
 }

@@ -50,5 +50,13 @@ named_enum! {
         Labels = "labels",
         /// A search over the viewer's own cases (no target: the terms are not kept).
         Search = "search",
+        /// The customer register (ADR 0025; target: `customer:<id>`): a customer added,
+        /// its details edited, its status changed by hand with a reason.
+        CustomerAdd = "customer_add",
+        CustomerEdit = "customer_edit",
+        CustomerStatus = "customer_status",
+        /// A customer's status changed by a concluded case's outcome (target:
+        /// `customer:<id>/case:<reference>`).
+        CustomerAction = "customer_action",
     }
 }

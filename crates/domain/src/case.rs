@@ -72,6 +72,10 @@ uuid_id!(
     /// Identifier of a job in the queue.
     JobId
 );
+uuid_id!(
+    /// Identifier of a customer in the register. Random, so it orders and dates nothing.
+    CustomerId
+);
 
 named_enum! {
     /// What a stored object is.

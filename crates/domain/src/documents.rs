@@ -109,9 +109,16 @@ pub struct EntryDocument {
     pub text: String,
     /// For an assessment: what it found.
     pub assessment: Option<crate::Assessment>,
+    /// For a finding: the customer of the register the case concerns. Kept here,
+    /// sealed to the case key, so that a copy of the database does not link a case to
+    /// a customer its outcome did not act on (ADR 0025). Absent from entries written
+    /// before the register, which read as naming none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer: Option<crate::CustomerId>,
 }
 
 impl Sealed for EntryDocument {
+    /// An entry naming no customer is written exactly as before the register.
     const FORMAT: u32 = 1;
 }
 
@@ -121,7 +128,13 @@ impl EntryDocument {
             format: Self::FORMAT,
             text: text.into_string(),
             assessment,
+            customer: None,
         }
+    }
+
+    /// The same entry, naming the customer the case concerns.
+    pub fn concerning(self, customer: Option<crate::CustomerId>) -> Self {
+        Self { customer, ..self }
     }
 }
 
@@ -432,5 +445,22 @@ mod tests {
         assert!(text.contains("\"outcome\":\"not_made\""), "{text}");
         assert!(text.contains("\"reason\":\"malformed\""), "{text}");
         assert_eq!(TriageSummary::from_json(&json).unwrap(), summary);
+    }
+
+    #[test]
+    fn a_finding_names_its_customer_only_when_it_has_one() {
+        let text = crate::EntryText::parse("The implant was found.").unwrap();
+        let plain = EntryDocument::new(text.clone(), None);
+        let json = plain.to_json().unwrap();
+        assert_eq!(
+            std::str::from_utf8(&json).unwrap(),
+            r#"{"format":1,"text":"The implant was found.","assessment":null}"#,
+            "written as before the register"
+        );
+        assert_eq!(EntryDocument::from_json(&json).unwrap().customer, None);
+        let id = crate::CustomerId::random();
+        let named = EntryDocument::new(text, None).concerning(Some(id));
+        let read = EntryDocument::from_json(&named.to_json().unwrap()).unwrap();
+        assert_eq!(read.customer, Some(id));
     }
 }

@@ -7,6 +7,7 @@
 mod answers;
 mod audit;
 mod case;
+mod customers;
 mod documents;
 pub mod evidence;
 mod jobs;
@@ -18,9 +19,10 @@ mod roles;
 pub use answers::{Answers, FieldError, Ongoing, RawAnswers, TargetGroup, ValidationErrors};
 pub use audit::AuditAction;
 pub use case::{
-    AccountId, CaseId, CaseRef, CaseRefError, CaseState, DeadlineFlag, Holder, HolderKind, IdError,
-    InvestigatorId, JobId, KeyKind, ObjectId, ObjectKind, Priority, SealedTo,
+    AccountId, CaseId, CaseRef, CaseRefError, CaseState, CustomerId, DeadlineFlag, Holder, HolderKind,
+    IdError, InvestigatorId, JobId, KeyKind, ObjectId, ObjectKind, Priority, SealedTo,
 };
+pub use customers::{CustomerDetails, CustomerError, CustomerField, CustomerStatus};
 pub use documents::{
     COUNT_CAP, Custody, DocumentError, EntryDocument, EvidenceEntry, Indicated, LabelsDocument,
     MatchedIndicator, MatchedObservable, Overlap, Reason, Related, RelatedCase, Rendition, Score, Sealed,

@@ -13,7 +13,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, header};
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, web};
-use redress_domain::{AccountId, AuditAction, CaseRef, Role, SessionStage};
+use redress_domain::{AccountId, AuditAction, CaseRef, CustomerId, Role, SessionStage};
 
 use crate::PortalState;
 use crate::forms::{self, Failure};
@@ -142,8 +142,8 @@ pub fn see_other(to: &str) -> HttpResponse {
         .finish()
 }
 
-/// How the audit log names what a refused request asked for: the case or account of
-/// the path, or the route. (Routing has not run yet: the path is matched here.)
+/// How the audit log names what a refused request asked for: the case, account or
+/// customer of the path, or the route. (Routing has not run yet: the path is matched here.)
 fn target_of(pattern: &str, req: &HttpRequest) -> String {
     let mut info = actix_web::dev::Path::new(req.path().to_owned());
     actix_web::dev::ResourceDef::new(pattern).capture_match_info(&mut info);
@@ -152,6 +152,9 @@ fn target_of(pattern: &str, req: &HttpRequest) -> String {
     }
     if let Some(id) = info.get("id").and_then(AccountId::parse) {
         return crate::session::actor(id);
+    }
+    if let Some(id) = info.get("customer").and_then(CustomerId::parse) {
+        return format!("customer:{id}");
     }
     format!("page:{pattern}")
 }

@@ -92,6 +92,8 @@ pub struct Content {
     pub triage: Option<TriageView>,
     pub files: Vec<FileRow>,
     pub entries: Vec<EntryRow>,
+    /// The customer the last finding names.
+    pub concerns: Option<crate::customers::Concerns>,
 }
 
 /// A choice of a select list.
@@ -109,9 +111,14 @@ pub struct Actions {
     pub steps: Vec<&'static str>,
     pub assessments: Vec<Choice>,
     pub outcomes: Vec<Choice>,
+    /// The register, to name the customer a conclusion concerns.
+    pub customers: Vec<crate::customers::CustomerChoice>,
     /// The form to fill in again and its text.
     pub action: String,
     pub text: String,
+    /// A refused conclusion's outcome and reason for acting on its customer.
+    pub outcome: String,
+    pub customer_reason: String,
     /// The acknowledgement's usual text, to start from.
     pub ack_text: String,
 }
@@ -120,6 +127,11 @@ impl Actions {
     /// Whether `step` may be taken now.
     pub fn can(&self, step: &str) -> bool {
         self.steps.contains(&step)
+    }
+
+    /// Whether the conclusion's form had `outcome` chosen.
+    pub fn outcome_chosen(&self, outcome: &str) -> bool {
+        self.outcome == outcome
     }
 
     /// The text to put back in the form of `action`.
@@ -272,22 +284,34 @@ pub(crate) async fn audit(
     action: AuditAction,
     target: &str,
 ) -> Result<(), crate::forms::Failure> {
+    match tx {
+        Some(tx) => audit_in(tx, viewer, action, target, state.now()).await,
+        None => {
+            let tx = state.store.begin_audited().await?;
+            audit_in(&tx, viewer, action, target, state.now()).await?;
+            tx.commit().await?;
+            Ok(())
+        }
+    }
+}
+
+/// Writes the viewer's `action` on `target` at `at` to the audit log, in `tx`.
+pub(crate) async fn audit_in(
+    tx: &redress_store::Audited,
+    viewer: &Viewer,
+    action: AuditAction,
+    target: &str,
+    at: i64,
+) -> Result<(), crate::forms::Failure> {
     let actor = viewer.actor();
     let entry = redress_audit::NewEntry {
         actor: &actor,
         action,
         target: Some(target),
-        at: state.now(),
+        at,
         timing: redress_audit::Timing::Exact,
     };
-    match tx {
-        Some(tx) => {
-            redress_audit::append(tx, &entry).await?;
-        }
-        None => {
-            redress_audit::record(&state.store, &entry).await?;
-        }
-    }
+    redress_audit::append(tx, &entry).await?;
     Ok(())
 }
 
@@ -336,10 +360,16 @@ async fn show_inner(req: &HttpRequest, state: &PortalState, viewer: &Viewer, typ
     )
     .await?;
     let (kept, forget) = crate::forms::take_kept(state, req, req.path()).await;
-    let kept_form = (!kept.is_empty()).then(|| crate::steps::StepForm {
-        action: crate::forms::kept_value(&kept, "action").unwrap_or_default(),
-        text: crate::forms::kept_value(&kept, "text").unwrap_or_default(),
-        ..crate::steps::StepForm::default()
+    let kept_form = (!kept.is_empty()).then(|| {
+        let value = |name: &str| crate::forms::kept_value(&kept, name).unwrap_or_default();
+        crate::steps::StepForm {
+            action: value("action"),
+            text: value("text"),
+            outcome: value("outcome"),
+            customer: value("customer"),
+            customer_reason: value("customer_reason"),
+            ..crate::steps::StepForm::default()
+        }
     });
     let notice = crate::login::query(req, "done")
         .filter(|d| STEP_NAMES.contains(&d.as_str()) || OTHER_DONE.contains(&d.as_str()))
@@ -404,12 +434,16 @@ async fn page_with(
         Some(keys) => {
             let opened = content::read(state, &keys, case).await?;
             let mut shown = view(state, viewer, case, &opened).await?;
-            let (entries, last_seen) = entries(state, case, &keys).await?;
-            shown.entries = entries;
+            let opened_entries = entries(state, case, &keys).await?;
+            shown.entries = opened_entries.rows;
+            shown.concerns = match opened_entries.concerns {
+                Some(id) => crate::customers::concerns(state, id).await?,
+                None => None,
+            };
             team = team_of(state, viewer, case, &keys).await?;
             if let Some(inv) = viewer.account.investigator_id {
                 // What is on this page counts as seen, however the request ends.
-                state.store.mark_seen(case.id, inv, last_seen).await?;
+                state.store.mark_seen(case.id, inv, opened_entries.last).await?;
             }
             Some(shown)
         }
@@ -428,7 +462,9 @@ async fn page_with(
         None => t.get("case.no_deadline").into_owned(),
     };
     let actions = if content.is_some() {
-        actions(state, case, form)
+        let chosen = form.map(|f| f.customer.as_str()).unwrap_or_default();
+        let customers = crate::customers::choices(state, chosen).await?;
+        actions(state, case, form, customers)
     } else {
         Actions::default()
     };
@@ -454,7 +490,12 @@ async fn page_with(
 }
 
 /// The forms the case's state allows.
-fn actions(state: &PortalState, case: &StoredCase, form: Option<&crate::steps::StepForm>) -> Actions {
+fn actions(
+    state: &PortalState,
+    case: &StoredCase,
+    form: Option<&crate::steps::StepForm>,
+    customers: Vec<crate::customers::CustomerChoice>,
+) -> Actions {
     use redress_domain::{Assessment, Outcome, Step};
     let t = &state.messages;
     let candidates = [
@@ -487,30 +528,37 @@ fn actions(state: &PortalState, case: &StoredCase, form: Option<&crate::steps::S
                 label: t.get(&format!("outcome.{o}")).into_owned(),
             })
             .collect(),
+        customers,
         action: form.map(|f| f.action.clone()).unwrap_or_default(),
         text: form.map(|f| f.text.clone()).unwrap_or_default(),
+        outcome: form.map(|f| f.outcome.clone()).unwrap_or_default(),
+        customer_reason: form.map(|f| f.customer_reason.clone()).unwrap_or_default(),
         ack_text: t.get("steps.ack_default").into_owned(),
     }
 }
 
+/// A case's entries, opened.
+struct OpenedEntries {
+    rows: Vec<EntryRow>,
+    /// The number of the last entry.
+    last: u32,
+    /// The customer the last finding names.
+    concerns: Option<redress_domain::CustomerId>,
+}
+
 /// The case's conversation and notes, opened: the thread with the thread key, notes
-/// with the case key.
+/// with the case key; and the customer its last finding names.
 async fn entries(
     state: &PortalState,
     case: &StoredCase,
     keys: &content::CaseKeys,
-) -> Result<(Vec<EntryRow>, u32), crate::forms::Failure> {
+) -> Result<OpenedEntries, crate::forms::Failure> {
     use redress_domain::{EntryDocument, Sealed, SealedTo};
     let t = &state.messages;
-    let emails: std::collections::HashMap<_, _> = state
-        .store
-        .accounts()
-        .await?
-        .into_iter()
-        .map(|a| (a.id, a.email))
-        .collect();
+    let emails = state.store.account_emails().await?;
     let mut rows = Vec::new();
     let mut last = 0;
+    let mut concerns = None;
     for e in state.store.entries(case.id).await? {
         last = last.max(e.seq);
         let key = match e.kind.sealed_to() {
@@ -524,6 +572,9 @@ async fn entries(
         if let Some(a) = doc.assessment {
             kind = format!("{kind}: {}", t.get(&format!("assessment.{a}")));
         }
+        if e.kind == redress_domain::EntryKind::Finding {
+            concerns = doc.customer;
+        }
         rows.push(EntryRow {
             kind,
             author: match e.author {
@@ -535,7 +586,7 @@ async fn entries(
             internal: e.kind.sealed_to() == SealedTo::Case,
         });
     }
-    Ok((rows, last))
+    Ok(OpenedEntries { rows, last, concerns })
 }
 
 /// Sizes as people read them.
@@ -654,6 +705,7 @@ async fn view(
         triage,
         files,
         entries: Vec::new(),
+        concerns: None,
     })
 }
 

@@ -106,13 +106,19 @@ fn nav(t: &Messages, role: Role, path: &str) -> Vec<NavItem> {
     if matches!(role, Role::Auditor | Role::Admin) {
         items.push(("/audit", "nav.audit"));
     }
+    items.push(("/customers", "nav.customers"));
     items.push(("/account", "nav.account"));
+    // The register's admin pages belong to the register, not to the people pages.
+    let section = path
+        .strip_prefix("/admin")
+        .filter(|rest| rest.starts_with("/customers"))
+        .unwrap_or(path);
     items
         .into_iter()
         .map(|(href, key)| NavItem {
             href,
             label: t.get(key).into_owned(),
-            current: path == href || path.starts_with(&format!("{href}/")),
+            current: section == href || section.starts_with(&format!("{href}/")),
         })
         .collect()
 }

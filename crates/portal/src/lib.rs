@@ -18,6 +18,7 @@ mod admin;
 mod audit_log;
 mod cases;
 mod content;
+mod customers;
 mod forms;
 mod invitations;
 mod layout;
@@ -130,6 +131,26 @@ pub fn endpoints() -> Vec<(Access, Endpoint)> {
             Access::Roles(AUDIT_READERS),
             Endpoint::new("/audit").get(audit_log::show),
         ),
+        (
+            Access::Roles(Role::ALL),
+            Endpoint::new("/customers").get(customers::list),
+        ),
+        (
+            Access::Roles(Role::ALL),
+            Endpoint::new("/customers/{customer}").get(customers::show),
+        ),
+        (
+            Access::Roles(ADMINS),
+            Endpoint::new("/admin/customers")
+                .get(customers::new_form)
+                .post(customers::add),
+        ),
+        (
+            Access::Roles(ADMINS),
+            Endpoint::new("/admin/customers/{customer}")
+                .get(customers::edit_form)
+                .post(customers::change),
+        ),
     ]
 }
 
@@ -185,5 +206,27 @@ pub async fn forget_stale(state: std::sync::Arc<PortalState>) {
             redress_logging::count("portal", "forget_stale_failed");
         }
         tokio::time::sleep(FORGET_EVERY).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use redress_domain::{Assessment, AuditAction, CaseState, CustomerStatus, EntryKind, Outcome};
+
+    /// Every name the pages look up in the catalogue by a domain value is there: a
+    /// missing one would show as `⟦key⟧`.
+    #[test]
+    fn every_domain_value_shown_has_its_words() {
+        let t = crate::messages("en").unwrap();
+        let mut keys: Vec<String> = Vec::new();
+        keys.extend(AuditAction::ALL.iter().map(|a| format!("audit_action.{a}")));
+        keys.extend(CaseState::ALL.iter().map(|s| format!("case_state.{s}")));
+        keys.extend(EntryKind::ALL.iter().map(|k| format!("entry.{k}")));
+        keys.extend(Assessment::ALL.iter().map(|a| format!("assessment.{a}")));
+        keys.extend(Outcome::ALL.iter().map(|o| format!("outcome.{o}")));
+        keys.extend(CustomerStatus::ALL.iter().map(|s| format!("customer_status.{s}")));
+        for key in keys {
+            assert!(!t.get(&key).starts_with('⟦'), "{key} has no words");
+        }
     }
 }

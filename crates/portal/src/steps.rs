@@ -2,8 +2,8 @@
 //! assess, investigate, conclude, give feedback, close, reopen) and writing to the
 //! reporter or a note. Each is one audited transaction: the step, checked against the
 //! state it starts from (`CaseState::after`, and again by the store's compare-and-set),
-//! the deadline that applies afterwards and its flag, the sealed entries it writes, and
-//! the audit entry. An illegal step is refused with a clear message and changes
+//! the deadline that applies afterwards and its flag, the sealed entries it writes, a
+//! conclusion's action on the customer it names (ADR 0025), and the audit entries. An illegal step is refused with a clear message and changes
 //! nothing.
 
 use actix_web::http::StatusCode;
@@ -28,6 +28,10 @@ pub struct StepForm {
     pub text: String,
     pub assessment: String,
     pub outcome: String,
+    /// A conclusion's customer, from the register (its id), or empty for none named.
+    pub customer: String,
+    /// Why an outcome acts on the customer (shown in the register).
+    pub customer_reason: String,
 }
 
 /// What a form asked for, checked against its fields.
@@ -105,6 +109,17 @@ async fn submit_inner(
         },
         Asked::Write(_) => None,
     };
+    // The customer a conclusion names, checked before anything is written (ADR 0025).
+    let named = match asked {
+        Asked::Step(Step::Conclude(outcome)) => {
+            let (customer, reason) = (&form.customer, &form.customer_reason);
+            match crate::customers::named_in_conclusion(state, outcome, customer, reason).await? {
+                Ok(named) => named,
+                Err(message) => return refuse(message).await,
+            }
+        }
+        _ => None,
+    };
     let keys = crate::content::open_keys(state, viewer, &case)
         .await?
         .ok_or(Failure::Internal("a step on a case the viewer cannot open"))?;
@@ -114,7 +129,10 @@ async fn submit_inner(
                 Some(r) if kind == EntryKind::Assessment => r.assessment,
                 _ => None,
             };
-            let document = EntryDocument::new(text, assessment);
+            // A finding names its customer here, sealed to the case key, whatever the
+            // outcome: the case page shows it to the assignees.
+            let document =
+                EntryDocument::new(text, assessment).concerning(named.as_ref().map(|n| n.customer));
             let to = match kind.sealed_to() {
                 SealedTo::Thread => keys.thread.public(),
                 SealedTo::Case => keys.case.public(),
@@ -146,6 +164,9 @@ async fn submit_inner(
     }
     let target = format!("case:{}", case.case_ref);
     crate::cases::audit(state, Some(&tx), viewer, audit_action(&asked), &target).await?;
+    if let Some(named) = &named {
+        crate::customers::act_on_customer(&tx, viewer, &case, named, now).await?;
+    }
     tx.commit().await?;
     Ok(see_other(&format!("{here}?done={}", form.action)))
 }

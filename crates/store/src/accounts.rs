@@ -142,6 +142,16 @@ impl Store {
             .collect()
     }
 
+    /// Each account's address, by account: how pages name who did something.
+    pub async fn account_emails(&self) -> Result<std::collections::HashMap<AccountId, String>, StoreError> {
+        Ok(self
+            .accounts()
+            .await?
+            .into_iter()
+            .map(|a| (a.id, a.email))
+            .collect())
+    }
+
     /// Accounts with `role` that may log in, for keeping at least one admin.
     pub async fn active_accounts_with_role(&self, role: Role) -> Result<u64, StoreError> {
         use sea_orm::PaginatorTrait;

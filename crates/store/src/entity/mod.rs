@@ -11,6 +11,8 @@ pub mod case_entry;
 pub mod case_label;
 pub mod case_link;
 pub mod case_object;
+pub mod customer;
+pub mod customer_change;
 pub mod fingerprint;
 pub mod heartbeat;
 pub mod investigator;

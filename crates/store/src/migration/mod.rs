@@ -15,6 +15,7 @@ mod m0009_invitations;
 mod m0010_portal_accounts;
 mod m0011_case_life;
 mod m0012_case_marks;
+mod m0013_customers;
 
 pub(crate) struct Migrator;
 
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0010_portal_accounts::Migration),
             Box::new(m0011_case_life::Migration),
             Box::new(m0012_case_marks::Migration),
+            Box::new(m0013_customers::Migration),
         ]
     }
 }
