@@ -40,5 +40,7 @@ named_enum! {
         /// A message to the reporter, and an internal note (target: the case).
         Reply = "reply",
         Note = "note",
+        /// A case was exported as a zip of its sealed objects (target: the case).
+        Export = "export",
     }
 }
