@@ -26,6 +26,7 @@ mod portal_admin;
 mod portal_audit;
 mod portal_browser;
 mod portal_cases;
+mod portal_export;
 mod portal_lifecycle;
 mod portal_login;
 mod portal_secrecy;

@@ -6,7 +6,7 @@
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
-use redress_domain::{AuditAction, CaseRef, Holder, ObjectId, ObjectKind, Rendition, TriageSummary};
+use redress_domain::{AuditAction, CaseRef, Holder, ObjectId, Rendition, SealedTo, TriageSummary};
 use redress_store::StoredCase;
 
 use crate::PortalState;
@@ -243,7 +243,7 @@ pub(crate) async fn visible_case(
     })
 }
 
-async fn audit(
+pub(crate) async fn audit(
     state: &PortalState,
     viewer: &Viewer,
     action: AuditAction,
@@ -718,9 +718,9 @@ async fn download_inner(
     };
     let target = format!("case:{}/object:{}", case.case_ref, file.object);
     audit(state, viewer, AuditAction::Download, &target).await?;
-    let key = match kind {
-        ObjectKind::Scrubbed => keys.case,
-        _ => keys.thread,
+    let key = match kind.sealed_to() {
+        SealedTo::Case => keys.case,
+        SealedTo::Thread => keys.thread,
     };
     let name = content::safe_file_name(&file.file_name);
     Ok(HttpResponse::Ok()

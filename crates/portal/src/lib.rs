@@ -18,6 +18,7 @@ mod admin;
 mod audit_log;
 mod cases;
 mod content;
+pub mod export;
 mod forms;
 mod invitations;
 mod layout;
@@ -99,6 +100,12 @@ pub fn endpoints() -> Vec<(Access, Endpoint)> {
         (
             Access::Roles(STAFF),
             Endpoint::new("/cases/{case_ref}/files/{object}").get(cases::download),
+        ),
+        (
+            Access::Roles(STAFF),
+            Endpoint::new("/cases/{case_ref}/export")
+                .get(export::show)
+                .post(export::submit),
         ),
         (
             Access::Roles(ADMINS),
