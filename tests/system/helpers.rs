@@ -635,6 +635,13 @@ pub async fn blob_written_at(app: &TestApp, id: ObjectId) -> i64 {
     i64::try_from(secs).unwrap()
 }
 
+/// `len` bytes that do not compress, the same every time.
+pub fn noise(len: usize) -> Vec<u8> {
+    (0..len as u32 / 4)
+        .flat_map(|i| i.wrapping_mul(2_654_435_761).to_le_bytes())
+        .collect()
+}
+
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     sha2::Sha256::digest(bytes)

@@ -9,7 +9,7 @@ use crate::helpers::*;
 use crate::staff::*;
 
 /// An investigator with one case holding `files`, triaged by a worker.
-async fn case_with(app: &TestApp, portal: &Portal, files: &[(&str, &[u8])]) -> (Person, String) {
+pub(crate) async fn case_with(app: &TestApp, portal: &Portal, files: &[(&str, &[u8])]) -> (Person, String) {
     let ana = person(
         app,
         portal,
@@ -198,16 +198,6 @@ async fn hostile_files_download_as_attachments_under_plain_names() {
     assert_eq!(res.status, 404);
 }
 
-/// The peak resident memory of a process so far, in KiB (`VmHWM`).
-fn peak_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
-}
-
 /// A real `redress portal` process streams a 100 MiB file without holding it: its peak
 /// memory grows by far less than the file.
 #[tokio::test(flavor = "multi_thread")]
@@ -218,46 +208,17 @@ async fn a_100_mib_download_streams_through_bounded_memory() {
     })
     .await;
     let portal = app.portal().await;
-    let big: Vec<u8> = (0..100u32 * 1024 * 1024 / 4)
-        .flat_map(|i| i.wrapping_mul(2_654_435_761).to_le_bytes())
-        .collect();
+    let big = noise(100 * 1024 * 1024);
     let (ana, case_ref) = case_with(&app, &portal, &[("disk.img", &big)]).await;
     let expected = sha256_hex(&big);
     drop(big);
 
-    let mut child = app
-        .redress_command()
-        .arg("portal")
-        .env("REDRESS_PORTAL__LISTEN", "127.0.0.1:0")
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        use std::io::BufRead;
-        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(url) = line.strip_prefix("Portal listening on ") {
-                let _ = tx.send(url.trim_end_matches('/').to_owned());
-            }
-        }
-    });
-    let base = rx.recv_timeout(std::time::Duration::from_secs(60)).unwrap();
-    let pid = child.id();
-    let agent = Agent::new(&base);
-    // The real process reads the real clock: the next step's code is fresh.
-    let code = ana.totp.code_at(redress_cli::system_clock() + 30);
-    let login = agent
-        .submit(
-            "/login",
-            "/login",
-            &[("email", &ana.email), ("password", PASSWORD), ("code", &code)],
-        )
-        .await;
-    assert_eq!(login.status, 303, "{}", login.body);
+    let process = PortalProcess::start(&app);
+    let agent = process.log_in(&ana).await;
+    let base = process.base.clone();
     let page = agent.get(&format!("/cases/{case_ref}")).await;
     let link = file_links(&page).remove(0);
-    let before = peak_kib(pid);
+    let before = process.peak_kib();
 
     let mut res = agent.client.get(format!("{base}{link}")).send().await.unwrap();
     assert_eq!(res.status(), 200);
@@ -267,9 +228,8 @@ async fn a_100_mib_download_streams_through_bounded_memory() {
         total += chunk.len();
         sha2::Digest::update(&mut hasher, &chunk);
     }
-    let after = peak_kib(pid);
-    let _ = child.kill();
-    let _ = child.wait();
+    let after = process.peak_kib();
+    drop(process);
     assert_eq!(total, 100 * 1024 * 1024);
     let got: String = sha2::Digest::finalize(hasher)
         .iter()

@@ -86,6 +86,88 @@ impl TestApp {
     }
 }
 
+/// A real `redress portal` process on a `TestApp`'s storage, for what only a process of
+/// its own shows: its memory. It reads the real clock. Killed when dropped.
+pub struct PortalProcess {
+    child: std::process::Child,
+    pub base: String,
+}
+
+impl PortalProcess {
+    pub fn start(app: &TestApp) -> Self {
+        let mut child = app
+            .redress_command()
+            .arg("portal")
+            .env("REDRESS_PORTAL__LISTEN", "127.0.0.1:0")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix("Portal listening on ") {
+                    let _ = tx.send(url.trim_end_matches('/').to_owned());
+                }
+            }
+        });
+        let base = rx.recv_timeout(std::time::Duration::from_secs(60)).unwrap();
+        Self { child, base }
+    }
+
+    /// A browser logged in as `who`, with the code of the real clock's next step.
+    pub async fn log_in(&self, who: &Person) -> Agent {
+        let agent = Agent::new(&self.base);
+        let code = who.totp.code_at(redress_cli::system_clock() + 30);
+        let login = agent
+            .submit(
+                "/login",
+                "/login",
+                &[
+                    ("email", &who.email),
+                    ("password", &who.password),
+                    ("code", &code),
+                ],
+            )
+            .await;
+        assert_eq!(login.status, 303, "{}", login.body);
+        agent
+    }
+
+    /// A line of the process's `/proc/PID/status`, in KiB.
+    fn status_kib(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(field))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap()
+    }
+
+    /// The peak resident memory so far (`VmHWM`), in KiB.
+    pub fn peak_kib(&self) -> u64 {
+        self.status_kib("VmHWM:")
+    }
+
+    /// The memory resident now (`VmRSS`), in KiB.
+    pub fn resident_kib(&self) -> u64 {
+        self.status_kib("VmRSS:")
+    }
+
+    /// Starts the peak again from what is resident now (Linux's `clear_refs`).
+    pub fn reset_peak(&self) {
+        std::fs::write(format!("/proc/{}/clear_refs", self.child.id()), "5").unwrap();
+    }
+}
+
+impl Drop for PortalProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// A browser: its own cookie jar, no redirects followed.
 pub struct Agent {
     pub client: reqwest::Client,

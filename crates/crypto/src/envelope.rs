@@ -2,7 +2,7 @@ use std::io::{self, Read, Write};
 
 use zeroize::Zeroizing;
 
-use crate::{CryptoError, PublicKey, SecretIdentity};
+use crate::{CryptoError, Passphrase, PublicKey, SecretIdentity};
 
 /// An age stream being written; call [`SealingWriter::finish`] to write the last chunk.
 /// Dropping it without `finish` leaves a truncated file that no identity will open.
@@ -24,8 +24,12 @@ pub fn seal_writer<W: Write>(recipients: &[&PublicKey], output: W) -> Result<Sea
 
 /// Encrypts a small value to `recipients`.
 pub fn seal(recipients: &[&PublicKey], plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    seal_with(encryptor(recipients)?, plaintext)
+}
+
+fn seal_with(encryptor: age::Encryptor, plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
     let mut out = Vec::with_capacity(plaintext.len() + 256);
-    let mut w = seal_writer(recipients, &mut out)?;
+    let mut w = encryptor.wrap_output(&mut out).map_err(CryptoError::Io)?;
     w.write_all(plaintext).map_err(CryptoError::Io)?;
     w.finish().map_err(CryptoError::Io)?;
     Ok(out)
@@ -59,6 +63,21 @@ fn damaged(e: io::Error) -> CryptoError {
 /// run `age -d -i holder.key wrap.age > case.key` and then use `case.key` with `age`.
 pub fn wrap_identity(secret: &SecretIdentity, holder: &PublicKey) -> Result<Vec<u8>, CryptoError> {
     seal(&[holder], secret.to_identity_file().as_bytes())
+}
+
+/// Seals `secret` to a passphrase, as age's scrypt recipient at
+/// [`crate::PASSPHRASE_WORK_FACTOR`]: `age -d -o key.txt key.age` asks for the
+/// passphrase and writes the identity file. Takes about a second and 256 MiB: run it
+/// on a blocking thread, and not many at once.
+pub fn wrap_identity_to_passphrase(
+    secret: &SecretIdentity,
+    passphrase: &Passphrase,
+) -> Result<Vec<u8>, CryptoError> {
+    let mut recipient = age::scrypt::Recipient::new(passphrase.to_age());
+    recipient.set_work_factor(crate::PASSPHRASE_WORK_FACTOR);
+    let encryptor = age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
+        .map_err(CryptoError::Encrypt)?;
+    seal_with(encryptor, secret.to_identity_file().as_bytes())
 }
 
 /// Opens a wrap made by [`wrap_identity`].
@@ -125,6 +144,37 @@ mod tests {
         let wrap = wrap_identity(&case, &holder.public()).unwrap();
         assert_eq!(unwrap_identity(&wrap, &holder).unwrap().public(), case.public());
         assert!(unwrap_identity(&wrap, &other).is_err());
+    }
+
+    #[test]
+    fn a_passphrase_wrap_opens_with_that_passphrase_only() {
+        use age::secrecy::SecretString;
+        let secret = SecretIdentity::generate();
+        let passphrase = Passphrase::new("correct horse battery staple".into()).unwrap();
+        let wrap = wrap_identity_to_passphrase(&secret, &passphrase).unwrap();
+        let open_with = |typed: &str| {
+            let identity = age::scrypt::Identity::new(SecretString::from(typed.to_owned()));
+            let decryptor = age::Decryptor::new(wrap.as_slice()).unwrap();
+            let mut text = String::new();
+            decryptor
+                .decrypt(std::iter::once(&identity as &dyn age::Identity))
+                .map(|mut r| r.read_to_string(&mut text).unwrap())
+                .map(|_| text)
+        };
+        let text = open_with("correct horse battery staple").unwrap();
+        assert_eq!(SecretIdentity::parse(&text).unwrap().public(), secret.public());
+        assert!(open_with("correct horse battery stapler").is_err());
+        // The stanza names the work factor the CLI will spend.
+        let header = String::from_utf8_lossy(&wrap[..200]);
+        assert!(header.contains(" scrypt "), "{header}");
+        assert!(
+            header.contains(&format!(" {}\n", crate::PASSPHRASE_WORK_FACTOR)),
+            "{header}"
+        );
+        assert!(
+            !header.contains("X25519"),
+            "a passphrase wrap has no other recipient"
+        );
     }
 
     #[test]

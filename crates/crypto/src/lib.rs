@@ -10,6 +10,7 @@ mod envelope;
 mod error;
 mod keyed;
 mod keys;
+mod passphrase;
 mod password;
 mod receipt;
 mod recovery_codes;
@@ -17,10 +18,16 @@ mod token;
 mod totp;
 
 pub use cookie_key::CookieKey;
-pub use envelope::{SealingWriter, open, open_reader, seal, seal_writer, unwrap_identity, wrap_identity};
+pub use envelope::{
+    SealingWriter, open, open_reader, seal, seal_writer, unwrap_identity, wrap_identity,
+    wrap_identity_to_passphrase,
+};
 pub use error::CryptoError;
 pub use keyed::hmac_sha256;
 pub use keys::{PublicKey, SecretIdentity};
+pub use passphrase::{
+    MAX_PASSPHRASE_CHARS, MIN_PASSPHRASE_CHARS, PASSPHRASE_WORK_FACTOR, Passphrase, PassphraseError,
+};
 pub use password::{
     MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, MIN_SALT_BYTES, Password, WeakPassword, derive_password_key,
     judge_password,

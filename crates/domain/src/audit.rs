@@ -58,5 +58,7 @@ named_enum! {
         /// A customer's status changed by a concluded case's outcome (target:
         /// `customer:<id>/case:<reference>`).
         CustomerAction = "customer_action",
+        /// A case was exported as a zip of its sealed objects (target: the case).
+        Export = "export",
     }
 }

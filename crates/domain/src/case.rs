@@ -92,6 +92,16 @@ named_enum! {
     }
 }
 
+impl ObjectKind {
+    /// Which of the case's keys the object is sealed to.
+    pub fn sealed_to(self) -> SealedTo {
+        match self {
+            Self::Submission | Self::Evidence => SealedTo::Thread,
+            Self::Scrubbed | Self::TriageSummary => SealedTo::Case,
+        }
+    }
+}
+
 named_enum! {
     /// Which of a case's two keys an object is sealed to.
     pub enum SealedTo {

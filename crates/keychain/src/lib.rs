@@ -136,6 +136,16 @@ pub async fn open_thread_key(
     unwrap_as(store, case, Holder::CaseKey, case_key).await
 }
 
+/// The thread key's wrap to the case key, as stored: for an export, whose reader opens
+/// it with the case key (`age -d -i case-key.txt thread-key.age`).
+pub async fn thread_key_wrap(store: &Store, case: CaseId) -> Result<Vec<u8>, KeychainError> {
+    let stored = store
+        .wrap(case, Holder::CaseKey)
+        .await?
+        .ok_or(KeychainError::NoWrap(HolderKind::CaseKey))?;
+    Ok(stored.ciphertext)
+}
+
 /// Opens a case's thread key as the reporter, with the receipt-derived identity.
 pub async fn open_thread_as_reporter(
     store: &Store,

@@ -163,3 +163,19 @@ fn only_case_key_holders_get_case_key_wraps() {
     let w = wrap_case_key(&key, Holder::Recovery, &to).unwrap();
     assert_eq!(w.holder_recipient, to.to_string());
 }
+
+#[tokio::test]
+async fn the_thread_key_wrap_as_stored_opens_with_the_case_key_alone() {
+    let f = fixture().await;
+    let wrap = thread_key_wrap(&f.store, f.case).await.unwrap();
+    let case_key = open_case_key(&f.store, f.case, Holder::Recovery, &f.recovery)
+        .await
+        .unwrap();
+    assert_eq!(
+        unwrap_identity(&wrap, &case_key).unwrap().public(),
+        f.thread_public
+    );
+    assert!(unwrap_identity(&wrap, &f.reporter).is_err());
+    let missing = thread_key_wrap(&f.store, CaseId::random()).await;
+    assert!(matches!(missing, Err(KeychainError::NoWrap(HolderKind::CaseKey))));
+}

@@ -6,7 +6,7 @@
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
-use redress_domain::{AuditAction, CaseRef, ObjectId, ObjectKind, Rendition, TriageSummary};
+use redress_domain::{AuditAction, CaseRef, ObjectId, Rendition, SealedTo, TriageSummary};
 use redress_store::StoredCase;
 
 use crate::PortalState;
@@ -553,7 +553,7 @@ async fn entries(
     case: &StoredCase,
     keys: &content::CaseKeys,
 ) -> Result<OpenedEntries, crate::forms::Failure> {
-    use redress_domain::{EntryDocument, Sealed, SealedTo};
+    use redress_domain::{EntryDocument, Sealed};
     let t = &state.messages;
     let emails = state.store.account_emails().await?;
     let mut rows = Vec::new();
@@ -835,9 +835,9 @@ async fn download_inner(
     };
     let target = format!("case:{}/object:{}", case.case_ref, file.object);
     audit(state, None, viewer, AuditAction::Download, &target).await?;
-    let key = match kind {
-        ObjectKind::Scrubbed => keys.case,
-        _ => keys.thread,
+    let key = match kind.sealed_to() {
+        SealedTo::Case => keys.case,
+        SealedTo::Thread => keys.thread,
     };
     let name = content::safe_file_name(&file.file_name);
     Ok(HttpResponse::Ok()

@@ -34,21 +34,8 @@ pub async fn open_keys(
     viewer: &Viewer,
     case: &StoredCase,
 ) -> Result<Option<CaseKeys>, Failure> {
-    let Some(investigator) = viewer.account.investigator_id else {
+    let Some(case_key) = open_case_key(state, viewer, case).await? else {
         return Ok(None);
-    };
-    let identity = viewer.identity()?;
-    let case_key = match redress_keychain::open_case_key(
-        &state.store,
-        case.id,
-        Holder::Investigator(investigator),
-        &identity,
-    )
-    .await
-    {
-        Ok(key) => key,
-        Err(redress_keychain::KeychainError::Store(e)) => return Err(e.into()),
-        Err(_) => return Ok(None),
     };
     let thread = redress_keychain::open_thread_key(&state.store, case.id, &case_key)
         .await
@@ -59,7 +46,31 @@ pub async fn open_keys(
     }))
 }
 
-fn keychain_failure(e: redress_keychain::KeychainError) -> Failure {
+/// Opens a case's case key alone as the viewer; `None` as for [`open_keys`].
+pub async fn open_case_key(
+    state: &PortalState,
+    viewer: &Viewer,
+    case: &StoredCase,
+) -> Result<Option<SecretIdentity>, Failure> {
+    let Some(investigator) = viewer.account.investigator_id else {
+        return Ok(None);
+    };
+    let identity = viewer.identity()?;
+    match redress_keychain::open_case_key(
+        &state.store,
+        case.id,
+        Holder::Investigator(investigator),
+        &identity,
+    )
+    .await
+    {
+        Ok(key) => Ok(Some(key)),
+        Err(redress_keychain::KeychainError::Store(e)) => Err(e.into()),
+        Err(_) => Ok(None),
+    }
+}
+
+pub(crate) fn keychain_failure(e: redress_keychain::KeychainError) -> Failure {
     match e {
         redress_keychain::KeychainError::Store(e) => Failure::Store(e),
         redress_keychain::KeychainError::Crypto(e) => Failure::Crypto(e),
@@ -158,11 +169,28 @@ pub fn download_of(content: &CaseContent, object: ObjectId) -> Option<(Download,
     }
 }
 
-/// Plaintext pieces read at once while streaming a file.
-const PIECE: usize = 64 * 1024;
+/// Pieces read at once while streaming a file.
+pub(crate) const PIECE: usize = 64 * 1024;
 
 /// Pieces on their way to the client at once: the memory a download holds.
 const IN_FLIGHT: usize = 4;
+
+/// A piece of a streamed response, or the error that ends it (the client then sees the
+/// transfer break rather than a file that looks whole).
+pub(crate) type Piece = Result<Bytes, std::io::Error>;
+
+/// A channel from a blocking thread to a response body: the thread sends pieces, at
+/// most [`IN_FLIGHT`] ahead of the client, and sees the send fail once the client has
+/// gone.
+pub(crate) fn to_client() -> (
+    tokio::sync::mpsc::Sender<Piece>,
+    impl futures_util::Stream<Item = Piece> + 'static,
+) {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Piece>(IN_FLIGHT);
+    let body =
+        futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
+    (tx, body)
+}
 
 /// Streams the decrypted bytes of `object`, sealed to `key`: read and decrypted on a
 /// blocking thread a piece at a time, at most [`IN_FLIGHT`] pieces ahead of the
@@ -172,8 +200,8 @@ pub fn stream(
     state: &PortalState,
     object: ObjectId,
     key: SecretIdentity,
-) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + 'static {
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(IN_FLIGHT);
+) -> impl futures_util::Stream<Item = Piece> + 'static {
+    let (tx, body) = to_client();
     let blobs = state.blobs.clone();
     tokio::task::spawn_blocking(move || {
         let opened = blobs
@@ -203,7 +231,7 @@ pub fn stream(
             }
         }
     });
-    futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) })
+    body
 }
 
 /// Fills `piece` as far as the stream allows: the number of bytes read, 0 at its end.

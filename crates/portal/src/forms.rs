@@ -35,6 +35,7 @@ const NEVER_KEPT: &[&str] = &[
     "new_password",
     "code",
     "existing_identity",
+    "passphrase",
 ];
 
 /// Why a request could not be served. Its page says only what kind of failure it was;

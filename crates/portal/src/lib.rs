@@ -19,6 +19,7 @@ mod audit_log;
 mod cases;
 mod content;
 mod customers;
+pub mod export;
 mod forms;
 mod invitations;
 mod layout;
@@ -116,6 +117,12 @@ pub fn endpoints() -> Vec<(Access, Endpoint)> {
         (
             Access::Roles(STAFF),
             Endpoint::new("/cases/{case_ref}/marks").post(marks::submit),
+        ),
+        (
+            Access::Roles(STAFF),
+            Endpoint::new("/cases/{case_ref}/export")
+                .get(export::show)
+                .post(export::submit),
         ),
         (
             Access::Roles(ADMINS),

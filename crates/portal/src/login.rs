@@ -231,8 +231,6 @@ async fn check(
     code: String,
     now: i64,
 ) -> Result<Checked, Failure> {
-    let _queued = state.kdf.queue.try_acquire().map_err(|_| Failure::Busy)?;
-    let _slot = state.kdf.slots.acquire().await.map_err(|_| Failure::Busy)?;
     let account = account.filter(|a| a.state == AccountState::Active).cloned();
     let (salt, params, wrap) = match &account {
         Some(a) => (
@@ -252,31 +250,33 @@ async fn check(
     };
     let password = Password::new(password);
     let code = zeroize::Zeroizing::new(code);
-    tokio::task::spawn_blocking(move || -> Result<Checked, Failure> {
-        let key = derive_password_key(&password, &salt, &params)?;
-        let Ok(identity) = unwrap_identity(&wrap, &key) else {
-            return Ok(Checked::Wrong);
-        };
-        let Some(a) = account else {
-            return Ok(Checked::Wrong);
-        };
-        let Some(sealed) = &a.totp_sealed else {
-            return Ok(Checked::Enrol(identity));
-        };
-        let secret = TotpSecret::from_bytes(&open(&key, sealed)?);
-        let code = code.trim();
-        if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
-            return Ok(match secret.accept(code, now, a.totp_last_step) {
-                Some(step) => Checked::Totp(identity, step),
+    state
+        .kdf
+        .run(move || -> Result<Checked, Failure> {
+            let key = derive_password_key(&password, &salt, &params)?;
+            let Ok(identity) = unwrap_identity(&wrap, &key) else {
+                return Ok(Checked::Wrong);
+            };
+            let Some(a) = account else {
+                return Ok(Checked::Wrong);
+            };
+            let Some(sealed) = &a.totp_sealed else {
+                return Ok(Checked::Enrol(identity));
+            };
+            let secret = TotpSecret::from_bytes(&open(&key, sealed)?);
+            let code = code.trim();
+            if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
+                return Ok(match secret.accept(code, now, a.totp_last_step) {
+                    Some(step) => Checked::Totp(identity, step),
+                    None => Checked::Wrong,
+                });
+            }
+            Ok(match recovery_code_hash(code) {
+                Some(hash) => Checked::Recovery(identity, hash),
                 None => Checked::Wrong,
-            });
-        }
-        Ok(match recovery_code_hash(code) {
-            Some(hash) => Checked::Recovery(identity, hash),
-            None => Checked::Wrong,
+            })
         })
-    })
-    .await?
+        .await?
 }
 
 /// Counts a failed login in `tx` (begun for it) and writes it to the audit log, with a

@@ -260,10 +260,11 @@ pub(crate) async fn derive(
     salt: Vec<u8>,
     params: redress_crypto::KdfParams,
 ) -> Result<SecretIdentity, Failure> {
-    let _queued = state.kdf.queue.try_acquire().map_err(|_| Failure::Busy)?;
-    let _slot = state.kdf.slots.acquire().await.map_err(|_| Failure::Busy)?;
     let password = Password::new(password.expose().to_owned());
-    Ok(tokio::task::spawn_blocking(move || derive_password_key(&password, &salt, &params)).await??)
+    Ok(state
+        .kdf
+        .run(move || derive_password_key(&password, &salt, &params))
+        .await??)
 }
 
 /// `GET /enrol`: the authenticator's secret as a QR code and as text.

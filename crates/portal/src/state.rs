@@ -74,11 +74,26 @@ pub(crate) struct Decoy {
     pub wrap: Vec<u8>,
 }
 
-/// The key derivations of logins, setups and password changes: each holds the KDF's
-/// memory while it runs, so only `slots` run at once and at most `queue` wait.
+/// The key derivations of logins, setups, password changes and exports' passphrases:
+/// each holds the KDF's memory while it runs, so only `slots` run at once and at most
+/// `queue` wait.
 pub(crate) struct KdfGate {
     pub slots: Semaphore,
     pub queue: Semaphore,
+}
+
+impl KdfGate {
+    /// Runs `derive` on a blocking thread once a slot is free; refused at once (busy)
+    /// when the queue is full.
+    pub(crate) async fn run<T: Send + 'static>(
+        &self,
+        derive: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, crate::forms::Failure> {
+        use crate::forms::Failure;
+        let _queued = self.queue.try_acquire().map_err(|_| Failure::Busy)?;
+        let _slot = self.slots.acquire().await.map_err(|_| Failure::Busy)?;
+        Ok(tokio::task::spawn_blocking(derive).await?)
+    }
 }
 
 /// What the portal is built from, besides its secret.

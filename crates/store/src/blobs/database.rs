@@ -336,6 +336,10 @@ pub(super) struct Reader {
 }
 
 impl Reader {
+    pub(super) fn size(&self) -> u64 {
+        self.size
+    }
+
     pub(super) fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
             if self.pos < self.current.len() {

@@ -241,6 +241,17 @@ enum Reader {
     Database(Box<database::Reader>),
 }
 
+impl BlobReader {
+    /// The blob's size in bytes, before reading it: the file's, or the size the
+    /// database recorded at commit.
+    pub fn size(&self) -> io::Result<u64> {
+        match &self.0 {
+            Reader::Folder(f) => Ok(f.metadata()?.len()),
+            Reader::Database(r) => Ok(r.size()),
+        }
+    }
+}
+
 impl Read for BlobReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match &mut self.0 {
