@@ -590,6 +590,7 @@ async fn a_missing_fingerprint_key_is_made_only_while_nothing_depends_on_it() {
     let fingerprinted = redress_store::TriageCommit {
         priority: redress_domain::Priority::P4,
         ack_due: 0,
+        product: "mobile-implant".to_owned(),
         objects: vec![],
         wraps: vec![],
         assign_to: vec![],

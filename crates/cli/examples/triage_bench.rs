@@ -312,6 +312,7 @@ async fn seed_existing(b: &Bench, worker: &Worker, n: usize) {
         let commit = TriageCommit {
             priority: Priority::P3,
             ack_due: redress_domain::hour_floor(now) + 7 * 86_400,
+            product: "mobile-implant".to_owned(),
             objects: vec![],
             wraps: vec![],
             assign_to: vec![],

@@ -12,6 +12,9 @@ use crate::{NewEmail, NewJob, NewObject, NewWrap, Store, StoreError};
 pub struct TriageCommit {
     pub priority: Priority,
     pub ack_due: i64,
+    /// The product the answers name (one of the questionnaire's): counted for the
+    /// statistics, never stored with the case.
+    pub product: String,
     pub objects: Vec<NewObject>,
     /// The case key wrapped to each assignee.
     pub wraps: Vec<NewWrap>,
@@ -26,8 +29,8 @@ pub struct TriageCommit {
 
 impl Store {
     /// Hands a triaged case over, all at once: priority and deadline, sealed objects,
-    /// wraps for the assignees, assignments, fingerprints, links, emails and follow-up
-    /// jobs — and deletes the triage wrap, so the triage key no longer opens the case.
+    /// wraps for the assignees, assignments, fingerprints, links, emails, follow-up jobs
+    /// and one more case counted for its product — and deletes the triage wrap, so the triage key no longer opens the case.
     /// Returns false (and writes nothing) if the case was triaged already.
     pub async fn commit_triage(
         &self,
@@ -53,6 +56,7 @@ impl Store {
             return Ok(false);
         }
         crate::cases::insert_objects(&txn, case_id, &t.objects).await?;
+        crate::statistics::count_product(&txn, &t.product).await?;
         crate::wraps::insert_wraps(&txn, case_id, &t.wraps).await?;
         for investigator in &t.assign_to {
             crate::assignments::insert_assignment(

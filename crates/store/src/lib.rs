@@ -26,6 +26,7 @@ mod migration;
 mod outbox;
 mod queue;
 mod sessions;
+mod statistics;
 mod sweep;
 #[cfg(any(test, feature = "test-support"))]
 pub mod test_support;
@@ -49,6 +50,7 @@ pub use logins::Guard;
 pub use outbox::{Email, NewEmail};
 pub use queue::{Failed, Job, JobSummary, NewJob, backoff_secs};
 pub use sessions::{NewSession, StoredSession};
+pub use statistics::CaseFigures;
 pub use sweep::{SweepReport, sweep_orphans};
 pub use wraps::{NewWrap, StoredWrap};
 #[cfg(test)]

@@ -47,9 +47,10 @@ async fn strings(store: &Store, sql: &str) -> Vec<String> {
 /// What an earlier version left: a handed-over case and one waiting for triage, their
 /// jobs with exact times (one running under a lease), periodic history rows.
 ///
-/// Written by today's store code, which also forgets upload rows when a case commits:
-/// the `uploads` table (m0006) is made here as m0006 makes it, and m0006, finding it,
-/// leaves it.
+/// Written by today's store code, which also forgets upload rows when a case commits
+/// and counts a handed-over case's product: the `uploads` table (m0006) and the
+/// `product_counts` table (m0014) are made here as their migrations make them, and the
+/// migrations, finding them, leave them.
 async fn old_data_folder(store: &Store) -> (redress_domain::CaseId, redress_domain::CaseId) {
     let without_rowid = if store.backend() == DbBackend::Sqlite {
         " WITHOUT ROWID"
@@ -61,6 +62,14 @@ async fn old_data_folder(store: &Store) -> (redress_domain::CaseId, redress_doma
         &format!(
             "CREATE TABLE uploads (object_id varchar NOT NULL PRIMARY KEY, \
              holder varchar NOT NULL){without_rowid}"
+        ),
+    )
+    .await;
+    exec(
+        store,
+        &format!(
+            "CREATE TABLE product_counts (product varchar NOT NULL PRIMARY KEY, \
+             cases bigint NOT NULL){without_rowid}"
         ),
     )
     .await;
@@ -127,6 +136,7 @@ async fn old_data_folder(store: &Store) -> (redress_domain::CaseId, redress_doma
     let commit = TriageCommit {
         priority: Priority::P2,
         ack_due: T - T % 3600 + 7 * 86_400,
+        product: "mobile-implant".to_owned(),
         objects: vec![],
         wraps: vec![NewWrap {
             holder: Holder::Investigator(ana.id),

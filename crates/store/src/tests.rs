@@ -407,6 +407,7 @@ async fn triage_commits_once_and_removes_the_triage_wrap() {
     let commit = TriageCommit {
         priority: Priority::P2,
         ack_due: 2_000_000,
+        product: "mobile-implant".to_owned(),
         objects: vec![],
         wraps: vec![NewWrap {
             holder: Holder::Investigator(ana.id),
@@ -511,6 +512,7 @@ async fn fingerprinted_cases(store: &Store, n: usize, fingerprints: &[(&str, &st
         let commit = TriageCommit {
             priority: Priority::P3,
             ack_due: 0,
+            product: "mobile-implant".to_owned(),
             objects: vec![],
             wraps: vec![],
             assign_to: vec![],

@@ -146,6 +146,7 @@ async fn triage(worker: &Worker, case: &StoredCase, placed: &mut Vec<ObjectId>) 
     let mut commit = TriageCommit {
         priority: score.priority,
         ack_due,
+        product: answers.product().to_owned(),
         objects,
         wraps: Vec::new(),
         assign_to: Vec::new(),

@@ -23,6 +23,7 @@ pub mod key_wrap;
 pub mod login_budget;
 pub mod login_guard;
 pub mod outbox;
+pub mod product_count;
 pub mod receipt;
 pub mod recovery_code;
 pub mod session;

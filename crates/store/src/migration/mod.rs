@@ -16,6 +16,7 @@ mod m0010_portal_accounts;
 mod m0011_case_life;
 mod m0012_case_marks;
 mod m0013_customers;
+mod m0014_product_counts;
 
 pub(crate) struct Migrator;
 
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0011_case_life::Migration),
             Box::new(m0012_case_marks::Migration),
             Box::new(m0013_customers::Migration),
+            Box::new(m0014_product_counts::Migration),
         ]
     }
 }
