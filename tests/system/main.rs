@@ -33,6 +33,7 @@ mod portal_export;
 mod portal_lifecycle;
 mod portal_login;
 mod portal_secrecy;
+mod portal_statistics;
 mod quiet_logs;
 mod secrecy;
 mod submit;

@@ -62,6 +62,8 @@ fn expected_rules() -> Vec<(&'static str, Access)> {
         ("/admin", Access::Roles(&[Role::Admin])),
         ("/admin/users/{id}", Access::Roles(&[Role::Admin])),
         ("/audit", Access::Roles(&[Role::Auditor, Role::Admin])),
+        ("/statistics", Access::Roles(&[Role::Auditor, Role::Admin])),
+        ("/statistics.csv", Access::Roles(&[Role::Auditor, Role::Admin])),
         ("/customers", Access::Roles(Role::ALL)),
         ("/customers/{customer}", Access::Roles(Role::ALL)),
         ("/admin/customers", Access::Roles(&[Role::Admin])),

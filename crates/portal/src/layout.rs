@@ -105,6 +105,7 @@ fn nav(t: &Messages, role: Role, path: &str) -> Vec<NavItem> {
     }
     if matches!(role, Role::Auditor | Role::Admin) {
         items.push(("/audit", "nav.audit"));
+        items.push(("/statistics", "nav.statistics"));
     }
     items.push(("/customers", "nav.customers"));
     items.push(("/account", "nav.account"));

@@ -32,6 +32,7 @@ mod search;
 mod session;
 mod setup;
 mod state;
+mod statistics;
 mod steps;
 
 use actix_web::web;
@@ -137,6 +138,14 @@ pub fn endpoints() -> Vec<(Access, Endpoint)> {
         (
             Access::Roles(AUDIT_READERS),
             Endpoint::new("/audit").get(audit_log::show),
+        ),
+        (
+            Access::Roles(AUDIT_READERS),
+            Endpoint::new("/statistics").get(statistics::show),
+        ),
+        (
+            Access::Roles(AUDIT_READERS),
+            Endpoint::new("/statistics.csv").get(statistics::csv),
         ),
         (
             Access::Roles(Role::ALL),
