@@ -149,7 +149,13 @@ impl TestApp {
     }
 
     pub async fn spawn_with(edit: impl FnOnce(&mut Config)) -> Self {
-        Self::spawn_inner(edit, None).await
+        Self::spawn_inner(edit, None, Some(KdfParams::danger_test_minimum())).await
+    }
+
+    /// An app whose receipts use the production key derivation (`receipt_kdf` as
+    /// configured), for tests that measure it.
+    pub async fn spawn_with_production_kdf(edit: impl FnOnce(&mut Config)) -> Self {
+        Self::spawn_inner(edit, None, None).await
     }
 
     /// An app whose database can be taken away and given back: for PostgreSQL every
@@ -161,7 +167,7 @@ impl TestApp {
             _ => None,
         };
         let through = proxy.as_ref().map(|p| (p.upstream.clone(), p.addr.clone()));
-        let app = Self::spawn_inner(edit, through).await;
+        let app = Self::spawn_inner(edit, through, Some(KdfParams::danger_test_minimum())).await;
         let outage = match proxy {
             Some(proxy) => Outage::Proxy(proxy),
             None => Outage::SqliteLock {
@@ -172,7 +178,11 @@ impl TestApp {
         (app, outage)
     }
 
-    async fn spawn_inner(edit: impl FnOnce(&mut Config), through: Option<(String, String)>) -> Self {
+    async fn spawn_inner(
+        edit: impl FnOnce(&mut Config),
+        through: Option<(String, String)>,
+        danger_kdf: Option<KdfParams>,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let db = TestDatabase::create(dir.path()).await;
         let mut config = Config {
@@ -212,7 +222,7 @@ impl TestApp {
         let clock = Arc::new(AtomicI64::new(redress_cli::system_clock()));
         let read_clock = Arc::clone(&clock);
         let overrides = Overrides {
-            danger_kdf: Some(KdfParams::danger_test_minimum()),
+            danger_kdf,
             clock: Some(Arc::new(move || read_clock.load(Ordering::SeqCst))),
         };
         let state = redress_cli::intake_state(&config, store.clone(), &overrides)

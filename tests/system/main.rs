@@ -18,6 +18,7 @@ mod cdp;
 mod cli;
 mod db_order;
 mod deploy;
+mod followup;
 mod hardening;
 mod interop;
 mod outage;

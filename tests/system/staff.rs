@@ -217,8 +217,13 @@ impl Agent {
 
     /// The value of the cookie `name` this browser holds for the portal.
     pub fn cookie(&self, name: &str) -> Option<String> {
+        self.cookie_at("/", name)
+    }
+
+    /// The value of the cookie `name` this browser sends with requests for `path`.
+    pub fn cookie_at(&self, path: &str, name: &str) -> Option<String> {
         use reqwest::cookie::CookieStore;
-        let url = self.base.parse().unwrap();
+        let url = format!("{}{path}", self.base).parse().unwrap();
         let header = self.jar.cookies(&url)?;
         header
             .to_str()

@@ -111,6 +111,9 @@ pub struct IntakeConfig {
     pub min_upload_rate_window_secs: u64,
     pub max_upload_secs: u64,
     pub form_max_age_secs: i64,
+    /// Receipt look-ups per minute on the follow-up door, for the whole process; a
+    /// right receipt gives its look-up back (ADR 0028).
+    pub followup_lookups_per_minute: u32,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -204,6 +207,7 @@ impl Default for IntakeConfig {
             min_upload_rate_window_secs: 120,
             max_upload_secs: 6 * 3600,
             form_max_age_secs: 86_400,
+            followup_lookups_per_minute: 30,
         }
     }
 }

@@ -123,6 +123,7 @@ pub async fn intake_state(
         secure_cookies: i.secure_cookies,
         gate,
         kdf_slots: Arc::new(tokio::sync::Semaphore::new(kdf_concurrency(config))),
+        lookups: Arc::new(redress_intake::LookupBudget::new(i.followup_lookups_per_minute)),
         clock: overrides.clock.clone().unwrap_or_else(|| Arc::new(system_clock)),
         process: format!("intake-{}", uuid::Uuid::new_v4().simple()),
     })

@@ -1,4 +1,5 @@
-//! The public door: the report form, the receipt page and the JSON intake API.
+//! The public door: the report form, the receipt page, the JSON intake API, and the
+//! reporter's way back with the receipt (`followup`).
 //!
 //! This crate holds public keys only. It must never be given an identity that opens a
 //! stored report, never store or log a client address, user agent or forwarded-for
@@ -7,6 +8,7 @@
 mod admission;
 mod api;
 mod evidence;
+mod followup;
 mod form;
 mod openapi;
 mod pages;
@@ -17,6 +19,7 @@ use actix_web::web;
 use redress_web::Endpoint;
 
 pub use admission::{GateSizes, UploadGate};
+pub use followup::LookupBudget;
 pub use state::{IntakeKeys, IntakeLimits, IntakeState, LEASE_SECS};
 
 /// The intake's own messages, by language; `Messages::layered` adds the shared ones.
@@ -34,6 +37,11 @@ pub fn endpoints() -> Vec<Endpoint> {
         Endpoint::new("/").get(pages::index),
         Endpoint::new("/report").get(form::show).post(form::submit),
         Endpoint::new("/receipt").get(form::receipt),
+        Endpoint::new("/followup")
+            .get(followup::show)
+            .post(followup::lookup),
+        Endpoint::new("/followup/case").get(followup::case),
+        Endpoint::new("/followup/logout").post(followup::logout),
         Endpoint::new(redress_web::STYLESHEET_PATH).get(redress_web::stylesheet),
         Endpoint::new("/api/v1/reports").post(api::submit),
         Endpoint::new("/api/v1/questionnaire").get(api::questionnaire),

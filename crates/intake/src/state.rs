@@ -55,6 +55,8 @@ pub struct IntakeState {
     pub gate: Arc<UploadGate>,
     /// Receipt derivations at once: each holds `kdf.m_kib` of memory while it runs.
     pub kdf_slots: Arc<Semaphore>,
+    /// Receipt look-ups per minute for the follow-up door (wrong ones spend it).
+    pub lookups: Arc<crate::followup::LookupBudget>,
     /// Unix seconds. A parameter so tests can move time.
     pub clock: Arc<dyn Fn() -> i64 + Send + Sync>,
     /// This process's name in upload rows and its heartbeat (see [`crate::beat`]).
@@ -81,13 +83,22 @@ impl IntakeState {
         self.store.beat(&self.process, LEASE_SECS, self.now()).await
     }
 
-    /// Beats every third of the lease for as long as the process runs. A beat that
-    /// fails (the database away) is counted and made at the next tick: uploads outlive
-    /// a short outage, since the sweep waits an hour.
+    /// Beats every third of the lease for as long as the process runs, and forgets
+    /// follow-up sessions past their hour. A beat that fails (the database away) is
+    /// counted and made at the next tick: uploads outlive a short outage, since the
+    /// sweep waits an hour.
     pub async fn keep_beating(self: Arc<Self>) {
         loop {
             if self.beat().await.is_err() {
                 redress_logging::count("intake", "heartbeat_failed");
+            }
+            if self
+                .store
+                .forget_ended_followup_sessions(self.now())
+                .await
+                .is_err()
+            {
+                redress_logging::count("intake", "followup_forget_failed");
             }
             tokio::time::sleep(std::time::Duration::from_secs(LEASE_SECS as u64 / 3)).await;
         }

@@ -14,6 +14,7 @@ pub mod case_object;
 pub mod customer;
 pub mod customer_change;
 pub mod fingerprint;
+pub mod followup_session;
 pub mod heartbeat;
 pub mod investigator;
 pub mod invitation;

@@ -17,6 +17,7 @@ mod m0011_case_life;
 mod m0012_case_marks;
 mod m0013_customers;
 mod m0014_product_counts;
+mod m0015_followup_sessions;
 
 pub(crate) struct Migrator;
 
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0012_case_marks::Migration),
             Box::new(m0013_customers::Migration),
             Box::new(m0014_product_counts::Migration),
+            Box::new(m0015_followup_sessions::Migration),
         ]
     }
 }

@@ -1,0 +1,760 @@
+//! The reporter comes back with the receipt (ADR 0028): `GET/POST /followup` looks the
+//! receipt up, `GET /followup/case` shows the case's status, its timeline and the
+//! conversation, `POST /followup/logout` ends the session. No JavaScript, the same
+//! headers as the report form.
+//!
+//! A look-up always runs the receipt's key derivation, so a wrong receipt costs what a
+//! right one does and every wrong receipt gets the same answer. Guessing is slowed
+//! without keying on anything that identifies a client: a budget of look-ups per
+//! minute for the whole process ([`LookupBudget`]), taken before the derivation and
+//! given back when the receipt was right, and a count of wrong receipts kept in a
+//! sealed cookie of the browser's own.
+//!
+//! A right receipt opens a session: a key that only the cookie holds finds a row, and
+//! the row holds the case's thread key and the session's times sealed to that key. The
+//! database keeps, in the clear, only the hour after which the row may go.
+
+use std::sync::Mutex;
+
+use actix_web::cookie::Cookie;
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use redress_crypto::{CookieKey, Receipt, SecretIdentity, derive_receipt_keys, open};
+use redress_domain::{
+    CaseId, CaseState, EntryDocument, ObjectKind, Sealed, SealedTo, SubmissionDocument, hour_ceil,
+};
+use redress_store::StoredCase;
+use redress_web::{CSRF_COOKIE, CsrfCheck, Messages, PageError, html};
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::IntakeState;
+
+pub const SESSION_COOKIE: &str = "redress_followup";
+const TRIES_COOKIE: &str = "redress_followup_tries";
+const TRIES_PURPOSE: &str = "followup-tries";
+const PATH: &str = "/followup";
+/// A session ends after this long without a request…
+pub const IDLE_SECS: i64 = 15 * 60;
+/// …and this long after it opened, whatever the activity.
+pub const ABSOLUTE_SECS: i64 = 60 * 60;
+/// Wrong receipts one browser may try in [`TRIES_WINDOW_SECS`].
+pub const TRIES_PER_BROWSER: u32 = 5;
+pub const TRIES_WINDOW_SECS: i64 = 15 * 60;
+/// The session's times are written again at most this often.
+const TOUCH_EVERY_SECS: i64 = 60;
+/// A receipt typed with generous spacing is well under this.
+const FORM_LIMIT: usize = 4 * 1024;
+
+/// Look-ups the whole process runs per minute, right receipts given back. Kept in
+/// memory only: a count in the database would date each wrong receipt to the minute.
+#[derive(Debug)]
+pub struct LookupBudget {
+    per_minute: u32,
+    /// (the minute, look-ups taken in it)
+    taken: Mutex<(i64, u32)>,
+}
+
+impl LookupBudget {
+    pub fn new(per_minute: u32) -> Self {
+        Self {
+            per_minute,
+            taken: Mutex::new((0, 0)),
+        }
+    }
+
+    /// Takes one look-up from this minute's budget; if none is left, the seconds until
+    /// the next minute.
+    fn take(&self, now: i64) -> Result<(), i64> {
+        let minute = now.div_euclid(60);
+        let mut taken = self
+            .taken
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if taken.0 != minute {
+            *taken = (minute, 0);
+        }
+        if taken.1 >= self.per_minute {
+            return Err(60 - now.rem_euclid(60));
+        }
+        taken.1 += 1;
+        Ok(())
+    }
+
+    /// Gives back a look-up that found its report: only wrong receipts spend the budget.
+    fn give_back(&self, now: i64) {
+        let mut taken = self
+            .taken
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if taken.0 == now.div_euclid(60) {
+            taken.1 = taken.1.saturating_sub(1);
+        }
+    }
+}
+
+/// What a session holds, sealed to the cookie's key.
+#[derive(Serialize, Deserialize)]
+struct Held {
+    /// The thread key, as an age identity line.
+    thread: String,
+    opened_at: i64,
+    last_seen: i64,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.thread);
+    }
+}
+
+/// Wrong receipts this browser tried: how many, since when.
+#[derive(Serialize, Deserialize, Default)]
+struct Tries {
+    count: u32,
+    since: i64,
+}
+
+#[derive(Template)]
+#[template(path = "followup.html")]
+pub struct LookupPage {
+    lang: String,
+    dir: &'static str,
+    service_name: String,
+    title: String,
+    t: Messages,
+    csrf: String,
+    /// Why the form is shown again: a wrong receipt, a wait, an ended session.
+    notice: Option<String>,
+    error: Option<String>,
+    left: bool,
+}
+
+/// One step of the case's life as the reporter reads it.
+pub struct Step {
+    what: String,
+    when: String,
+    done: bool,
+}
+
+/// One message of the conversation.
+pub struct Message {
+    from: String,
+    day: String,
+    kind: String,
+    text: String,
+}
+
+/// An answer of the report.
+pub struct AnswerRow {
+    label: String,
+    value: String,
+}
+
+/// A file the reporter sent.
+pub struct FileRow {
+    name: String,
+    size: String,
+}
+
+#[derive(Template)]
+#[template(path = "followup_case.html")]
+pub struct CasePage {
+    lang: String,
+    dir: &'static str,
+    service_name: String,
+    title: String,
+    t: Messages,
+    csrf: String,
+    case_ref: String,
+    status: String,
+    steps: Vec<Step>,
+    received: String,
+    answers: Vec<AnswerRow>,
+    files: Vec<FileRow>,
+    messages: Vec<Message>,
+    ends: String,
+}
+
+#[derive(Deserialize)]
+pub struct LookupForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    receipt: String,
+}
+
+#[derive(Deserialize)]
+pub struct LogoutForm {
+    #[serde(default)]
+    csrf_token: String,
+}
+
+fn cookie(state: &IntakeState, name: &'static str, value: String) -> Cookie<'static> {
+    redress_web::cookie(name, value, PATH, state.secure_cookies)
+}
+
+fn removal(state: &IntakeState, name: &'static str) -> Cookie<'static> {
+    let mut c = cookie(state, name, String::new());
+    c.make_removal();
+    c
+}
+
+/// `2026-12-07` for a Unix time.
+fn day(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix).map_or_else(
+        |_| "?".to_owned(),
+        |t| format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day()),
+    )
+}
+
+/// The look-up form, with a fresh CSRF token, and what to say above it.
+fn lookup_page(
+    state: &IntakeState,
+    req: &HttpRequest,
+    status: StatusCode,
+    notice: Option<String>,
+    error: Option<String>,
+) -> HttpResponse {
+    let t = state.messages.clone();
+    let existing = req.cookie(CSRF_COOKIE);
+    let token = state
+        .csrf
+        .issue(existing.as_ref().map(|c| c.value()), state.now());
+    let left = req.query_string().split('&').any(|p| p == "left=1");
+    let notice = notice.or_else(|| {
+        req.query_string()
+            .split('&')
+            .any(|p| p == "ended=1")
+            .then(|| t.get("followup.ended").into_owned())
+    });
+    let page = LookupPage {
+        lang: t.lang().to_owned(),
+        dir: t.dir(),
+        service_name: state.service_name.clone(),
+        title: t.get("followup.title").into_owned(),
+        t,
+        csrf: token.field,
+        notice,
+        error,
+        left,
+    };
+    let mut res = html(status, &page);
+    let _ = res.add_cookie(&redress_web::cookie(
+        CSRF_COOKIE,
+        token.cookie,
+        "/",
+        state.secure_cookies,
+    ));
+    res
+}
+
+/// `GET /followup`: the form for the receipt.
+pub async fn show(req: HttpRequest, state: web::Data<IntakeState>) -> HttpResponse {
+    lookup_page(&state, &req, StatusCode::OK, None, None)
+}
+
+/// A refusal that asks the reporter to wait `secs` seconds.
+fn wait(state: &IntakeState, req: &HttpRequest, key: &str, secs: i64) -> HttpResponse {
+    let minutes = ((secs + 59) / 60).max(1);
+    let text = state.messages.fill(key, &[("minutes", &minutes.to_string())]);
+    let mut res = lookup_page(state, req, StatusCode::TOO_MANY_REQUESTS, None, Some(text));
+    if let Ok(v) = header::HeaderValue::from_str(&secs.max(1).to_string()) {
+        res.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    res
+}
+
+fn plain_error(state: &IntakeState, status: StatusCode, title: &str, message: &str) -> HttpResponse {
+    use actix_web::ResponseError;
+    let t = &state.messages;
+    PageError::new(status, t, &state.service_name, t.get(title), t.get(message))
+        .with_back(PATH, t.get("error.back"))
+        .error_response()
+}
+
+/// `POST /followup`: looks the receipt up; a right one opens a session.
+pub async fn lookup(req: HttpRequest, body: web::Bytes, state: web::Data<IntakeState>) -> HttpResponse {
+    let now = state.now();
+    let form: Option<LookupForm> = (body.len() <= FORM_LIMIT)
+        .then(|| serde_urlencoded::from_bytes(&body).ok())
+        .flatten();
+    let Some(form) = form else {
+        return plain_error(
+            &state,
+            StatusCode::BAD_REQUEST,
+            "followup.bad_form_title",
+            "followup.bad_form",
+        );
+    };
+    let typed = Zeroizing::new(form.receipt);
+    match state.csrf.check(
+        req.cookie(CSRF_COOKIE).as_ref().map(|c| c.value()),
+        Some(&form.csrf_token),
+        now,
+        state.limits.form_max_age_secs,
+    ) {
+        CsrfCheck::Valid => {}
+        CsrfCheck::Expired => {
+            let text = state.messages.get("followup.expired").into_owned();
+            return lookup_page(&state, &req, StatusCode::BAD_REQUEST, None, Some(text));
+        }
+        CsrfCheck::Invalid => {
+            return plain_error(
+                &state,
+                StatusCode::FORBIDDEN,
+                "followup.bad_form_title",
+                "followup.bad_form",
+            );
+        }
+    }
+    // This browser's wrong receipts: past the limit, wait out the window.
+    let tries = req
+        .cookie(TRIES_COOKIE)
+        .and_then(|c| state.flash.open(TRIES_PURPOSE, c.value(), now).ok())
+        .and_then(|plain| serde_json::from_slice::<Tries>(&plain).ok())
+        .filter(|t| now - t.since < TRIES_WINDOW_SECS)
+        .unwrap_or(Tries { count: 0, since: now });
+    if tries.count >= TRIES_PER_BROWSER {
+        return wait(
+            &state,
+            &req,
+            "followup.browser_wait",
+            tries.since + TRIES_WINDOW_SECS - now,
+        );
+    }
+    if let Err(secs) = state.lookups.take(now) {
+        redress_logging::count("intake", "followup_budget_spent");
+        return wait(&state, &req, "followup.busy_wait", secs);
+    }
+    match find(&state, &typed).await {
+        Ok(Some((case_id, thread))) => {
+            state.lookups.give_back(now);
+            match open_session(&state, case_id, &thread, now).await {
+                Ok(key) => {
+                    let mut res = HttpResponse::SeeOther()
+                        .insert_header((header::LOCATION, "/followup/case"))
+                        .finish();
+                    let _ = res.add_cookie(&cookie(&state, SESSION_COOKIE, key.cookie_value().to_string()));
+                    let _ = res.add_cookie(&removal(&state, TRIES_COOKIE));
+                    res
+                }
+                Err(()) => unavailable(&state),
+            }
+        }
+        Ok(None) => {
+            let tries = Tries {
+                count: tries.count + 1,
+                since: tries.since,
+            };
+            let text = state.messages.get("followup.wrong").into_owned();
+            let mut res = lookup_page(&state, &req, StatusCode::UNPROCESSABLE_ENTITY, None, Some(text));
+            let sealed = serde_json::to_vec(&tries).ok().and_then(|json| {
+                state
+                    .flash
+                    .seal(TRIES_PURPOSE, &json, tries.since + TRIES_WINDOW_SECS)
+                    .ok()
+            });
+            if let Some(sealed) = sealed {
+                let _ = res.add_cookie(&cookie(&state, TRIES_COOKIE, sealed));
+            }
+            res
+        }
+        Err(()) => unavailable(&state),
+    }
+}
+
+fn unavailable(state: &IntakeState) -> HttpResponse {
+    let mut res = plain_error(
+        state,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "followup.unavailable_title",
+        "followup.unavailable",
+    );
+    redress_web::retry_after_if_unavailable(&mut res);
+    res
+}
+
+/// The case a receipt opens and its thread key; `None` for a wrong receipt. The key
+/// derivation runs whatever was typed: text that is not a receipt derives from a
+/// fresh random one, so it takes as long as any wrong receipt.
+async fn find(state: &IntakeState, typed: &str) -> Result<Option<(CaseId, SecretIdentity)>, ()> {
+    let receipt = Receipt::parse(typed);
+    let well_formed = receipt.is_some();
+    let receipt = receipt.unwrap_or_else(Receipt::generate);
+    let salt = state.receipt_salt.clone();
+    let kdf = state.kdf;
+    let slot = state.kdf_slots.clone().acquire_owned().await.map_err(|_| ())?;
+    let keys = tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        derive_receipt_keys(&receipt, &salt, &kdf)
+    })
+    .await
+    .map_err(|_| ())?
+    .map_err(|_| ())?;
+    let stored = state.store.receipt(&keys.lookup).await.map_err(|_| ())?;
+    let Some(stored) = stored.filter(|_| well_formed) else {
+        return Ok(None);
+    };
+    match redress_keychain::open_thread_as_reporter(&state.store, stored.case_id, &keys.identity).await {
+        Ok(thread) => Ok(Some((stored.case_id, thread))),
+        // A receipt row whose wrap this receipt does not open: as wrong as any other.
+        Err(redress_keychain::KeychainError::Crypto(_) | redress_keychain::KeychainError::NoWrap(_)) => {
+            Ok(None)
+        }
+        Err(_) => Err(()),
+    }
+}
+
+/// Opens a session for `case_id` holding `thread`; the key for the cookie.
+async fn open_session(
+    state: &IntakeState,
+    case_id: CaseId,
+    thread: &SecretIdentity,
+    now: i64,
+) -> Result<CookieKey, ()> {
+    let key = CookieKey::generate();
+    let held = Held {
+        thread: thread.to_identity_file().to_string(),
+        opened_at: now,
+        last_seen: now,
+    };
+    let sealed = seal_held(&key, &held)?;
+    state
+        .store
+        .insert_followup_session(&key.lookup(), case_id, &sealed, hour_ceil(now + ABSOLUTE_SECS))
+        .await
+        .map_err(|_| ())?;
+    Ok(key)
+}
+
+fn seal_held(key: &CookieKey, held: &Held) -> Result<Vec<u8>, ()> {
+    let json = Zeroizing::new(serde_json::to_vec(held).map_err(|_| ())?);
+    key.seal(&json).map_err(|_| ())
+}
+
+/// A session found by the request's cookie and still open.
+struct Session {
+    key: CookieKey,
+    case_id: CaseId,
+    thread: SecretIdentity,
+    opened_at: i64,
+}
+
+/// Why there is no session to serve.
+enum NoSession {
+    /// None, or one that ended: back to the form.
+    Ended,
+    /// The database is away.
+    Unavailable,
+}
+
+/// The request's session, its times moved on; ended sessions are deleted.
+async fn session(state: &IntakeState, req: &HttpRequest) -> Result<Session, NoSession> {
+    let now = state.now();
+    let key = req
+        .cookie(SESSION_COOKIE)
+        .and_then(|c| CookieKey::from_cookie(c.value()))
+        .ok_or(NoSession::Ended)?;
+    let lookup = key.lookup();
+    let row = state
+        .store
+        .followup_session(&lookup, now)
+        .await
+        .map_err(|_| NoSession::Unavailable)?
+        .ok_or(NoSession::Ended)?;
+    let plain = key.open(&row.sealed).map_err(|_| NoSession::Ended)?;
+    let mut held: Held = serde_json::from_slice(&plain).map_err(|_| NoSession::Ended)?;
+    if now - held.last_seen > IDLE_SECS || now - held.opened_at > ABSOLUTE_SECS {
+        let _ = state.store.forget_followup_session(&lookup).await;
+        return Err(NoSession::Ended);
+    }
+    let thread = SecretIdentity::parse(&held.thread).map_err(|_| NoSession::Ended)?;
+    if now - held.last_seen >= TOUCH_EVERY_SECS {
+        held.last_seen = now;
+        let sealed = seal_held(&key, &held).map_err(|()| NoSession::Unavailable)?;
+        state
+            .store
+            .reseal_followup_session(&lookup, &sealed)
+            .await
+            .map_err(|_| NoSession::Unavailable)?;
+    }
+    Ok(Session {
+        key,
+        case_id: row.case_id,
+        thread,
+        opened_at: held.opened_at,
+    })
+}
+
+fn back_to_form(state: &IntakeState) -> HttpResponse {
+    let mut res = HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, "/followup?ended=1"))
+        .finish();
+    let _ = res.add_cookie(&removal(state, SESSION_COOKIE));
+    res
+}
+
+/// `GET /followup/case`: the case as the reporter may read it.
+pub async fn case(req: HttpRequest, state: web::Data<IntakeState>) -> HttpResponse {
+    let s = match session(&state, &req).await {
+        Ok(s) => s,
+        Err(NoSession::Ended) => return back_to_form(&state),
+        Err(NoSession::Unavailable) => return unavailable(&state),
+    };
+    match case_page(&state, &req, &s).await {
+        Ok(res) => res,
+        Err(()) => unavailable(&state),
+    }
+}
+
+async fn case_page(state: &IntakeState, req: &HttpRequest, s: &Session) -> Result<HttpResponse, ()> {
+    let t = state.messages.clone();
+    let case = state
+        .store
+        .case_by_id(s.case_id)
+        .await
+        .map_err(|_| ())?
+        .ok_or(())?;
+    let objects = state.store.objects(case.id).await.map_err(|_| ())?;
+    let mut submission = None;
+    for (id, kind) in &objects {
+        if *kind == ObjectKind::Submission {
+            let sealed = state.blobs.read_all(*id).await.map_err(|_| ())?;
+            let plain = open(&s.thread, &sealed).map_err(|_| ())?;
+            submission = Some(SubmissionDocument::from_json(&plain).map_err(|_| ())?);
+        }
+    }
+    let submission = submission.ok_or(())?;
+    let entries = state.store.entries(case.id).await.map_err(|_| ())?;
+    let investigators = t.get("followup.from_investigators").into_owned();
+    let mut messages = Vec::new();
+    let mut assessment_reason = None;
+    for entry in entries.iter().filter(|e| e.kind.sealed_to() == SealedTo::Thread) {
+        let plain = open(&s.thread, &entry.ciphertext).map_err(|_| ())?;
+        let doc = EntryDocument::from_json(&plain).map_err(|_| ())?;
+        if doc.assessment.is_some() {
+            assessment_reason = Some(doc.text.clone());
+        }
+        messages.push(Message {
+            from: investigators.clone(),
+            day: day(entry.at),
+            kind: t.get(&format!("followup.entry.{}", entry.kind)).into_owned(),
+            text: doc.text.clone(),
+        });
+    }
+    let answers = answer_rows(state, &submission);
+    let files = submission
+        .evidence
+        .iter()
+        .map(|e| FileRow {
+            name: e.file_name.clone(),
+            size: size(e.size),
+        })
+        .collect();
+    let token = state
+        .csrf
+        .issue(req.cookie(CSRF_COOKIE).as_ref().map(|c| c.value()), state.now());
+    let page = CasePage {
+        lang: t.lang().to_owned(),
+        dir: t.dir(),
+        service_name: state.service_name.clone(),
+        title: t.get("followup.case_title").into_owned(),
+        csrf: token.field,
+        case_ref: case.case_ref.to_string(),
+        status: t.get(&format!("followup.state.{}", case.state)).into_owned(),
+        steps: steps(&t, &case, assessment_reason),
+        received: day(case.received_at),
+        answers,
+        files,
+        messages,
+        ends: t.fill(
+            "followup.ends",
+            &[
+                ("minutes", &(IDLE_SECS / 60).to_string()),
+                ("at", &clock(s.opened_at + ABSOLUTE_SECS)),
+            ],
+        ),
+        t,
+    };
+    let mut res = html(StatusCode::OK, &page);
+    let _ = res.add_cookie(&redress_web::cookie(
+        CSRF_COOKIE,
+        token.cookie,
+        "/",
+        state.secure_cookies,
+    ));
+    // The cookie again, so its key stays with the browser while the session lasts.
+    let _ = res.add_cookie(&cookie(state, SESSION_COOKIE, s.key.cookie_value().to_string()));
+    Ok(res)
+}
+
+/// `14:05 UTC`.
+fn clock(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix).map_or_else(
+        |_| "?".to_owned(),
+        |t| format!("{:02}:{:02} UTC", t.hour(), t.minute()),
+    )
+}
+
+/// A size as people read it.
+fn size(bytes: u64) -> String {
+    const KIB: u64 = 1024;
+    match bytes {
+        b if b < KIB => format!("{b} B"),
+        b if b < KIB * KIB => format!("{:.1} KiB", b as f64 / KIB as f64),
+        b => format!("{:.1} MiB", b as f64 / (KIB * KIB) as f64),
+    }
+}
+
+fn answer_rows(state: &IntakeState, submission: &SubmissionDocument) -> Vec<AnswerRow> {
+    let a = &submission.answers;
+    let mut rows = vec![("product", state.choice_label("product", a.product()))];
+    for (field, value) in [
+        ("suspected_customer", a.suspected_customer()),
+        ("country", a.country()),
+    ] {
+        if let Some(v) = value {
+            rows.push((field, v.to_owned()));
+        }
+    }
+    let targeted: Vec<String> = a
+        .targeted()
+        .iter()
+        .map(|g| state.choice_label("targeted", g.as_str()))
+        .collect();
+    rows.push(("targeted", targeted.join(", ")));
+    rows.push(("what_happened", a.what_happened().to_owned()));
+    if let Some(when) = a.when() {
+        rows.push(("when", when.to_owned()));
+    }
+    rows.push(("ongoing", state.choice_label("ongoing", a.ongoing().as_str())));
+    if let Some(contact) = a.contact() {
+        rows.push(("contact", contact.to_owned()));
+    }
+    rows.into_iter()
+        .map(|(field, value)| AnswerRow {
+            label: state.field_label(field),
+            value,
+        })
+        .collect()
+}
+
+/// The case's life so far and what comes next, in the reporter's words.
+fn steps(t: &Messages, case: &StoredCase, assessment_reason: Option<String>) -> Vec<Step> {
+    let mut steps = vec![Step {
+        what: t.get("followup.step.received").into_owned(),
+        when: day(case.received_at),
+        done: true,
+    }];
+    match case.acknowledged_at {
+        Some(at) => steps.push(Step {
+            what: t.get("followup.step.acknowledged").into_owned(),
+            when: day(at),
+            done: true,
+        }),
+        None => steps.push(Step {
+            what: t.get("followup.step.acknowledge_due").into_owned(),
+            when: case.ack_due.map(day).unwrap_or_default(),
+            done: false,
+        }),
+    }
+    if let Some(a) = case.assessment {
+        let mut what = t.fill(
+            "followup.step.assessed",
+            &[("assessment", &t.get(&format!("followup.assessment.{a}")))],
+        );
+        if let Some(reason) = assessment_reason {
+            what = format!("{what} {reason}");
+        }
+        steps.push(Step {
+            what,
+            when: String::new(),
+            done: true,
+        });
+    }
+    let feedback_given = matches!(case.state, CaseState::FeedbackGiven | CaseState::Closed);
+    if let Some(due) = case.feedback_due.filter(|_| !feedback_given) {
+        steps.push(Step {
+            what: t.get("followup.step.feedback_due").into_owned(),
+            when: day(due),
+            done: false,
+        });
+    }
+    if let Some(at) = case
+        .concluded_at
+        .filter(|_| matches!(case.state, CaseState::Concluded) || feedback_given)
+    {
+        steps.push(Step {
+            what: t.get("followup.step.concluded").into_owned(),
+            when: day(at),
+            done: true,
+        });
+    }
+    if let Some(at) = case.feedback_given_at.filter(|_| feedback_given) {
+        steps.push(Step {
+            what: t.get("followup.step.feedback_given").into_owned(),
+            when: day(at),
+            done: true,
+        });
+    }
+    if let Some(at) = case.closed_at.filter(|_| case.state == CaseState::Closed) {
+        steps.push(Step {
+            what: t.get("followup.step.closed").into_owned(),
+            when: day(at),
+            done: true,
+        });
+    }
+    steps
+}
+
+/// `POST /followup/logout`: ends the session.
+pub async fn logout(req: HttpRequest, body: web::Bytes, state: web::Data<IntakeState>) -> HttpResponse {
+    let form: Option<LogoutForm> = (body.len() <= FORM_LIMIT)
+        .then(|| serde_urlencoded::from_bytes(&body).ok())
+        .flatten();
+    let csrf = state.csrf.check(
+        req.cookie(CSRF_COOKIE).as_ref().map(|c| c.value()),
+        form.as_ref().map(|f| f.csrf_token.as_str()),
+        state.now(),
+        state.limits.form_max_age_secs,
+    );
+    if csrf == CsrfCheck::Invalid {
+        return plain_error(
+            &state,
+            StatusCode::FORBIDDEN,
+            "followup.bad_form_title",
+            "followup.bad_form",
+        );
+    }
+    if let Some(key) = req
+        .cookie(SESSION_COOKIE)
+        .and_then(|c| CookieKey::from_cookie(c.value()))
+        && state.store.forget_followup_session(&key.lookup()).await.is_err()
+    {
+        return unavailable(&state);
+    }
+    let mut res = HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, "/followup?left=1"))
+        .finish();
+    let _ = res.add_cookie(&removal(&state, SESSION_COOKIE));
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_budget_counts_wrong_look_ups_per_minute() {
+        let budget = LookupBudget::new(2);
+        assert!(budget.take(120).is_ok());
+        budget.give_back(121);
+        assert!(budget.take(122).is_ok());
+        assert!(budget.take(123).is_ok());
+        assert_eq!(budget.take(150), Err(30));
+        // The next minute starts afresh.
+        assert!(budget.take(180).is_ok());
+    }
+}

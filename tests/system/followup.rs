@@ -1,0 +1,331 @@
+//! The reporter comes back with the receipt: the look-up (a wrong receipt learns
+//! nothing; the budgets trip and recover with the clock), the session (idle and
+//! absolute ends, logging out), and what the reporter reads: the status, the
+//! timeline, their report and the investigators' answers, never a note or a name.
+
+use std::time::{Duration, Instant};
+
+use redress_domain::Role;
+
+use crate::helpers::*;
+use crate::portal_lifecycle::step;
+use crate::staff::*;
+
+/// A report sent through the API, triaged; its receipt and reference.
+async fn reported(app: &TestApp, text: &str) -> (String, String) {
+    let res = app
+        .api_submit(
+            &good_answers(text),
+            &[("phone-log.txt", b"2026-03-01 implant seen")],
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let body: serde_json::Value = res.json().await.unwrap();
+    app.worker("w", None).run_until_idle().await.unwrap();
+    (
+        body["receipt"].as_str().unwrap().to_owned(),
+        body["case_ref"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// Types `receipt` into the follow-up form of a browser.
+async fn come_back(reporter: &Agent, receipt: &str) -> Page {
+    reporter
+        .submit("/followup", "/followup", &[("receipt", receipt)])
+        .await
+}
+
+/// The page without what differs on every answer (its CSRF token).
+fn without_token(body: &str) -> String {
+    regex::Regex::new(r#"name="csrf_token" value="[^"]*""#)
+        .unwrap()
+        .replace_all(body, "")
+        .into_owned()
+}
+
+/// Eight words of the receipt list that open nothing.
+const WRONG: &str = "abandon ability able about above absent absorb abstract";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reporter_reads_the_status_and_the_answers_but_never_a_note_or_a_name() {
+    let app = TestApp::spawn().await;
+    let portal = app.portal().await;
+    let ana = person(
+        &app,
+        &portal,
+        "ana@example.org",
+        Role::Investigator,
+        &["triage-desk"],
+    )
+    .await;
+    let (receipt, case_ref) = reported(&app, "They listened to my calls for months.").await;
+
+    // Before any answer: received, to be acknowledged by its deadline.
+    let reporter = Agent::new(&app.base);
+    let shown = reporter.get("/followup").await;
+    assert_eq!(shown.status, 200);
+    assert!(!shown.body.to_lowercase().contains("<script"));
+    // Typed back loosely: capitals, extra spaces, hyphens.
+    let loose = receipt.to_uppercase().replace(' ', "  -  ");
+    let opened = come_back(&reporter, &format!("  {loose}\n")).await;
+    assert_eq!(opened.status, 303, "{}", opened.body);
+    assert_eq!(opened.location(), "/followup/case");
+    let page = reporter.get("/followup/case").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(page.text_of("case-ref").unwrap(), case_ref);
+    assert!(
+        page.text_of("status")
+            .unwrap()
+            .contains("not been acknowledged yet")
+    );
+    let case = app.case(&case_ref).await;
+    let timeline = page.text_of("timeline").unwrap();
+    assert!(timeline.contains(&day(case.received_at)), "{timeline}");
+    assert!(timeline.contains(&format!("To be acknowledged by {}", day(case.ack_due.unwrap()))));
+    assert!(
+        page.text_of("report")
+            .unwrap()
+            .contains("They listened to my calls for months.")
+    );
+    assert!(page.text_of("files").unwrap().contains("phone-log.txt"));
+    assert!(page.text_of("no-answer").is_some());
+
+    // The investigator acknowledges, assesses, replies and writes a note.
+    for (action, fields) in [
+        ("acknowledge", vec![("text", "Thank you; we are looking at it.")]),
+        (
+            "assess",
+            vec![("assessment", "admissible"), ("text", "It is within our scope.")],
+        ),
+        ("reply", vec![("text", "Could you send the phone's logs?")]),
+        ("note", vec![("text", "NOTE-MARKER: the Example Ministry again.")]),
+    ] {
+        let done = step(&ana, &case_ref, action, &fields).await;
+        assert_eq!(done.status, 303, "{action}: {}", done.body);
+    }
+    let page = reporter.get("/followup/case").await;
+    assert_eq!(page.status, 200);
+    assert!(page.text_of("status").unwrap().contains("assessed"));
+    let case = app.case(&case_ref).await;
+    let timeline = page.text_of("timeline").unwrap();
+    assert!(timeline.contains("Acknowledged"));
+    assert!(timeline.contains("Assessed: within the scope of this mechanism. It is within our scope."));
+    assert!(timeline.contains(&format!("Feedback due by {}", day(case.feedback_due.unwrap()))));
+    let conversation = page.text_of("conversation").unwrap();
+    let order = [
+        "They listened to my calls",
+        "Thank you; we are looking at it.",
+        "It is within our scope.",
+        "Could you send the phone",
+    ];
+    let mut at = 0;
+    for text in order {
+        at += conversation[at..]
+            .find(text)
+            .unwrap_or_else(|| panic!("{text} in order: {conversation}"));
+    }
+    assert!(conversation.contains("The investigators"));
+    // Never the note, the author, the priority or the triage's findings.
+    assert!(!page.body.contains("NOTE-MARKER"));
+    assert!(!page.body.contains("ana@example.org"));
+    assert!(!page.body.contains(case.priority.unwrap().as_str()));
+    assert!(page.text_of("no-answer").is_none());
+
+    // At the crypto layer: the session holds the thread key, which opens no note.
+    let keys = redress_crypto::derive_receipt_keys(
+        &redress_crypto::Receipt::parse(&receipt).unwrap(),
+        &app.state.receipt_salt,
+        &app.state.kdf,
+    )
+    .unwrap();
+    let thread = redress_keychain::open_thread_as_reporter(&app.store, case.id, &keys.identity)
+        .await
+        .unwrap();
+    let entries = app.store.entries(case.id).await.unwrap();
+    let note = entries
+        .iter()
+        .find(|e| e.kind == redress_domain::EntryKind::Note)
+        .unwrap();
+    assert!(redress_crypto::open(&thread, &note.ciphertext).is_err());
+    assert!(
+        redress_keychain::open_case_key(
+            &app.store,
+            case.id,
+            redress_domain::Holder::Reporter,
+            &keys.identity
+        )
+        .await
+        .is_err()
+    );
+
+    // A copy of the database holds no receipt, thread key or session time in the
+    // clear.
+    let dump = dump_database(&app.store).await;
+    assert!(!dump.contains(&receipt));
+    assert!(!dump.contains(thread.to_identity_file().trim()));
+    assert_eq!(sessions(&app).await, 1);
+
+    // Logging out ends the session, on the server too: the old cookie opens nothing.
+    let cookie = reporter.cookie_at("/followup/case", "redress_followup").unwrap();
+    let out = reporter.submit("/followup/case", "/followup/logout", &[]).await;
+    assert_eq!(out.status, 303);
+    assert_eq!(out.location(), "/followup?left=1");
+    let left = reporter.get("/followup?left=1").await;
+    assert!(left.text_of("left").unwrap().contains("close every window"));
+    assert_eq!(sessions(&app).await, 0);
+    let replay = app
+        .client
+        .get(app.url("/followup/case"))
+        .header("cookie", format!("redress_followup={cookie}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replay.status(), 303);
+    assert_eq!(replay.headers()["location"], "/followup?ended=1");
+}
+
+/// `2026-12-07` for a Unix time.
+fn day(unix: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp(unix).unwrap();
+    format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wrong_receipt_learns_nothing_and_takes_as_long() {
+    // The production derivation, so its time dominates what is measured.
+    let app = TestApp::spawn_with_production_kdf(|c| c.intake.followup_lookups_per_minute = 1000).await;
+    let typed = [
+        WRONG,
+        "zoo zoo zoo zoo zoo zoo zoo zoo",
+        "not a receipt at all",
+        "",
+    ];
+    let mut answers = Vec::new();
+    let mut times = Vec::new();
+    for receipt in typed {
+        // A fresh browser each time, so the browser's count stays out of the way.
+        let reporter = Agent::new(&app.base);
+        let started = Instant::now();
+        let page = come_back(&reporter, receipt).await;
+        times.push(started.elapsed());
+        answers.push((page.status, without_token(&page.body)));
+    }
+    for (status, body) in &answers {
+        assert_eq!(*status, 422);
+        assert_eq!(body, &answers[0].1, "every wrong receipt, the same page");
+        assert!(body.contains("These words do not open a report."));
+    }
+    // Text that is not a receipt runs the derivation too: no answer comes back in much
+    // less time than a well-formed wrong receipt.
+    let slowest = *times.iter().max().unwrap();
+    let fastest = *times.iter().min().unwrap();
+    assert!(
+        fastest * 2 > slowest,
+        "wrong receipts took {times:?}: the derivation must always run"
+    );
+    assert!(fastest > Duration::from_millis(20), "{times:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_budgets_against_guessing_trip_and_recover_with_the_clock() {
+    let app = TestApp::spawn_with(|c| c.intake.followup_lookups_per_minute = 3).await;
+    let (receipt, _) = reported(&app, "They read my messages for a year.").await;
+    // Start at the beginning of a minute, so the budget's minute is the test's.
+    app.advance(60 - app.now().rem_euclid(60));
+
+    // The process's budget: three wrong look-ups a minute, whoever sends them.
+    for _ in 0..3 {
+        assert_eq!(come_back(&Agent::new(&app.base), WRONG).await.status, 422);
+    }
+    let refused = come_back(&Agent::new(&app.base), &receipt).await;
+    assert_eq!(refused.status, 429, "even a right receipt waits");
+    assert!(
+        refused
+            .text_of("receipt-error")
+            .unwrap()
+            .contains("in the last minute, by anyone. Wait 1 minute")
+    );
+    assert_eq!(refused.headers["retry-after"], "60");
+    app.advance(60);
+    let reporter = Agent::new(&app.base);
+    assert_eq!(come_back(&reporter, &receipt).await.status, 303);
+    // A right receipt gives its look-up back.
+    for _ in 0..3 {
+        assert_eq!(come_back(&Agent::new(&app.base), WRONG).await.status, 422);
+    }
+    assert_eq!(come_back(&Agent::new(&app.base), WRONG).await.status, 429);
+
+    // One browser's count: five wrong receipts, then a wait of 15 minutes.
+    app.advance(60);
+    let guesser = Agent::new(&app.base);
+    for i in 0..5 {
+        if i == 3 {
+            app.advance(60);
+        }
+        assert_eq!(come_back(&guesser, WRONG).await.status, 422);
+    }
+    app.advance(60);
+    let refused = come_back(&guesser, &receipt).await;
+    assert_eq!(refused.status, 429);
+    assert!(
+        refused
+            .text_of("receipt-error")
+            .unwrap()
+            .contains("from this browser. Wait 13 minutes")
+    );
+    // Another browser is not refused; this one can try again once the window passed.
+    assert_eq!(come_back(&Agent::new(&app.base), &receipt).await.status, 303);
+    app.advance(13 * 60);
+    assert_eq!(come_back(&guesser, &receipt).await.status, 303);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_ends_after_15_idle_minutes_and_after_an_hour() {
+    let app = TestApp::spawn().await;
+    let (receipt, case_ref) = reported(&app, "They tracked my phone across borders.").await;
+    let reporter = Agent::new(&app.base);
+    assert_eq!(come_back(&reporter, &receipt).await.status, 303);
+    assert_eq!(reporter.get("/followup/case").await.status, 200);
+    // Active every ten minutes: alive until an hour after it opened.
+    for _ in 0..5 {
+        app.advance(10 * 60);
+        let page = reporter.get("/followup/case").await;
+        assert_eq!(page.status, 200);
+        assert_eq!(page.text_of("case-ref").unwrap(), case_ref);
+    }
+    app.advance(10 * 60 + 1);
+    let ended = reporter.get("/followup/case").await;
+    assert_eq!(ended.status, 303);
+    assert_eq!(ended.location(), "/followup?ended=1");
+    assert!(
+        reporter
+            .get("/followup?ended=1")
+            .await
+            .text_of("notice")
+            .unwrap()
+            .contains("Your session ended")
+    );
+
+    // Idle for more than 15 minutes: ended.
+    assert_eq!(come_back(&reporter, &receipt).await.status, 303);
+    app.advance(14 * 60);
+    assert_eq!(reporter.get("/followup/case").await.status, 200);
+    app.advance(15 * 60 + 1);
+    assert_eq!(reporter.get("/followup/case").await.status, 303);
+
+    // Rows of ended sessions go at the hour the database keeps, and no earlier.
+    assert_eq!(come_back(&reporter, &receipt).await.status, 303);
+    assert!(sessions(&app).await >= 1);
+    app.advance(2 * 3600);
+    app.state
+        .store
+        .forget_ended_followup_sessions(app.now())
+        .await
+        .unwrap();
+    assert_eq!(sessions(&app).await, 0);
+}
+
+/// How many follow-up sessions the database holds.
+async fn sessions(app: &TestApp) -> u64 {
+    redress_store::test_support::count_rows(&app.store, "followup_sessions").await
+}
