@@ -34,7 +34,7 @@ use crate::IntakeState;
 pub const SESSION_COOKIE: &str = "redress_followup";
 const TRIES_COOKIE: &str = "redress_followup_tries";
 const TRIES_PURPOSE: &str = "followup-tries";
-const PATH: &str = "/followup";
+pub(crate) const PATH: &str = "/followup";
 /// A session ends after this long without a request…
 pub const IDLE_SECS: i64 = 15 * 60;
 /// …and this long after it opened, whatever the activity.
@@ -191,18 +191,36 @@ pub struct LogoutForm {
     csrf_token: String,
 }
 
-fn cookie(state: &IntakeState, name: &'static str, value: String) -> Cookie<'static> {
+pub(crate) fn cookie(state: &IntakeState, name: &'static str, value: String) -> Cookie<'static> {
     redress_web::cookie(name, value, PATH, state.secure_cookies)
 }
 
-fn removal(state: &IntakeState, name: &'static str) -> Cookie<'static> {
+pub(crate) fn removal(state: &IntakeState, name: &'static str) -> Cookie<'static> {
     let mut c = cookie(state, name, String::new());
     c.make_removal();
     c
 }
 
+/// A small url-encoded form (a receipt, a CSRF token, a line of text); `None` if it is
+/// too large or does not read.
+pub(crate) fn small_form<T: serde::de::DeserializeOwned>(body: &[u8]) -> Option<T> {
+    (body.len() <= FORM_LIMIT)
+        .then(|| serde_urlencoded::from_bytes(body).ok())
+        .flatten()
+}
+
+/// Whether `token` is a CSRF token this browser's cookie was given.
+pub(crate) fn csrf(state: &IntakeState, req: &HttpRequest, token: Option<&str>) -> CsrfCheck {
+    state.csrf.check(
+        req.cookie(CSRF_COOKIE).as_ref().map(|c| c.value()),
+        token,
+        state.now(),
+        state.limits.form_max_age_secs,
+    )
+}
+
 /// `2026-12-07` for a Unix time.
-fn day(unix: i64) -> String {
+pub(crate) fn day(unix: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(unix).map_or_else(
         |_| "?".to_owned(),
         |t| format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day()),
@@ -266,7 +284,12 @@ fn wait(state: &IntakeState, req: &HttpRequest, key: &str, secs: i64) -> HttpRes
     res
 }
 
-fn plain_error(state: &IntakeState, status: StatusCode, title: &str, message: &str) -> HttpResponse {
+pub(crate) fn plain_error(
+    state: &IntakeState,
+    status: StatusCode,
+    title: &str,
+    message: &str,
+) -> HttpResponse {
     use actix_web::ResponseError;
     let t = &state.messages;
     PageError::new(status, t, &state.service_name, t.get(title), t.get(message))
@@ -277,10 +300,7 @@ fn plain_error(state: &IntakeState, status: StatusCode, title: &str, message: &s
 /// `POST /followup`: looks the receipt up; a right one opens a session.
 pub async fn lookup(req: HttpRequest, body: web::Bytes, state: web::Data<IntakeState>) -> HttpResponse {
     let now = state.now();
-    let form: Option<LookupForm> = (body.len() <= FORM_LIMIT)
-        .then(|| serde_urlencoded::from_bytes(&body).ok())
-        .flatten();
-    let Some(form) = form else {
+    let Some(form) = small_form::<LookupForm>(&body) else {
         return plain_error(
             &state,
             StatusCode::BAD_REQUEST,
@@ -289,12 +309,7 @@ pub async fn lookup(req: HttpRequest, body: web::Bytes, state: web::Data<IntakeS
         );
     };
     let typed = Zeroizing::new(form.receipt);
-    match state.csrf.check(
-        req.cookie(CSRF_COOKIE).as_ref().map(|c| c.value()),
-        Some(&form.csrf_token),
-        now,
-        state.limits.form_max_age_secs,
-    ) {
+    match csrf(&state, &req, Some(&form.csrf_token)) {
         CsrfCheck::Valid => {}
         CsrfCheck::Expired => {
             let text = state.messages.get("followup.expired").into_owned();
@@ -365,7 +380,7 @@ pub async fn lookup(req: HttpRequest, body: web::Bytes, state: web::Data<IntakeS
     }
 }
 
-fn unavailable(state: &IntakeState) -> HttpResponse {
+pub(crate) fn unavailable(state: &IntakeState) -> HttpResponse {
     let mut res = plain_error(
         state,
         StatusCode::SERVICE_UNAVAILABLE,
@@ -435,15 +450,16 @@ fn seal_held(key: &CookieKey, held: &Held) -> Result<Vec<u8>, ()> {
 }
 
 /// A session found by the request's cookie and still open.
-struct Session {
-    key: CookieKey,
-    case_id: CaseId,
-    thread: SecretIdentity,
-    opened_at: i64,
+pub(crate) struct Session {
+    pub(crate) key: CookieKey,
+    pub(crate) case_id: CaseId,
+    /// The case's thread key, opened for this request.
+    pub(crate) thread: SecretIdentity,
+    pub(crate) opened_at: i64,
 }
 
 /// Why there is no session to serve.
-enum NoSession {
+pub(crate) enum NoSession {
     /// None, or one that ended: back to the form.
     Ended,
     /// The database is away.
@@ -451,7 +467,7 @@ enum NoSession {
 }
 
 /// The request's session, its times moved on; ended sessions are deleted.
-async fn session(state: &IntakeState, req: &HttpRequest) -> Result<Session, NoSession> {
+pub(crate) async fn session(state: &IntakeState, req: &HttpRequest) -> Result<Session, NoSession> {
     let now = state.now();
     let key = req
         .cookie(SESSION_COOKIE)
@@ -488,7 +504,7 @@ async fn session(state: &IntakeState, req: &HttpRequest) -> Result<Session, NoSe
     })
 }
 
-fn back_to_form(state: &IntakeState) -> HttpResponse {
+pub(crate) fn back_to_form(state: &IntakeState) -> HttpResponse {
     let mut res = HttpResponse::SeeOther()
         .insert_header((header::LOCATION, "/followup?ended=1"))
         .finish();
@@ -711,16 +727,8 @@ fn steps(t: &Messages, case: &StoredCase, assessment_reason: Option<String>) -> 
 
 /// `POST /followup/logout`: ends the session.
 pub async fn logout(req: HttpRequest, body: web::Bytes, state: web::Data<IntakeState>) -> HttpResponse {
-    let form: Option<LogoutForm> = (body.len() <= FORM_LIMIT)
-        .then(|| serde_urlencoded::from_bytes(&body).ok())
-        .flatten();
-    let csrf = state.csrf.check(
-        req.cookie(CSRF_COOKIE).as_ref().map(|c| c.value()),
-        form.as_ref().map(|f| f.csrf_token.as_str()),
-        state.now(),
-        state.limits.form_max_age_secs,
-    );
-    if csrf == CsrfCheck::Invalid {
+    let form: Option<LogoutForm> = small_form(&body);
+    if csrf(&state, &req, form.as_ref().map(|f| f.csrf_token.as_str())) == CsrfCheck::Invalid {
         return plain_error(
             &state,
             StatusCode::FORBIDDEN,
