@@ -7,7 +7,9 @@ use std::collections::HashMap;
 
 use redress_domain::{AccountId, Assessment, CaseId, CaseState, DeadlineFlag, EntryKind, Outcome};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 
 use crate::connection::parsed;
 use crate::entity::{case, case_entry};
@@ -48,6 +50,8 @@ pub struct CaseEntry {
     pub author: Option<AccountId>,
     pub at: i64,
     pub ciphertext: Vec<u8>,
+    /// The reporter marked it as read (investigators' entries to the reporter only).
+    pub read_by_reporter: bool,
 }
 
 impl Audited {
@@ -88,27 +92,38 @@ impl Audited {
 
     /// Adds an entry after the case's last one.
     pub async fn add_entry(&self, case_id: CaseId, entry: &NewCaseEntry) -> Result<u32, StoreError> {
-        let last: Option<Option<i32>> = case_entry::Entity::find()
-            .select_only()
-            .expr(Expr::col(case_entry::Column::Seq).max())
-            .filter(case_entry::Column::CaseId.eq(case_id.to_string()))
-            .into_tuple()
-            .one(&self.txn)
-            .await?;
-        let seq = last.flatten().unwrap_or(0) + 1;
-        case_entry::Entity::insert(case_entry::ActiveModel {
-            id: Set(uuid::Uuid::new_v4().to_string()),
-            case_id: Set(case_id.to_string()),
-            seq: Set(seq),
-            kind: Set(entry.kind.as_str().to_owned()),
-            author: Set(entry.author.map(|a| a.to_string())),
-            at: Set(entry.at),
-            ciphertext: Set(entry.ciphertext.clone()),
-        })
-        .exec_without_returning(&self.txn)
-        .await?;
-        u32::try_from(seq).map_err(|_| StoreError::Corrupt("entry number"))
+        insert_entry(&self.txn, case_id, entry).await
     }
+}
+
+/// Adds an entry after the case's last one, in `txn`. Two writers picking the same
+/// number meet the unique index, and the later one's transaction fails.
+pub(crate) async fn insert_entry(
+    txn: &impl ConnectionTrait,
+    case_id: CaseId,
+    entry: &NewCaseEntry,
+) -> Result<u32, StoreError> {
+    let last: Option<Option<i32>> = case_entry::Entity::find()
+        .select_only()
+        .expr(Expr::col(case_entry::Column::Seq).max())
+        .filter(case_entry::Column::CaseId.eq(case_id.to_string()))
+        .into_tuple()
+        .one(txn)
+        .await?;
+    let seq = last.flatten().unwrap_or(0) + 1;
+    case_entry::Entity::insert(case_entry::ActiveModel {
+        id: Set(uuid::Uuid::new_v4().to_string()),
+        case_id: Set(case_id.to_string()),
+        seq: Set(seq),
+        kind: Set(entry.kind.as_str().to_owned()),
+        author: Set(entry.author.map(|a| a.to_string())),
+        at: Set(entry.at),
+        ciphertext: Set(entry.ciphertext.clone()),
+        read_by_reporter: Set(false),
+    })
+    .exec_without_returning(txn)
+    .await?;
+    u32::try_from(seq).map_err(|_| StoreError::Corrupt("entry number"))
 }
 
 impl Store {
@@ -153,5 +168,6 @@ fn case_entry(m: case_entry::Model) -> Result<CaseEntry, StoreError> {
             .transpose()?,
         at: m.at,
         ciphertext: m.ciphertext,
+        read_by_reporter: m.read_by_reporter,
     })
 }
