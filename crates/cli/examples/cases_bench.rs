@@ -17,8 +17,8 @@
 //! - `POST /search` over the investigator's cases, for a term some cases hold and one
 //!   none holds: p50 and max.
 //!
-//! SQLite by default; `--postgres URL` (an admin URL: a database is made) for
-//! PostgreSQL.
+//! SQLite by default; `--postgres URL` (an admin URL: a database is made, and left
+//! there) for PostgreSQL. `BENCH_KEEP=1` leaves the SQLite data folder too.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
@@ -693,8 +693,17 @@ async fn main() {
     let a = args();
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let dir = tempfile::tempdir().unwrap();
+    // BENCH_KEEP: leave the data folder (and its SQLite file) for a look afterwards.
+    let (_dir, root) = if std::env::var_os("BENCH_KEEP").is_some() {
+        let kept = dir.keep();
+        eprintln!("data folder kept: {}", kept.display());
+        (None, kept)
+    } else {
+        let root = dir.path().to_owned();
+        (Some(dir), root)
+    };
     let mut config = Config {
-        data_dir: dir.path().join("data"),
+        data_dir: root.join("data"),
         ..Config::default()
     };
     config.database.url = match &a.postgres {
@@ -802,14 +811,22 @@ async fn main() {
     spread_in_time(&db, &ids, now).await;
     settle(&store, &db).await;
     let mut states: HashMap<String, usize> = HashMap::new();
+    let mut priorities: HashMap<String, usize> = HashMap::new();
     for l in &mine {
         *states.entry(l.case.state.to_string()).or_default() += 1;
+        let p = l
+            .case
+            .priority
+            .map_or_else(|| "none".to_owned(), |p| p.to_string());
+        *priorities.entry(p).or_default() += 1;
     }
     let mut states: Vec<_> = states.into_iter().collect();
     states.sort();
+    let mut priorities: Vec<_> = priorities.into_iter().collect();
+    priorities.sort();
     println!(
         "seeded {} cases for the investigator: submitted {submit_secs:.1} s, triaged {triage_secs:.1} s, \
-         worked on through the portal {worked_secs:.1} s; states {states:?}",
+         worked on through the portal {worked_secs:.1} s; states {states:?}; priorities {priorities:?}",
         a.assigned
     );
 
