@@ -104,7 +104,7 @@ fn answers(i: usize) -> serde_json::Value {
         2 => ("network-interception", serde_json::json!(["activist"]), "no"),
         _ => ("data-analytics", serde_json::json!(["other"]), "no"),
     };
-    let place = if i % 10 == 0 {
+    let place = if i.is_multiple_of(10) {
         "near the Harbour Crane depot"
     } else {
         "at home"
@@ -180,15 +180,15 @@ async fn work_on(c: &reqwest::Client, base: &str, csrf: &str, case_ref: &str, i:
         assert_eq!(res.status(), 303, "{path}: {}", res.text().await.unwrap());
     };
     let page = format!("/cases/{case_ref}");
-    if i % 3 == 0 {
-        let text = if i % 9 == 0 {
+    if i.is_multiple_of(3) {
+        let text = if i.is_multiple_of(9) {
             format!("Case {i}: the reporter's photos show the harbour crane logo on the van.")
         } else {
             format!("Case {i}: asked the customer's account team for the contract dates.")
         };
         post(page.clone(), vec![("action", "note".into()), ("text", text)]).await;
     }
-    if i % 5 == 0 {
+    if i.is_multiple_of(5) {
         post(
             page.clone(),
             vec![
@@ -208,10 +208,10 @@ async fn work_on(c: &reqwest::Client, base: &str, csrf: &str, case_ref: &str, i:
         )
         .await;
     }
-    if i % 6 == 0 {
+    if i.is_multiple_of(6) {
         post(format!("{page}/marks"), vec![("action", "star".into())]).await;
     }
-    if i % 8 == 0 {
+    if i.is_multiple_of(8) {
         post(
             format!("{page}/marks"),
             vec![("action", "labels".into()), ("label-escalated", "on".into())],
