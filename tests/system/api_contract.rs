@@ -15,7 +15,7 @@ use crate::helpers::*;
 const WIDE: char = '𐍈';
 
 /// Why `value` is not valid against `schema` (`None` if it is). `root` resolves `$ref`.
-fn violation(root: &Value, schema: &Value, value: &Value, at: &str) -> Option<String> {
+pub(crate) fn violation(root: &Value, schema: &Value, value: &Value, at: &str) -> Option<String> {
     let schema = schema.as_object().expect("a schema is an object");
     for (keyword, arg) in schema {
         let bad = |why: String| Some(format!("{at}: {keyword}: {why}"));
@@ -39,6 +39,14 @@ fn violation(root: &Value, schema: &Value, value: &Value, at: &str) -> Option<St
                 let actual = match value {
                     Value::Null => "null",
                     Value::Bool(_) => "boolean",
+                    // JSON Schema's integer is a number without a fraction.
+                    Value::Number(n) if n.is_i64() || n.is_u64() => {
+                        if types.contains(&"integer") {
+                            "integer"
+                        } else {
+                            "number"
+                        }
+                    }
                     Value::Number(_) => "number",
                     Value::String(_) => "string",
                     Value::Array(_) => "array",

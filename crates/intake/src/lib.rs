@@ -48,6 +48,12 @@ pub fn endpoints() -> Vec<Endpoint> {
         Endpoint::new("/api/v1/reports").post(api::submit),
         Endpoint::new("/api/v1/questionnaire").get(api::questionnaire),
         Endpoint::new("/api/v1/openapi.json").get(api::openapi),
+        Endpoint::new("/api/v1/followup/session")
+            .post(followup::api_open)
+            .delete(followup::api_logout),
+        Endpoint::new("/api/v1/followup/case").get(followup::api_case),
+        Endpoint::new("/api/v1/followup/messages").post(followup::api_send),
+        Endpoint::new("/api/v1/followup/messages/{seq}/read").post(followup::api_read),
     ]
 }
 

@@ -211,13 +211,13 @@ pub fn document(state: &IntakeState) -> Value {
             "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } }
         })
     };
-    json!({
+    let mut doc = json!({
         "openapi": "3.1.0",
         "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
         "info": {
             "title": "Redress intake API",
             "version": format!("1.0.0+questionnaire.{}", state.questionnaire.version()),
-            "description": "Anonymous submission of misuse reports. No authentication: the API is as public as the web form. Nothing identifying the client is stored or logged. Every answer and file is encrypted on arrival; the receipt in the response is shown once and cannot be recovered. A request that is valid against this document is accepted unless the service is busy or low on storage (503)."
+            "description": "Anonymous submission of misuse reports, and the way back with the receipt. No authentication to submit: the API is as public as the web form; the follow-up uses a session token its receipt opened. Nothing identifying the client is stored or logged. Every answer and file is encrypted on arrival; the receipt in the response is shown once and cannot be recovered. A request that is valid against this document is accepted unless the service is busy or low on storage (503)."
         },
         "paths": {
             "/api/v1/reports": {
@@ -299,6 +299,9 @@ pub fn document(state: &IntakeState) -> Value {
             }
         },
         "components": {
+            "securitySchemes": {
+                "followupSession": { "type": "http", "scheme": "bearer", "description": "The token of `POST /api/v1/followup/session`" }
+            },
             "schemas": {
                 "Answers": answers_schema(state),
                 "Questionnaire": questionnaire_schema(),
@@ -327,6 +330,205 @@ pub fn document(state: &IntakeState) -> Value {
                 }
             }
         }
+    });
+    let extend = |doc: &mut Value, at: &str, more: Value| {
+        if let (Some(into), Value::Object(more)) = (doc.pointer_mut(at).and_then(Value::as_object_mut), more)
+        {
+            into.extend(more);
+        }
+    };
+    extend(&mut doc, "/paths", followup_paths(state));
+    extend(&mut doc, "/components/schemas", followup_schemas());
+    doc
+}
+
+/// The follow-up's paths: the way back with the receipt.
+fn followup_paths(state: &IntakeState) -> Value {
+    let l = &state.limits;
+    let error = |description: &str| {
+        json!({
+            "description": description,
+            "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } }
+        })
+    };
+    json!({
+            "/api/v1/followup/session": {
+                "post": {
+                    "operationId": "openFollowup",
+                    "summary": "Come back with the receipt: open a follow-up session",
+                    "description": "The receipt's key derivation runs for every request, so a wrong receipt takes as long as a right one and gets the same answer. Wrong receipts spend a budget shared by everyone each minute; past it, every look-up waits.",
+                    "requestBody": {
+                        "required": true,
+                        "content": { "application/json": { "schema": {
+                            "type": "object",
+                            "additionalProperties": false,
+                            "required": ["receipt"],
+                            "properties": { "receipt": { "type": "string", "description": "The eight words; case, spaces and hyphens do not matter, and the first four letters of each word are enough." } }
+                        } } }
+                    },
+                    "responses": {
+                        "201": {
+                            "description": "A session. The token is shown only here; send it as `Authorization: Bearer <token>`.",
+                            "content": { "application/json": { "schema": { "$ref": "#/components/schemas/FollowupSession" } } }
+                        },
+                        "400": error("The body is not a JSON object with a `receipt` string."),
+                        "422": error("The receipt opens no report."),
+                        "429": {
+                            "description": "Too many wrong receipts this minute; try again after `Retry-After` seconds.",
+                            "headers": { "Retry-After": { "schema": { "type": "integer" } } },
+                            "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } }
+                        },
+                        "503": error("The service cannot look receipts up right now.")
+                    }
+                },
+                "delete": {
+                    "operationId": "endFollowup",
+                    "summary": "End the session",
+                    "security": [{ "followupSession": [] }],
+                    "responses": {
+                        "204": { "description": "Ended; the token opens nothing any more." },
+                        "401": error("No session, or it has ended.")
+                    }
+                }
+            },
+            "/api/v1/followup/case": {
+                "get": {
+                    "operationId": "readFollowup",
+                    "summary": "The report's status, its dates and the whole conversation",
+                    "security": [{ "followupSession": [] }],
+                    "responses": {
+                        "200": {
+                            "description": "The case as the reporter may read it: never internal notes, triage findings, priority, labels or who wrote what.",
+                            "content": { "application/json": { "schema": { "$ref": "#/components/schemas/FollowupCase" } } }
+                        },
+                        "401": error("No session, or it has ended (after 15 minutes without a request, or an hour after it opened).")
+                    }
+                }
+            },
+            "/api/v1/followup/messages": {
+                "post": {
+                    "operationId": "sendFollowupMessage",
+                    "summary": "Send a message and files to the investigators",
+                    "security": [{ "followupSession": [] }],
+                    "requestBody": {
+                        "required": true,
+                        "content": {
+                            "multipart/form-data": {
+                                "schema": {
+                                    "type": "object",
+                                    "description": "At most one `message` part and any number of `evidence` parts up to the limit, in any order; a message, a file, or both. Any other part is refused.",
+                                    "additionalProperties": false,
+                                    "properties": {
+                                        "message": { "type": "string", "maxLength": redress_domain::EntryText::MAX_CHARS, "description": "Plain text; trimmed; control characters other than new lines and tabs are refused." },
+                                        "evidence": {
+                                            "type": "array",
+                                            "maxItems": l.max_files,
+                                            "x-max-total-bytes": l.max_report_bytes,
+                                            "items": { "type": "string", "contentMediaType": "application/octet-stream", "x-max-bytes": l.max_file_bytes },
+                                            "description": "Files, under the same limits and name rules as a report's."
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    },
+                    "responses": {
+                        "201": {
+                            "description": "Stored, sealed to the case's thread key. The investigators are told, without its content.",
+                            "content": { "application/json": { "schema": {
+                                "type": "object", "required": ["seq"],
+                                "properties": { "seq": { "type": "integer", "description": "Its number in the conversation" } }
+                            } } }
+                        },
+                        "400": error("The body could not be read. Nothing was stored."),
+                        "401": error("No session, or it has ended."),
+                        "408": error("The upload stalled or was too slow. Nothing was stored."),
+                        "413": error("Too many files, or a file or all files too large. Nothing was stored."),
+                        "422": error("Neither a message nor a file, or the message is too long or holds characters that are not allowed. Nothing was stored."),
+                        "503": error("Busy or low on storage; try again after `Retry-After` seconds. Nothing was stored.")
+                    }
+                }
+            },
+            "/api/v1/followup/messages/{seq}/read": {
+                "post": {
+                    "operationId": "markFollowupRead",
+                    "summary": "Mark one of the investigators' messages as read",
+                    "security": [{ "followupSession": [] }],
+                    "parameters": [{ "name": "seq", "in": "path", "required": true, "schema": { "type": "integer", "minimum": 1 } }],
+                    "responses": {
+                        "204": { "description": "Marked; the investigators see that it was read." },
+                        "401": error("No session, or it has ended."),
+                        "404": error("No message of the investigators has that number.")
+                    }
+                }
+            }
+    })
+}
+
+/// The schemas of the follow-up's answers.
+fn followup_schemas() -> Value {
+    json!({
+                "FollowupSession": {
+                    "type": "object",
+                    "required": ["token", "case_ref", "idle_timeout_secs", "expires_in_secs"],
+                    "properties": {
+                        "token": { "type": "string", "description": "The session's key; the server keeps only its hash" },
+                        "case_ref": { "type": "string", "pattern": "^RD-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$" },
+                        "idle_timeout_secs": { "type": "integer" },
+                        "expires_in_secs": { "type": "integer" }
+                    }
+                },
+                "FollowupFile": {
+                    "type": "object",
+                    "required": ["name", "size", "sha256"],
+                    "properties": {
+                        "name": { "type": "string" },
+                        "size": { "type": "integer" },
+                        "sha256": { "type": "string", "pattern": "^[0-9a-f]{64}$" }
+                    }
+                },
+                "FollowupCase": {
+                    "type": "object",
+                    "required": ["case_ref", "state", "status", "received_on", "report", "messages"],
+                    "properties": {
+                        "case_ref": { "type": "string" },
+                        "state": { "enum": redress_domain::CaseState::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>() },
+                        "status": { "type": "string", "description": "The state in plain words" },
+                        "received_on": { "$ref": "#/components/schemas/Day" },
+                        "acknowledgement_due_on": { "$ref": "#/components/schemas/Day" },
+                        "acknowledged_on": { "$ref": "#/components/schemas/Day" },
+                        "assessment": { "enum": redress_domain::Assessment::ALL.iter().map(|a| a.as_str()).collect::<Vec<_>>() },
+                        "feedback_due_on": { "$ref": "#/components/schemas/Day" },
+                        "closed_on": { "$ref": "#/components/schemas/Day" },
+                        "report": {
+                            "type": "object",
+                            "required": ["on", "answers", "files"],
+                            "properties": {
+                                "on": { "$ref": "#/components/schemas/Day" },
+                                "answers": { "type": "object", "description": "The answers as stored" },
+                                "files": { "type": "array", "items": { "$ref": "#/components/schemas/FollowupFile" } }
+                            }
+                        },
+                        "messages": {
+                            "type": "array",
+                            "description": "In the order they were written",
+                            "items": {
+                                "type": "object",
+                                "required": ["seq", "from", "kind", "on", "text", "files"],
+                                "properties": {
+                                    "seq": { "type": "integer" },
+                                    "from": { "enum": ["you", "investigators"] },
+                                    "kind": { "enum": redress_domain::EntryKind::ALL.iter().filter(|k| k.sealed_to() == redress_domain::SealedTo::Thread).map(|k| k.as_str()).collect::<Vec<_>>() },
+                                    "on": { "$ref": "#/components/schemas/Day" },
+                                    "text": { "type": "string" },
+                                    "files": { "type": "array", "items": { "$ref": "#/components/schemas/FollowupFile" } },
+                                    "read": { "type": "boolean", "description": "For the investigators' messages: marked read" }
+                                }
+                            }
+                        }
+                    }
+                },
+                "Day": { "type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", "description": "A day (UTC); nothing finer" }
     })
 }
 

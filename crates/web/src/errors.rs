@@ -13,6 +13,9 @@ pub struct ApiError {
     message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<String>,
+    /// Seconds to wait before asking again (`Retry-After`), for a 429.
+    #[serde(skip)]
+    retry_after: Option<i64>,
 }
 
 impl ApiError {
@@ -22,7 +25,14 @@ impl ApiError {
             code,
             message: message.into(),
             field: None,
+            retry_after: None,
         }
+    }
+
+    /// Asks the client to wait `secs` seconds (at least one) before asking again.
+    pub fn retry_after(mut self, secs: i64) -> Self {
+        self.retry_after = Some(secs.max(1));
+        self
     }
 
     pub fn with_field(mut self, field: impl Into<String>) -> Self {
@@ -48,7 +58,13 @@ impl ResponseError for ApiError {
             error: &'a ApiError,
         }
         let mut res = HttpResponse::build(self.status).json(Body { error: self });
-        crate::retry_after_if_unavailable(&mut res);
+        match self.retry_after {
+            Some(secs) => {
+                res.headers_mut()
+                    .insert(actix_web::http::header::RETRY_AFTER, secs.into());
+            }
+            None => crate::retry_after_if_unavailable(&mut res),
+        }
         res
     }
 }

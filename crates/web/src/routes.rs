@@ -76,6 +76,17 @@ impl Endpoint {
         self.allow.push(Method::POST);
         self
     }
+
+    pub fn delete<F, Args>(mut self, handler: F) -> Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.resource = self.resource.route(web::delete().to(handler));
+        self.allow.push(Method::DELETE);
+        self
+    }
 }
 
 impl HttpServiceFactory for Endpoint {

@@ -10,7 +10,7 @@ use redress_crypto::open;
 use redress_domain::{
     CaseState, EntryDocument, EntryKind, EvidenceEntry, ObjectKind, Sealed, SealedTo, SubmissionDocument,
 };
-use redress_store::StoredCase;
+use redress_store::{CaseEntry, StoredCase};
 use redress_web::{CSRF_COOKIE, CsrfCheck, Messages, html};
 use serde::Deserialize;
 
@@ -115,30 +115,16 @@ async fn case_page(
     shown: Shown,
 ) -> Result<HttpResponse, ()> {
     let t = state.messages.clone();
-    let case = state
-        .store
-        .case_by_id(s.case_id)
-        .await
-        .map_err(|_| ())?
-        .ok_or(())?;
-    let objects = state.store.objects(case.id).await.map_err(|_| ())?;
-    let mut submission = None;
-    for (id, kind) in &objects {
-        if *kind == ObjectKind::Submission {
-            let sealed = state.blobs.read_all(*id).await.map_err(|_| ())?;
-            let plain = open(&s.thread, &sealed).map_err(|_| ())?;
-            submission = Some(SubmissionDocument::from_json(&plain).map_err(|_| ())?);
-        }
-    }
-    let submission = submission.ok_or(())?;
-    let entries = state.store.entries(case.id).await.map_err(|_| ())?;
+    let CaseView {
+        case,
+        submission,
+        thread,
+    } = read_case(state, s).await?;
     let investigators = t.get("followup.from_investigators").into_owned();
     let you = t.get("followup.from_you").into_owned();
     let mut messages = Vec::new();
     let mut assessment_reason = None;
-    for entry in entries.iter().filter(|e| e.kind.sealed_to() == SealedTo::Thread) {
-        let plain = open(&s.thread, &entry.ciphertext).map_err(|_| ())?;
-        let doc = EntryDocument::from_json(&plain).map_err(|_| ())?;
+    for (entry, doc) in &thread {
         if doc.assessment.is_some() {
             assessment_reason = Some(doc.text.clone());
         }
@@ -315,6 +301,48 @@ fn steps(t: &Messages, case: &StoredCase, assessment_reason: Option<String>) -> 
         });
     }
     steps
+}
+
+/// What the reporter may read of a case, opened with the session's thread key: the
+/// case row, the report, and the thread's entries in order (never an entry sealed to
+/// the case key: those are not even opened).
+pub(crate) struct CaseView {
+    pub(crate) case: StoredCase,
+    pub(crate) submission: SubmissionDocument,
+    pub(crate) thread: Vec<(CaseEntry, EntryDocument)>,
+}
+
+pub(crate) async fn read_case(state: &IntakeState, s: &Session) -> Result<CaseView, ()> {
+    let case = state
+        .store
+        .case_by_id(s.case_id)
+        .await
+        .map_err(|_| ())?
+        .ok_or(())?;
+    let objects = state.store.objects(case.id).await.map_err(|_| ())?;
+    let mut submission = None;
+    for (id, kind) in &objects {
+        if *kind == ObjectKind::Submission {
+            let sealed = state.blobs.read_all(*id).await.map_err(|_| ())?;
+            let plain = open(&s.thread, &sealed).map_err(|_| ())?;
+            submission = Some(SubmissionDocument::from_json(&plain).map_err(|_| ())?);
+        }
+    }
+    let submission = submission.ok_or(())?;
+    let mut thread = Vec::new();
+    for entry in state.store.entries(case.id).await.map_err(|_| ())? {
+        if entry.kind.sealed_to() != SealedTo::Thread {
+            continue;
+        }
+        let plain = open(&s.thread, &entry.ciphertext).map_err(|_| ())?;
+        let doc = EntryDocument::from_json(&plain).map_err(|_| ())?;
+        thread.push((entry, doc));
+    }
+    Ok(CaseView {
+        case,
+        submission,
+        thread,
+    })
 }
 
 /// The request's session, or the answer to give without one.

@@ -28,8 +28,10 @@ use zeroize::Zeroizing;
 
 use crate::IntakeState;
 
+mod api;
 mod case;
 
+pub use api::{api_case, api_logout, api_open, api_read, api_send};
 pub use case::{case, read, send};
 
 pub const SESSION_COOKIE: &str = "redress_followup";
@@ -294,26 +296,17 @@ pub async fn lookup(req: HttpRequest, body: web::Bytes, state: web::Data<IntakeS
             tries.since + TRIES_WINDOW_SECS - now,
         );
     }
-    if let Err(secs) = state.lookups.take(now) {
-        redress_logging::count("intake", "followup_budget_spent");
-        return wait(&state, &req, "followup.busy_wait", secs);
-    }
-    match find(&state, &typed).await {
-        Ok(Some((case_id, thread))) => {
-            state.lookups.give_back(now);
-            match open_session(&state, case_id, &thread, now).await {
-                Ok(key) => {
-                    let mut res = HttpResponse::SeeOther()
-                        .insert_header((header::LOCATION, "/followup/case"))
-                        .finish();
-                    let _ = res.add_cookie(&cookie(&state, SESSION_COOKIE, key.cookie_value().to_string()));
-                    let _ = res.add_cookie(&removal(&state, TRIES_COOKIE));
-                    res
-                }
-                Err(()) => unavailable(&state),
-            }
+    match look_up(&state, &typed, now).await {
+        LookedUp::Opened(key, _) => {
+            let mut res = HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, "/followup/case"))
+                .finish();
+            let _ = res.add_cookie(&cookie(&state, SESSION_COOKIE, key.cookie_value().to_string()));
+            let _ = res.add_cookie(&removal(&state, TRIES_COOKIE));
+            res
         }
-        Ok(None) => {
+        LookedUp::Wait(secs) => wait(&state, &req, "followup.busy_wait", secs),
+        LookedUp::Wrong => {
             let tries = Tries {
                 count: tries.count + 1,
                 since: tries.since,
@@ -331,7 +324,38 @@ pub async fn lookup(req: HttpRequest, body: web::Bytes, state: web::Data<IntakeS
             }
             res
         }
-        Err(()) => unavailable(&state),
+        LookedUp::Unavailable => unavailable(&state),
+    }
+}
+
+/// What a look-up came to.
+pub(crate) enum LookedUp {
+    /// A right receipt: a session of this case, and the key for the client to hold.
+    Opened(CookieKey, CaseId),
+    /// A wrong receipt (or text that is none).
+    Wrong,
+    /// The budget of this minute is spent: wait this many seconds.
+    Wait(i64),
+    Unavailable,
+}
+
+/// Looks `typed` up within this minute's budget; a right receipt gives its look-up
+/// back and opens a session.
+pub(crate) async fn look_up(state: &IntakeState, typed: &str, now: i64) -> LookedUp {
+    if let Err(secs) = state.lookups.take(now) {
+        redress_logging::count("intake", "followup_budget_spent");
+        return LookedUp::Wait(secs);
+    }
+    match find(state, typed).await {
+        Ok(Some((case_id, thread))) => {
+            state.lookups.give_back(now);
+            match open_session(state, case_id, &thread, now).await {
+                Ok(key) => LookedUp::Opened(key, case_id),
+                Err(()) => LookedUp::Unavailable,
+            }
+        }
+        Ok(None) => LookedUp::Wrong,
+        Err(()) => LookedUp::Unavailable,
     }
 }
 
@@ -421,13 +445,18 @@ pub(crate) enum NoSession {
     Unavailable,
 }
 
-/// The request's session, its times moved on; ended sessions are deleted.
+/// The session of the request's cookie; see [`session_of`].
 pub(crate) async fn session(state: &IntakeState, req: &HttpRequest) -> Result<Session, NoSession> {
-    let now = state.now();
     let key = req
         .cookie(SESSION_COOKIE)
         .and_then(|c| CookieKey::from_cookie(c.value()))
         .ok_or(NoSession::Ended)?;
+    session_of(state, key).await
+}
+
+/// The session `key` finds, its times moved on; ended sessions are deleted.
+pub(crate) async fn session_of(state: &IntakeState, key: CookieKey) -> Result<Session, NoSession> {
+    let now = state.now();
     let lookup = key.lookup();
     let row = state
         .store

@@ -41,6 +41,8 @@ pub enum Mode {
     /// A reporter's follow-up message from the HTML page: a CSRF token, then a
     /// `message` text part and `evidence` files.
     Message,
+    /// A follow-up message through the API: a `message` text part and `evidence` files.
+    MessageApi,
 }
 
 impl Mode {

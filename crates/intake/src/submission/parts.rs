@@ -198,7 +198,7 @@ impl<'a> Reading<'a> {
                 self.raw =
                     serde_json::from_slice(&bytes).map_err(|e| SubmitError::InvalidJson(e.to_string()))?;
             }
-            (Mode::Message, "message") => {
+            (Mode::Message | Mode::MessageApi, "message") => {
                 if self.message.is_some() {
                     return Err(SubmitError::DuplicatePart(name));
                 }
@@ -251,7 +251,7 @@ impl<'a> Reading<'a> {
                 }
                 *slot = Some(read_string(field, max_chars * UTF8_BYTES_PER_CHAR, &name, pace).await?);
             }
-            (Mode::Api | Mode::Message, _) => return Err(SubmitError::UnknownPart(name)),
+            (Mode::Api | Mode::Message | Mode::MessageApi, _) => return Err(SubmitError::UnknownPart(name)),
         }
         Ok(())
     }
