@@ -333,3 +333,98 @@ async fn a_browser_without_javascript_works_a_case_and_downloads_its_evidence() 
         .collect();
     assert_eq!(log, ["acknowledge", "reply", "download"]);
 }
+
+/// The reporter's side: a browser without JavaScript comes back with the receipt, reads
+/// the investigator's reply, marks it read, and sends a message with a file; the
+/// investigator finds both.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_browser_without_javascript_comes_back_with_the_receipt_and_answers() {
+    if !have_browser() {
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let portal = app.portal().await;
+    let ana = person(
+        &app,
+        &portal,
+        "ana@example.org",
+        Role::Investigator,
+        &["triage-desk"],
+    )
+    .await;
+    let res = app
+        .api_submit(&good_answers("They listened to my calls for months."), &[])
+        .await;
+    let body: serde_json::Value = res.json().await.unwrap();
+    let (receipt, case_ref) = (
+        body["receipt"].as_str().unwrap().to_owned(),
+        body["case_ref"].as_str().unwrap().to_owned(),
+    );
+    app.worker("w", None).run_until_idle().await.unwrap();
+    for (action, text) in [
+        ("acknowledge", "Thank you; we are looking at it."),
+        ("reply", "Could you send the phone's full logs?"),
+    ] {
+        let done = crate::portal_lifecycle::step(&ana, &case_ref, action, &[("text", text)]).await;
+        assert_eq!(done.status, 303);
+    }
+    let files = tempfile::tempdir().unwrap();
+    let log_path = files.path().join("phone-logs.txt");
+    let log = b"2026-05-02 03:14 implant beacon\n".repeat(200);
+    std::fs::write(&log_path, &log).unwrap();
+
+    let driver = Driver::start();
+    let downloads = tempfile::tempdir().unwrap();
+    let b = driver.browser(downloads.path()).await;
+    // From the start page, as a person would.
+    b.goto(&format!("{}/", app.base)).await.unwrap();
+    click(&b, "main a[href='/followup']").await;
+    arrive(&b, "/followup", "#receipt").await;
+    type_into(&b, "receipt", &receipt).await;
+    click(&b, "main form[action='/followup'] button[type=submit]").await;
+    arrive(&b, "/followup/case", "#conversation").await;
+    assert_eq!(text(&b, "case-ref").await, case_ref);
+    let conversation = text(&b, "conversation").await;
+    assert!(conversation.contains("Could you send the phone's full logs?"));
+    assert!(conversation.contains("The investigators"));
+    assert!(!conversation.contains("ana@example.org"));
+
+    // The acknowledgement and the reply, each marked read in turn.
+    for left in [1, 0] {
+        click(&b, "form.mark-read button[type=submit]").await;
+        let started = Instant::now();
+        while b.find_all(Locator::Css("form.mark-read")).await.unwrap().len() != left {
+            assert!(started.elapsed() < Duration::from_secs(20), "still unread");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    // A message with a file: the file input takes the file's path, as a person picks it.
+    type_into(&b, "message", "Here are the logs you asked for.").await;
+    b.find(Locator::Id("evidence"))
+        .await
+        .unwrap()
+        .send_keys(&log_path.display().to_string())
+        .await
+        .unwrap();
+    click(&b, "#send").await;
+    arrive(&b, "/followup/case?sent=1", "#notice").await;
+    let conversation = text(&b, "conversation").await;
+    assert!(
+        conversation.contains("Here are the logs you asked for."),
+        "{conversation}"
+    );
+    assert!(conversation.contains("phone-logs.txt"));
+
+    // Logging out leaves the form and the advice.
+    click(&b, "#logout").await;
+    arrive(&b, "/followup?left=1", "#left").await;
+    b.close().await.unwrap();
+
+    // The investigator sees the message, the file, and that the reply was read.
+    let shown = ana.agent.get(&format!("/cases/{case_ref}")).await;
+    let entries = shown.text_of("entries").unwrap();
+    assert!(entries.contains("Here are the logs you asked for."));
+    assert!(entries.contains("phone-logs.txt"));
+    assert!(entries.contains("The reporter marked this as read."));
+}
