@@ -7,7 +7,10 @@ use std::collections::HashMap;
 
 use redress_domain::{AccountId, Assessment, CaseId, CaseState, DeadlineFlag, EntryKind, Outcome};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    SqlErr, TransactionTrait,
+};
 
 use crate::connection::parsed;
 use crate::entity::{case, case_entry};
@@ -88,30 +91,37 @@ impl Audited {
 
     /// Adds an entry after the case's last one.
     pub async fn add_entry(&self, case_id: CaseId, entry: &NewCaseEntry) -> Result<u32, StoreError> {
-        let last: Option<Option<i32>> = case_entry::Entity::find()
-            .select_only()
-            .expr(Expr::col(case_entry::Column::Seq).max())
-            .filter(case_entry::Column::CaseId.eq(case_id.to_string()))
-            .into_tuple()
-            .one(&self.txn)
-            .await?;
-        let seq = last.flatten().unwrap_or(0) + 1;
-        case_entry::Entity::insert(case_entry::ActiveModel {
-            id: Set(uuid::Uuid::new_v4().to_string()),
-            case_id: Set(case_id.to_string()),
-            seq: Set(seq),
-            kind: Set(entry.kind.as_str().to_owned()),
-            author: Set(entry.author.map(|a| a.to_string())),
-            at: Set(entry.at),
-            ciphertext: Set(entry.ciphertext.clone()),
-        })
-        .exec_without_returning(&self.txn)
-        .await?;
-        u32::try_from(seq).map_err(|_| StoreError::Corrupt("entry number"))
+        add_entry_on(&self.txn, case_id, entry).await
     }
 }
 
 impl Store {
+    /// Adds an entry a reporter wrote (no author), outside the audit log: a reporter's
+    /// acts are not in it. Numbered after the case's last entry; if someone else took
+    /// that number meanwhile, numbered again.
+    pub async fn add_reporter_entry(&self, case_id: CaseId, entry: &NewCaseEntry) -> Result<u32, StoreError> {
+        if entry.author.is_some() {
+            return Err(StoreError::Corrupt("a reporter's entry has no author"));
+        }
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let txn = self.connection().begin().await?;
+            match add_entry_on(&txn, case_id, entry).await {
+                Ok(seq) => {
+                    txn.commit().await.map_err(StoreError::CommitUnknown)?;
+                    return Ok(seq);
+                }
+                Err(StoreError::Db(e))
+                    if tries < 3 && matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) =>
+                {
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
     /// A case's entries, in order.
     pub async fn entries(&self, case_id: CaseId) -> Result<Vec<CaseEntry>, StoreError> {
         case_entry::Entity::find()
@@ -141,6 +151,33 @@ impl Store {
         }
         Ok(found)
     }
+}
+
+async fn add_entry_on<C: ConnectionTrait>(
+    db: &C,
+    case_id: CaseId,
+    entry: &NewCaseEntry,
+) -> Result<u32, StoreError> {
+    let last: Option<Option<i32>> = case_entry::Entity::find()
+        .select_only()
+        .expr(Expr::col(case_entry::Column::Seq).max())
+        .filter(case_entry::Column::CaseId.eq(case_id.to_string()))
+        .into_tuple()
+        .one(db)
+        .await?;
+    let seq = last.flatten().unwrap_or(0) + 1;
+    case_entry::Entity::insert(case_entry::ActiveModel {
+        id: Set(uuid::Uuid::new_v4().to_string()),
+        case_id: Set(case_id.to_string()),
+        seq: Set(seq),
+        kind: Set(entry.kind.as_str().to_owned()),
+        author: Set(entry.author.map(|a| a.to_string())),
+        at: Set(entry.at),
+        ciphertext: Set(entry.ciphertext.clone()),
+    })
+    .exec_without_returning(db)
+    .await?;
+    u32::try_from(seq).map_err(|_| StoreError::Corrupt("entry number"))
 }
 
 fn case_entry(m: case_entry::Model) -> Result<CaseEntry, StoreError> {
