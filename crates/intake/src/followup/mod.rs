@@ -20,7 +20,7 @@ use actix_web::cookie::Cookie;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use redress_crypto::{CookieKey, Receipt, SecretIdentity, derive_receipt_keys, open};
+use redress_crypto::{CookieKey, Receipt, SecretIdentity, open};
 use redress_domain::{
     CaseId, CaseState, EntryDocument, ObjectKind, Sealed, SealedTo, SubmissionDocument, hour_ceil,
 };
@@ -30,6 +30,9 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::IntakeState;
+
+pub(crate) mod identity;
+pub(crate) mod receipt;
 
 pub const SESSION_COOKIE: &str = "redress_followup";
 const TRIES_COOKIE: &str = "redress_followup_tries";
@@ -398,16 +401,7 @@ async fn find(state: &IntakeState, typed: &str) -> Result<Option<(CaseId, Secret
     let receipt = Receipt::parse(typed);
     let well_formed = receipt.is_some();
     let receipt = receipt.unwrap_or_else(Receipt::generate);
-    let salt = state.receipt_salt.clone();
-    let kdf = state.kdf;
-    let slot = state.kdf_slots.clone().acquire_owned().await.map_err(|_| ())?;
-    let keys = tokio::task::spawn_blocking(move || {
-        let _slot = slot;
-        derive_receipt_keys(&receipt, &salt, &kdf)
-    })
-    .await
-    .map_err(|_| ())?
-    .map_err(|_| ())?;
+    let keys = state.derive_receipt_keys(receipt).await.map_err(|_| ())?;
     let stored = state.store.receipt(&keys.lookup).await.map_err(|_| ())?;
     let Some(stored) = stored.filter(|_| well_formed) else {
         return Ok(None);
