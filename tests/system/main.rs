@@ -19,6 +19,7 @@ mod cli;
 mod db_order;
 mod deploy;
 mod followup;
+mod followup_receipt;
 mod hardening;
 mod interop;
 mod outage;
