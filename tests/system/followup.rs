@@ -329,3 +329,264 @@ async fn a_session_ends_after_15_idle_minutes_and_after_an_hour() {
 pub(crate) async fn sessions(app: &TestApp) -> u64 {
     redress_store::test_support::count_rows(&app.store, "followup_sessions").await
 }
+
+/// Posts a message and files from the case page, as the browser's form sends them.
+async fn send(reporter: &Agent, message: &str, files: &[(&str, Vec<u8>)]) -> Page {
+    let page = reporter.get("/followup/case").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let token = hidden_value(&page.body, "csrf_token").unwrap();
+    let mut form = reqwest::multipart::Form::new()
+        .text("csrf_token", token)
+        .text("message", message.to_owned());
+    for (name, bytes) in files {
+        form = form.part(
+            "evidence",
+            reqwest::multipart::Part::bytes(bytes.clone())
+                .file_name((*name).to_owned())
+                .mime_str("text/plain")
+                .unwrap(),
+        );
+    }
+    let res = reporter
+        .client
+        .post(format!("{}/followup/messages", reporter.base))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    Page {
+        status: res.status().as_u16(),
+        headers: res.headers().clone(),
+        body: res.text().await.unwrap(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reporter_answers_with_a_message_and_a_file_that_reach_the_assignee() {
+    let app = TestApp::spawn().await;
+    let portal = app.portal().await;
+    let mail = redress_mail::sink::start().await.unwrap();
+    let ana = person(
+        &app,
+        &portal,
+        "ana@example.org",
+        Role::Investigator,
+        &["triage-desk"],
+    )
+    .await;
+    let (receipt, case_ref) = reported(&app, "They listened to my calls for months.").await;
+    let worker = app.worker(
+        "mail",
+        Some(redress_mail::Mailer::new(&crate::worker::mail_config(&mail)).unwrap()),
+    );
+    for (action, text) in [
+        ("acknowledge", "Thank you; we are looking at it."),
+        ("reply", "Could you send the phone's logs?"),
+    ] {
+        assert_eq!(step(&ana, &case_ref, action, &[("text", text)]).await.status, 303);
+    }
+
+    let reporter = Agent::new(&app.base);
+    assert_eq!(come_back(&reporter, &receipt).await.status, 303);
+    // The reply, marked read: the investigator sees it.
+    let page = reporter.get("/followup/case").await;
+    let reply = app
+        .store
+        .entries(app.case(&case_ref).await.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.kind == redress_domain::EntryKind::Reply)
+        .unwrap();
+    assert!(page.body.contains(&format!("id=\"mark-read-{}\"", reply.seq)));
+    let case_page = format!("/cases/{case_ref}");
+    assert!(
+        ana.agent
+            .get(&case_page)
+            .await
+            .text_of("entries")
+            .unwrap()
+            .contains("Not marked as read by the reporter yet.")
+    );
+    let marked = reporter
+        .submit(
+            "/followup/case",
+            "/followup/read",
+            &[("seq", &reply.seq.to_string())],
+        )
+        .await;
+    assert_eq!(marked.status, 303, "{}", marked.body);
+    let page = reporter.get("/followup/case").await;
+    assert!(page.text_of(&format!("read-{}", reply.seq)).is_some());
+    assert!(
+        ana.agent
+            .get(&case_page)
+            .await
+            .text_of("entries")
+            .unwrap()
+            .contains("The reporter marked this as read.")
+    );
+    // Only what investigators wrote to the reporter can be marked: not a made-up one.
+    let refused = reporter
+        .submit("/followup/case", "/followup/read", &[("seq", "999")])
+        .await;
+    assert_eq!(refused.status, 404);
+
+    // A message and a file.
+    let log = b"2026-03-02 04:11 implant beacon to 203.0.113.9\n".repeat(50);
+    let sent = send(
+        &reporter,
+        "Here are the logs you asked for.",
+        &[("phone-logs.txt", log.clone())],
+    )
+    .await;
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    assert_eq!(sent.location(), "/followup/case?sent=1#conversation");
+    let page = reporter.get("/followup/case?sent=1").await;
+    assert!(page.text_of("notice").unwrap().contains("Your message was sent"));
+    let conversation = page.text_of("conversation").unwrap();
+    let mine = conversation
+        .rfind("You ·")
+        .expect("the message, as from the reporter");
+    assert!(conversation[mine..].contains("Here are the logs you asked for."));
+    assert!(conversation[mine..].contains("phone-logs.txt"));
+
+    // Stored as the hour, sealed to the thread key.
+    let case = app.case(&case_ref).await;
+    let entries = app.store.entries(case.id).await.unwrap();
+    let message = entries.last().unwrap();
+    assert_eq!(message.kind, redress_domain::EntryKind::ReporterMessage);
+    assert_eq!(message.author, None);
+    assert_eq!(message.at % 3600, 0, "the hour only");
+
+    // The investigator reads it, and downloads the file as sent.
+    let shown = ana.agent.get(&case_page).await;
+    let entries_text = shown.text_of("entries").unwrap();
+    assert!(entries_text.contains("Message from the reporter"));
+    assert!(entries_text.contains("Here are the logs you asked for."));
+    let href = regex::Regex::new(r#"href="(/cases/[^"]+/files/[^"]+)" download>phone-logs.txt<"#)
+        .unwrap()
+        .captures(&shown.body)
+        .expect("a link to the file")[1]
+        .to_owned();
+    let file = ana
+        .agent
+        .client
+        .get(format!("{}{href}", ana.agent.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(file.status(), 200);
+    assert!(
+        file.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment;")
+    );
+    assert_eq!(file.bytes().await.unwrap().as_ref(), log.as_slice());
+
+    // The assignee's email comes at the next hour, and says nothing of the message.
+    let news = || -> Vec<String> {
+        mail.messages()
+            .iter()
+            .map(|m| m.text())
+            .filter(|t| t.contains("the reporter sent something new"))
+            .collect()
+    };
+    worker.run_until_idle().await.unwrap();
+    assert!(news().is_empty(), "not before the hour");
+    app.advance(3600);
+    worker.run_until_idle().await.unwrap();
+    let news = news();
+    assert_eq!(news.len(), 1, "one email to the one assignee");
+    assert!(news[0].contains(&format!("Case {case_ref}: the reporter sent something new")));
+    assert!(news[0].contains("ana@example.org"));
+    assert!(!news[0].contains("logs you asked"));
+    assert!(!news[0].contains("phone-logs"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_message_stores_nothing_and_gives_the_text_back() {
+    let app = TestApp::spawn().await;
+    let (receipt, case_ref) = reported(&app, "They tracked my phone across borders.").await;
+    let reporter = Agent::new(&app.base);
+    assert_eq!(come_back(&reporter, &receipt).await.status, 303);
+    let case = app.case(&case_ref).await;
+    let objects = app.store.objects(case.id).await.unwrap().len();
+    let blobs = files_under(&app.config.data_dir).len();
+
+    // Nothing at all.
+    let empty = send(&reporter, "   ", &[]).await;
+    assert_eq!(empty.status, 422);
+    assert!(
+        empty
+            .text_of("message-error")
+            .unwrap()
+            .contains("Write a message or attach a file.")
+    );
+    // A file over the limit (1 MiB in tests): refused, the text given back, the file named.
+    let big = vec![b'x'; 2 * 1024 * 1024];
+    let refused = send(&reporter, "KEPT-TEXT and a large file", &[("big.bin", big)]).await;
+    assert_eq!(refused.status, 413);
+    assert!(refused.body.contains("KEPT-TEXT and a large file"));
+    assert!(refused.text_of("message-error").unwrap().contains("big.bin"));
+    // Too long a message.
+    let long = "a".repeat(redress_domain::EntryText::MAX_CHARS + 1);
+    assert_eq!(send(&reporter, &long, &[]).await.status, 422);
+    // Without the page's token: refused before anything is read.
+    let forged = reporter
+        .client
+        .post(format!("{}/followup/messages", reporter.base))
+        .multipart(reqwest::multipart::Form::new().text("message", "forged"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    // Without a session: back to the receipt form, nothing stored.
+    let stranger = Agent::new(&app.base);
+    let res = stranger
+        .client
+        .post(format!("{}/followup/messages", stranger.base))
+        .multipart(reqwest::multipart::Form::new().text("message", "who am I"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+
+    assert!(app.store.entries(case.id).await.unwrap().is_empty());
+    assert_eq!(app.store.objects(case.id).await.unwrap().len(), objects);
+    assert_eq!(
+        files_under(&app.config.data_dir).len(),
+        blobs,
+        "no blob left behind"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn markers_in_follow_up_messages_and_files_appear_nowhere_on_disk_or_in_the_database() {
+    let app = TestApp::spawn().await;
+    let (receipt, _) = reported(&app, "They listened to my calls for months.").await;
+    let text_marker = random_marker("FOLLOWUPTEXT");
+    let file_marker = random_marker("FOLLOWUPFILE");
+    let name_marker = random_marker("FOLLOWUPNAME");
+    let reporter = Agent::new(&app.base);
+    assert_eq!(come_back(&reporter, &receipt).await.status, 303);
+    let file = format!("line with {file_marker}\n").repeat(500).into_bytes();
+    let sent = send(
+        &reporter,
+        &format!("More: {text_marker}"),
+        &[(&format!("{name_marker}.txt"), file)],
+    )
+    .await;
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    let cookie = reporter.cookie_at("/followup/case", "redress_followup").unwrap();
+    let dump = dump_database(&app.store).await;
+    for secret in [&text_marker, &file_marker, &name_marker, &receipt, &cookie] {
+        assert_eq!(
+            files_containing(app.dir.path(), secret.as_bytes()),
+            Vec::<std::path::PathBuf>::new(),
+            "{secret} on disk"
+        );
+        assert!(!dump.contains(secret.as_str()), "{secret} in the database");
+    }
+}

@@ -20,10 +20,8 @@ use std::time::{Duration, Instant};
 
 use redress_cli::config::Config;
 use redress_cli::{Overrides, keys};
-use redress_crypto::{KdfParams, Password, TotpSecret};
-use redress_domain::Role;
-
-const PASSWORD: &str = "velvet quarry mosaic thunder";
+use redress_crypto::{KdfParams, Password};
+use support::{PASSWORD, client, form, ms, percentile, set_up};
 
 struct Args {
     accounts: usize,
@@ -49,53 +47,6 @@ fn args() -> Args {
     a
 }
 
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .cookie_store(true)
-        .build()
-        .unwrap()
-}
-
-/// The value of `<input name="NAME" value="…">` or the text of `id="ID"`.
-fn between<'a>(html: &'a str, start: &str, end: &str) -> &'a str {
-    let at = html.find(start).unwrap_or_else(|| panic!("{start} not in page")) + start.len();
-    &html[at..at + html[at..].find(end).unwrap()]
-}
-
-fn token(html: &str) -> String {
-    between(between(html, "name=\"csrf_token\"", ">"), "value=\"", "\"").to_owned()
-}
-
-async fn form(
-    c: &reqwest::Client,
-    base: &str,
-    page: &str,
-    action: &str,
-    fields: &[(&str, &str)],
-) -> reqwest::Response {
-    let html = c
-        .get(format!("{base}{page}"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let t = token(&html);
-    let mut all = vec![("csrf_token", t.as_str())];
-    all.extend_from_slice(fields);
-    c.post(format!("{base}{action}")).form(&all).send().await.unwrap()
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
-}
-
 /// One request after another over one connection: p50 and p99.
 async fn latencies(c: &reqwest::Client, url: &str, n: usize) -> (Duration, Duration) {
     let mut times = Vec::with_capacity(n);
@@ -108,45 +59,6 @@ async fn latencies(c: &reqwest::Client, url: &str, n: usize) -> (Duration, Durat
     }
     times.sort();
     (percentile(&times, 0.5), percentile(&times, 0.99))
-}
-
-/// Invites `email` as an investigator and sets the account up through HTTP in the
-/// browser `c`, which is then logged in; returns its authenticator.
-async fn set_up(store: &redress_store::Store, c: &reqwest::Client, base: &str, email: &str) -> TotpSecret {
-    let request = redress_portal::InviteRequest {
-        email: email.to_owned(),
-        role: Role::Investigator,
-        teams: vec!["triage-desk".into()],
-        capacity: Some(5),
-        valid_hours: 1,
-    };
-    let link = redress_portal::invite(store, &request, "cli", redress_cli::system_clock())
-        .await
-        .unwrap()
-        .link("")
-        .to_string();
-    let res = form(
-        c,
-        base,
-        &link,
-        &link,
-        &[("password", PASSWORD), ("confirm", PASSWORD)],
-    )
-    .await;
-    assert_eq!(res.status(), 303);
-    let enrol = c
-        .get(format!("{base}/enrol"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let totp = TotpSecret::from_base32(between(&enrol, "id=\"totp-secret\">", "<")).unwrap();
-    let code = totp.code_at(redress_cli::system_clock());
-    let res = form(c, base, "/enrol", "/enrol", &[("code", &code)]).await;
-    assert_eq!(res.status(), 303);
-    totp
 }
 
 /// Runs `logins` with `at_once` in flight; returns the wall time.
@@ -237,7 +149,7 @@ async fn main() {
     let mut people = Vec::new();
     for i in 0..a.accounts {
         let email = format!("person{i}@example.org");
-        let totp = set_up(&store, &client(), &base, &email).await;
+        let totp = set_up(&store, &client(), &base, &email, &["triage-desk"], 5).await;
         people.push((email, totp));
     }
 
@@ -301,7 +213,7 @@ async fn main() {
 
     // A page's overhead once logged in, beside the intake's start page.
     let c = client();
-    set_up(&store, &c, &base, "reader@example.org").await;
+    set_up(&store, &c, &base, "reader@example.org", &["triage-desk"], 5).await;
     let plain = client();
     // Warm both up, then measure each in turn.
     latencies(&c, &format!("{base}/cases"), 100).await;

@@ -126,6 +126,7 @@ pub async fn intake_state(
         lookups: Arc::new(redress_intake::LookupBudget::new(i.followup_lookups_per_minute)),
         clock: overrides.clock.clone().unwrap_or_else(|| Arc::new(system_clock)),
         process: format!("intake-{}", uuid::Uuid::new_v4().simple()),
+        message_id_domain: config.message_id_domain().to_owned(),
     })
 }
 

@@ -115,6 +115,10 @@ pub struct EntryDocument {
     /// before the register, which read as naming none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer: Option<crate::CustomerId>,
+    /// For a reporter's message: the files sent with it, sealed to the thread key like
+    /// the report's own. Absent from every other entry.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<EvidenceEntry>,
 }
 
 impl Sealed for EntryDocument {
@@ -129,6 +133,19 @@ impl EntryDocument {
             text: text.into_string(),
             assessment,
             customer: None,
+            files: Vec::new(),
+        }
+    }
+
+    /// A reporter's message: its text (which may be empty when files came with it) and
+    /// its files.
+    pub fn from_reporter(text: Option<crate::EntryText>, files: Vec<EvidenceEntry>) -> Self {
+        Self {
+            format: Self::FORMAT,
+            text: text.map(crate::EntryText::into_string).unwrap_or_default(),
+            assessment: None,
+            customer: None,
+            files,
         }
     }
 

@@ -141,6 +141,8 @@ named_enum! {
         Assessment = "assessment",
         /// The feedback given to the reporter.
         Feedback = "feedback",
+        /// A message (and files) the reporter sent after the report, in a follow-up.
+        ReporterMessage = "reporter_message",
         /// An internal note.
         Note = "note",
         /// The internal finding a conclusion records.
@@ -160,11 +162,21 @@ impl EntryKind {
     /// Which of the case's keys the entry is sealed to.
     pub fn sealed_to(self) -> SealedTo {
         match self {
-            Self::Reply | Self::Acknowledgement | Self::Assessment | Self::Feedback => SealedTo::Thread,
+            Self::Reply
+            | Self::Acknowledgement
+            | Self::Assessment
+            | Self::Feedback
+            | Self::ReporterMessage => SealedTo::Thread,
             Self::Note | Self::Finding | Self::Reopening | Self::Recusal | Self::IdentityDisclosure => {
                 SealedTo::Case
             }
         }
+    }
+
+    /// Written by investigators for the reporter to read: what the reporter may mark
+    /// as read.
+    pub fn is_to_reporter(self) -> bool {
+        self.sealed_to() == SealedTo::Thread && self != Self::ReporterMessage
     }
 }
 
@@ -281,11 +293,13 @@ mod tests {
         assert_eq!(Investigating.deadline(), Some(Deadline::Feedback));
         assert_eq!(FeedbackGiven.deadline(), None);
         for kind in EntryKind::ALL {
-            let for_reporter = matches!(
+            let to_reporter = matches!(
                 kind,
                 EntryKind::Reply | EntryKind::Acknowledgement | EntryKind::Assessment | EntryKind::Feedback
             );
-            assert_eq!(kind.sealed_to() == SealedTo::Thread, for_reporter, "{kind}");
+            let in_thread = to_reporter || *kind == EntryKind::ReporterMessage;
+            assert_eq!(kind.sealed_to() == SealedTo::Thread, in_thread, "{kind}");
+            assert_eq!(kind.is_to_reporter(), to_reporter, "{kind}");
         }
         assert!(Outcome::CustomerTerminated.acts_on_customer());
         assert!(!Outcome::ReferredToAuthorities.acts_on_customer());

@@ -41,6 +41,8 @@ pub fn endpoints() -> Vec<Endpoint> {
             .get(followup::show)
             .post(followup::lookup),
         Endpoint::new("/followup/case").get(followup::case),
+        Endpoint::new("/followup/messages").post(followup::send),
+        Endpoint::new("/followup/read").post(followup::read),
         Endpoint::new("/followup/logout").post(followup::logout),
         Endpoint::new("/followup/receipt")
             .get(followup::receipt::show)

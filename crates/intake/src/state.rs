@@ -59,6 +59,9 @@ pub struct IntakeState {
     pub lookups: Arc<crate::followup::LookupBudget>,
     /// Unix seconds. A parameter so tests can move time.
     pub clock: Arc<dyn Fn() -> i64 + Send + Sync>,
+    /// The domain of the Message-IDs of the emails a follow-up message queues (never
+    /// the machine's name).
+    pub message_id_domain: String,
     /// This process's name in upload rows and its heartbeat (see [`crate::beat`]).
     pub process: String,
 }

@@ -35,12 +35,17 @@ pub enum Notice {
         #[serde(with = "ymd")]
         due_date: Date,
     },
+    /// The reporter came back and sent a message or files.
+    ReporterWrote {
+        case_ref: CaseRef,
+    },
 }
 
 impl Notice {
     pub fn case_ref(&self) -> &CaseRef {
         match self {
             Self::CaseAssigned { case_ref }
+            | Self::ReporterWrote { case_ref }
             | Self::AcknowledgementDueSoon { case_ref, .. }
             | Self::AcknowledgementOverdue { case_ref, .. }
             | Self::FeedbackDueSoon { case_ref, .. }
@@ -50,7 +55,7 @@ impl Notice {
 
     pub fn due_date(&self) -> Option<Date> {
         match self {
-            Self::CaseAssigned { .. } => None,
+            Self::CaseAssigned { .. } | Self::ReporterWrote { .. } => None,
             Self::AcknowledgementDueSoon { due_date, .. }
             | Self::AcknowledgementOverdue { due_date, .. }
             | Self::FeedbackDueSoon { due_date, .. }
@@ -77,6 +82,10 @@ fn wording(notice: &Notice) -> Wording {
         Notice::CaseAssigned { .. } => Wording {
             subject: "Case {case_ref} has been assigned to you",
             says: "Case {case_ref} has been assigned to you and needs your attention.",
+        },
+        Notice::ReporterWrote { .. } => Wording {
+            subject: "Case {case_ref}: the reporter sent something new",
+            says: "Case {case_ref}: the reporter came back and sent something new.",
         },
         Notice::AcknowledgementDueSoon { .. } => Wording {
             subject: "Case {case_ref}: acknowledgement due by {due_date}",

@@ -83,6 +83,20 @@ pub struct EntryRow {
     pub text: String,
     /// Sealed to the case key: not in the reporter's thread.
     pub internal: bool,
+    /// The files the reporter sent with a message.
+    pub files: Vec<EntryFile>,
+    /// For what investigators wrote to the reporter: whether the reporter marked it
+    /// read.
+    pub read: Option<bool>,
+}
+
+/// A file sent with a reporter's message.
+#[derive(Debug)]
+pub struct EntryFile {
+    pub href: String,
+    pub name: String,
+    pub size: String,
+    pub sha256: String,
 }
 
 /// What the case holds, when the viewer's identity opens it.
@@ -593,8 +607,19 @@ async fn entries(
                 None => t.get("entry.the_reporter").into_owned(),
             },
             at: crate::layout::moment(e.at),
+            files: doc
+                .files
+                .iter()
+                .map(|f| EntryFile {
+                    href: format!("/cases/{}/files/{}", case.case_ref, f.object_id),
+                    name: f.file_name.clone(),
+                    size: size(f.size),
+                    sha256: f.sha256.clone(),
+                })
+                .collect(),
             text: doc.text,
             internal: e.kind.sealed_to() == SealedTo::Case,
+            read: e.kind.is_to_reporter().then_some(e.read_by_reporter),
         });
     }
     Ok(OpenedEntries {

@@ -8,7 +8,10 @@ use std::io::Read;
 
 use bytes::Bytes;
 use redress_crypto::{SecretIdentity, open, open_reader};
-use redress_domain::{Holder, ObjectId, ObjectKind, Sealed, SubmissionDocument, TriageSummary};
+use redress_domain::{
+    EntryDocument, EntryKind, EvidenceEntry, Holder, ObjectId, ObjectKind, Sealed, SubmissionDocument,
+    TriageSummary,
+};
 use redress_store::StoredCase;
 
 use crate::PortalState;
@@ -85,6 +88,8 @@ pub struct CaseContent {
     /// What triage found (every case assigned to someone has been triaged).
     pub summary: Option<TriageSummary>,
     pub objects: Vec<(ObjectId, ObjectKind)>,
+    /// The files the reporter sent later, with their messages.
+    pub later_files: Vec<EvidenceEntry>,
 }
 
 /// Reads and opens a small sealed object (a document, never evidence).
@@ -115,10 +120,20 @@ pub async fn read(state: &PortalState, keys: &CaseKeys, case: &StoredCase) -> Re
         }
     }
     let submission = submission.ok_or(Failure::Internal("a case without its submission"))?;
+    let mut later_files = Vec::new();
+    for entry in state.store.entries(case.id).await? {
+        if entry.kind == EntryKind::ReporterMessage {
+            let plain = open(&keys.thread, &entry.ciphertext)?;
+            let doc = EntryDocument::from_json(&plain)
+                .map_err(|_| Failure::Internal("an entry that does not read"))?;
+            later_files.extend(doc.files.iter().cloned());
+        }
+    }
     Ok(CaseContent {
         submission,
         summary,
         objects,
+        later_files,
     })
 }
 
@@ -144,6 +159,7 @@ pub fn download_of(content: &CaseContent, object: ObjectId) -> Option<(Download,
                 .submission
                 .evidence
                 .iter()
+                .chain(&content.later_files)
                 .find(|e| e.object_id == object)?;
             Some((
                 Download {

@@ -51,6 +51,8 @@ pub struct CaseEntry {
     pub author: Option<AccountId>,
     pub at: i64,
     pub ciphertext: Vec<u8>,
+    /// The reporter marked it as read (investigators' entries to the reporter only).
+    pub read_by_reporter: bool,
 }
 
 impl Audited {
@@ -91,8 +93,38 @@ impl Audited {
 
     /// Adds an entry after the case's last one.
     pub async fn add_entry(&self, case_id: CaseId, entry: &NewCaseEntry) -> Result<u32, StoreError> {
-        add_entry_on(&self.txn, case_id, entry).await
+        insert_entry(&self.txn, case_id, entry).await
     }
+}
+
+/// Adds an entry after the case's last one, in `txn`. Two writers picking the same
+/// number meet the unique index, and the later one's transaction fails.
+pub(crate) async fn insert_entry(
+    txn: &impl ConnectionTrait,
+    case_id: CaseId,
+    entry: &NewCaseEntry,
+) -> Result<u32, StoreError> {
+    let last: Option<Option<i32>> = case_entry::Entity::find()
+        .select_only()
+        .expr(Expr::col(case_entry::Column::Seq).max())
+        .filter(case_entry::Column::CaseId.eq(case_id.to_string()))
+        .into_tuple()
+        .one(txn)
+        .await?;
+    let seq = last.flatten().unwrap_or(0) + 1;
+    case_entry::Entity::insert(case_entry::ActiveModel {
+        id: Set(uuid::Uuid::new_v4().to_string()),
+        case_id: Set(case_id.to_string()),
+        seq: Set(seq),
+        kind: Set(entry.kind.as_str().to_owned()),
+        author: Set(entry.author.map(|a| a.to_string())),
+        at: Set(entry.at),
+        ciphertext: Set(entry.ciphertext.clone()),
+        read_by_reporter: Set(false),
+    })
+    .exec_without_returning(txn)
+    .await?;
+    u32::try_from(seq).map_err(|_| StoreError::Corrupt("entry number"))
 }
 
 impl Store {
@@ -107,7 +139,7 @@ impl Store {
         loop {
             tries += 1;
             let txn = self.connection().begin().await?;
-            match add_entry_on(&txn, case_id, entry).await {
+            match insert_entry(&txn, case_id, entry).await {
                 Ok(seq) => {
                     txn.commit().await.map_err(StoreError::CommitUnknown)?;
                     return Ok(seq);
@@ -153,33 +185,6 @@ impl Store {
     }
 }
 
-async fn add_entry_on<C: ConnectionTrait>(
-    db: &C,
-    case_id: CaseId,
-    entry: &NewCaseEntry,
-) -> Result<u32, StoreError> {
-    let last: Option<Option<i32>> = case_entry::Entity::find()
-        .select_only()
-        .expr(Expr::col(case_entry::Column::Seq).max())
-        .filter(case_entry::Column::CaseId.eq(case_id.to_string()))
-        .into_tuple()
-        .one(db)
-        .await?;
-    let seq = last.flatten().unwrap_or(0) + 1;
-    case_entry::Entity::insert(case_entry::ActiveModel {
-        id: Set(uuid::Uuid::new_v4().to_string()),
-        case_id: Set(case_id.to_string()),
-        seq: Set(seq),
-        kind: Set(entry.kind.as_str().to_owned()),
-        author: Set(entry.author.map(|a| a.to_string())),
-        at: Set(entry.at),
-        ciphertext: Set(entry.ciphertext.clone()),
-    })
-    .exec_without_returning(db)
-    .await?;
-    u32::try_from(seq).map_err(|_| StoreError::Corrupt("entry number"))
-}
-
 fn case_entry(m: case_entry::Model) -> Result<CaseEntry, StoreError> {
     Ok(CaseEntry {
         seq: u32::try_from(m.seq).map_err(|_| StoreError::Corrupt("entry number"))?,
@@ -190,5 +195,6 @@ fn case_entry(m: case_entry::Model) -> Result<CaseEntry, StoreError> {
             .transpose()?,
         at: m.at,
         ciphertext: m.ciphertext,
+        read_by_reporter: m.read_by_reporter,
     })
 }

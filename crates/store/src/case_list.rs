@@ -240,10 +240,11 @@ impl Store {
         let inv = investigator.to_string();
         let me = me.to_string();
         let key = key_expr(q.order);
+        // The page is chosen first, from the filters and the sort key alone; what each
+        // row shows besides (unread, labelled, related, its wrap) is then worked out for
+        // that page's rows only, not for every case that matches.
         let mut sql = Sql::new(self.backend());
-        sql.push("SELECT c.*, a.starred AS starred, ")
-            .push(&format!("{key} AS sort_key, "))
-            .push("CASE WHEN ");
+        sql.push("SELECT c.*, a.starred AS starred, p.sort_key AS sort_key, CASE WHEN ");
         unread(&mut sql, &me);
         sql.push(
             " THEN 1 ELSE 0 END AS unread, \
@@ -264,7 +265,8 @@ impl Store {
                  AND w.holder_kind = 'investigator' AND w.holder_id = ",
         )
         .bind(inv.clone())
-        .push(") AS wrapped_to");
+        .push(") AS wrapped_to FROM (SELECT c.id AS id, c.case_ref AS case_ref, ")
+        .push(&format!("{key} AS sort_key"));
         from_where(&mut sql, &inv, &me, q);
         if let Some(after) = &q.after {
             sql.push(&format!(" AND ({key} > "))
@@ -276,7 +278,13 @@ impl Store {
                 .push("))");
         }
         sql.push(" ORDER BY sort_key, c.case_ref LIMIT ")
-            .bind(i64::try_from(q.limit + 1).unwrap_or(i64::MAX));
+            .bind(i64::try_from(q.limit + 1).unwrap_or(i64::MAX))
+            .push(
+                ") p JOIN cases c ON c.id = p.id \
+                 JOIN case_assignments a ON a.case_id = c.id AND a.investigator_id = ",
+            )
+            .bind(inv.clone())
+            .push(" ORDER BY p.sort_key, p.case_ref");
         let rows = self.connection().query_all_raw(sql.statement()).await?;
         let mut listed = Vec::with_capacity(rows.len());
         for row in &rows {

@@ -1,12 +1,21 @@
 //! A reporter's follow-up sessions (ADR 0028): rows found by the hash of a key only the
 //! reporter's cookie holds, holding what only that key opens.
 
-use redress_domain::CaseId;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use redress_domain::{CaseId, EntryKind};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 
 use crate::connection::parsed;
-use crate::entity::followup_session;
-use crate::{Store, StoreError};
+use crate::entity::{case_entry, followup_session};
+use crate::{NewCaseEntry, NewEmail, NewJob, NewObject, Store, StoreError};
+
+/// What a reporter's message writes, all at once: its files, its entry, and a
+/// content-free email to each assignee.
+#[derive(Debug)]
+pub struct ReporterMessage {
+    pub entry: NewCaseEntry,
+    pub objects: Vec<NewObject>,
+    pub emails: Vec<(NewEmail, NewJob)>,
+}
 
 /// A follow-up session as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -83,6 +92,46 @@ impl Store {
             .exec(self.connection())
             .await?;
         Ok(done.rows_affected)
+    }
+
+    /// Writes a reporter's message in one transaction: its file objects (their uploads
+    /// ended), its entry after the case's last, and its emails with their jobs, each
+    /// row's time `hour`. Returns the entry's number.
+    pub async fn add_reporter_message(
+        &self,
+        case_id: CaseId,
+        message: &ReporterMessage,
+        hour: i64,
+    ) -> Result<u32, StoreError> {
+        let txn = self.connection().begin().await?;
+        crate::cases::insert_objects(&txn, case_id, &message.objects).await?;
+        let ids: Vec<_> = message.objects.iter().map(|o| o.id).collect();
+        crate::uploads::end_uploads_on(&txn, &ids).await?;
+        let seq = crate::case_life::insert_entry(&txn, case_id, &message.entry).await?;
+        for (email, job) in &message.emails {
+            crate::outbox::insert_email(&txn, email, hour).await?;
+            crate::queue::enqueue_on(&txn, job, hour).await?;
+        }
+        txn.commit().await.map_err(StoreError::CommitUnknown)?;
+        Ok(seq)
+    }
+
+    /// Marks entry `seq` of a case read by the reporter, if it is one investigators
+    /// wrote to the reporter. False if there is no such entry.
+    pub async fn mark_read_by_reporter(&self, case_id: CaseId, seq: u32) -> Result<bool, StoreError> {
+        let to_reporter: Vec<String> = EntryKind::ALL
+            .iter()
+            .filter(|k| k.is_to_reporter())
+            .map(|k| k.as_str().to_owned())
+            .collect();
+        let done = case_entry::Entity::update_many()
+            .col_expr(case_entry::Column::ReadByReporter, true.into())
+            .filter(case_entry::Column::CaseId.eq(case_id.to_string()))
+            .filter(case_entry::Column::Seq.eq(i64::from(seq)))
+            .filter(case_entry::Column::Kind.is_in(to_reporter))
+            .exec(self.connection())
+            .await?;
+        Ok(done.rows_affected == 1)
     }
 
     /// Deletes sessions past their forgetting hour.

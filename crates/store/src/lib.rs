@@ -45,7 +45,7 @@ pub use cases::{NewCase, NewObject, NewReceipt, StoredCase, StoredReceipt};
 pub use connection::Store;
 pub use customers::{Customer, CustomerChange, NewCustomerChange};
 pub use error::StoreError;
-pub use followup::FollowupSession;
+pub use followup::{FollowupSession, ReporterMessage};
 pub use handover::TriageCommit;
 pub use investigators::{Investigator, NewInvestigator};
 pub use invitations::Invitation;

@@ -20,19 +20,19 @@ use actix_web::cookie::Cookie;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use redress_crypto::{CookieKey, Receipt, SecretIdentity, open};
-use redress_domain::{
-    CaseId, CaseState, EntryDocument, ObjectKind, Sealed, SealedTo, SubmissionDocument, hour_ceil,
-};
-use redress_store::StoredCase;
+use redress_crypto::{CookieKey, Receipt, SecretIdentity};
+use redress_domain::{CaseId, hour_ceil};
 use redress_web::{CSRF_COOKIE, CsrfCheck, Messages, PageError, html};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::IntakeState;
 
+mod case;
 pub(crate) mod identity;
 pub(crate) mod receipt;
+
+pub use case::{case, read, send};
 
 pub const SESSION_COOKIE: &str = "redress_followup";
 const TRIES_COOKIE: &str = "redress_followup_tries";
@@ -132,52 +132,6 @@ pub struct LookupPage {
     notice: Option<String>,
     error: Option<String>,
     left: bool,
-}
-
-/// One step of the case's life as the reporter reads it.
-pub struct Step {
-    what: String,
-    when: String,
-    done: bool,
-}
-
-/// One message of the conversation.
-pub struct Message {
-    from: String,
-    day: String,
-    kind: String,
-    text: String,
-}
-
-/// An answer of the report.
-pub struct AnswerRow {
-    label: String,
-    value: String,
-}
-
-/// A file the reporter sent.
-pub struct FileRow {
-    name: String,
-    size: String,
-}
-
-#[derive(Template)]
-#[template(path = "followup_case.html")]
-pub struct CasePage {
-    lang: String,
-    dir: &'static str,
-    service_name: String,
-    title: String,
-    t: Messages,
-    csrf: String,
-    case_ref: String,
-    status: String,
-    steps: Vec<Step>,
-    received: String,
-    answers: Vec<AnswerRow>,
-    files: Vec<FileRow>,
-    messages: Vec<Message>,
-    ends: String,
 }
 
 #[derive(Deserialize)]
@@ -504,219 +458,6 @@ pub(crate) fn back_to_form(state: &IntakeState) -> HttpResponse {
         .finish();
     let _ = res.add_cookie(&removal(state, SESSION_COOKIE));
     res
-}
-
-/// `GET /followup/case`: the case as the reporter may read it.
-pub async fn case(req: HttpRequest, state: web::Data<IntakeState>) -> HttpResponse {
-    let s = match session(&state, &req).await {
-        Ok(s) => s,
-        Err(NoSession::Ended) => return back_to_form(&state),
-        Err(NoSession::Unavailable) => return unavailable(&state),
-    };
-    match case_page(&state, &req, &s).await {
-        Ok(res) => res,
-        Err(()) => unavailable(&state),
-    }
-}
-
-async fn case_page(state: &IntakeState, req: &HttpRequest, s: &Session) -> Result<HttpResponse, ()> {
-    let t = state.messages.clone();
-    let case = state
-        .store
-        .case_by_id(s.case_id)
-        .await
-        .map_err(|_| ())?
-        .ok_or(())?;
-    let objects = state.store.objects(case.id).await.map_err(|_| ())?;
-    let mut submission = None;
-    for (id, kind) in &objects {
-        if *kind == ObjectKind::Submission {
-            let sealed = state.blobs.read_all(*id).await.map_err(|_| ())?;
-            let plain = open(&s.thread, &sealed).map_err(|_| ())?;
-            submission = Some(SubmissionDocument::from_json(&plain).map_err(|_| ())?);
-        }
-    }
-    let submission = submission.ok_or(())?;
-    let entries = state.store.entries(case.id).await.map_err(|_| ())?;
-    let investigators = t.get("followup.from_investigators").into_owned();
-    let mut messages = Vec::new();
-    let mut assessment_reason = None;
-    for entry in entries.iter().filter(|e| e.kind.sealed_to() == SealedTo::Thread) {
-        let plain = open(&s.thread, &entry.ciphertext).map_err(|_| ())?;
-        let doc = EntryDocument::from_json(&plain).map_err(|_| ())?;
-        if doc.assessment.is_some() {
-            assessment_reason = Some(doc.text.clone());
-        }
-        messages.push(Message {
-            from: investigators.clone(),
-            day: day(entry.at),
-            kind: t.get(&format!("followup.entry.{}", entry.kind)).into_owned(),
-            text: doc.text.clone(),
-        });
-    }
-    let answers = answer_rows(state, &submission);
-    let files = submission
-        .evidence
-        .iter()
-        .map(|e| FileRow {
-            name: e.file_name.clone(),
-            size: size(e.size),
-        })
-        .collect();
-    let token = state
-        .csrf
-        .issue(req.cookie(CSRF_COOKIE).as_ref().map(|c| c.value()), state.now());
-    let page = CasePage {
-        lang: t.lang().to_owned(),
-        dir: t.dir(),
-        service_name: state.service_name.clone(),
-        title: t.get("followup.case_title").into_owned(),
-        csrf: token.field,
-        case_ref: case.case_ref.to_string(),
-        status: t.get(&format!("followup.state.{}", case.state)).into_owned(),
-        steps: steps(&t, &case, assessment_reason),
-        received: day(case.received_at),
-        answers,
-        files,
-        messages,
-        ends: t.fill(
-            "followup.ends",
-            &[
-                ("minutes", &(IDLE_SECS / 60).to_string()),
-                ("at", &clock(s.opened_at + ABSOLUTE_SECS)),
-            ],
-        ),
-        t,
-    };
-    let mut res = html(StatusCode::OK, &page);
-    let _ = res.add_cookie(&redress_web::cookie(
-        CSRF_COOKIE,
-        token.cookie,
-        "/",
-        state.secure_cookies,
-    ));
-    // The cookie again, so its key stays with the browser while the session lasts.
-    let _ = res.add_cookie(&cookie(state, SESSION_COOKIE, s.key.cookie_value().to_string()));
-    Ok(res)
-}
-
-/// `14:05 UTC`.
-fn clock(unix: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix).map_or_else(
-        |_| "?".to_owned(),
-        |t| format!("{:02}:{:02} UTC", t.hour(), t.minute()),
-    )
-}
-
-/// A size as people read it.
-fn size(bytes: u64) -> String {
-    const KIB: u64 = 1024;
-    match bytes {
-        b if b < KIB => format!("{b} B"),
-        b if b < KIB * KIB => format!("{:.1} KiB", b as f64 / KIB as f64),
-        b => format!("{:.1} MiB", b as f64 / (KIB * KIB) as f64),
-    }
-}
-
-fn answer_rows(state: &IntakeState, submission: &SubmissionDocument) -> Vec<AnswerRow> {
-    let a = &submission.answers;
-    let mut rows = vec![("product", state.choice_label("product", a.product()))];
-    for (field, value) in [
-        ("suspected_customer", a.suspected_customer()),
-        ("country", a.country()),
-    ] {
-        if let Some(v) = value {
-            rows.push((field, v.to_owned()));
-        }
-    }
-    let targeted: Vec<String> = a
-        .targeted()
-        .iter()
-        .map(|g| state.choice_label("targeted", g.as_str()))
-        .collect();
-    rows.push(("targeted", targeted.join(", ")));
-    rows.push(("what_happened", a.what_happened().to_owned()));
-    if let Some(when) = a.when() {
-        rows.push(("when", when.to_owned()));
-    }
-    rows.push(("ongoing", state.choice_label("ongoing", a.ongoing().as_str())));
-    if let Some(contact) = a.contact() {
-        rows.push(("contact", contact.to_owned()));
-    }
-    rows.into_iter()
-        .map(|(field, value)| AnswerRow {
-            label: state.field_label(field),
-            value,
-        })
-        .collect()
-}
-
-/// The case's life so far and what comes next, in the reporter's words.
-fn steps(t: &Messages, case: &StoredCase, assessment_reason: Option<String>) -> Vec<Step> {
-    let mut steps = vec![Step {
-        what: t.get("followup.step.received").into_owned(),
-        when: day(case.received_at),
-        done: true,
-    }];
-    match case.acknowledged_at {
-        Some(at) => steps.push(Step {
-            what: t.get("followup.step.acknowledged").into_owned(),
-            when: day(at),
-            done: true,
-        }),
-        None => steps.push(Step {
-            what: t.get("followup.step.acknowledge_due").into_owned(),
-            when: case.ack_due.map(day).unwrap_or_default(),
-            done: false,
-        }),
-    }
-    if let Some(a) = case.assessment {
-        let mut what = t.fill(
-            "followup.step.assessed",
-            &[("assessment", &t.get(&format!("followup.assessment.{a}")))],
-        );
-        if let Some(reason) = assessment_reason {
-            what = format!("{what} {reason}");
-        }
-        steps.push(Step {
-            what,
-            when: String::new(),
-            done: true,
-        });
-    }
-    let feedback_given = matches!(case.state, CaseState::FeedbackGiven | CaseState::Closed);
-    if let Some(due) = case.feedback_due.filter(|_| !feedback_given) {
-        steps.push(Step {
-            what: t.get("followup.step.feedback_due").into_owned(),
-            when: day(due),
-            done: false,
-        });
-    }
-    if let Some(at) = case
-        .concluded_at
-        .filter(|_| matches!(case.state, CaseState::Concluded) || feedback_given)
-    {
-        steps.push(Step {
-            what: t.get("followup.step.concluded").into_owned(),
-            when: day(at),
-            done: true,
-        });
-    }
-    if let Some(at) = case.feedback_given_at.filter(|_| feedback_given) {
-        steps.push(Step {
-            what: t.get("followup.step.feedback_given").into_owned(),
-            when: day(at),
-            done: true,
-        });
-    }
-    if let Some(at) = case.closed_at.filter(|_| case.state == CaseState::Closed) {
-        steps.push(Step {
-            what: t.get("followup.step.closed").into_owned(),
-            when: day(at),
-            done: true,
-        });
-    }
-    steps
 }
 
 /// `POST /followup/logout`: ends the session.

@@ -19,9 +19,10 @@ mod parts;
 
 use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
-use redress_crypto::Receipt;
-use redress_domain::{Answers, CaseRef, RawAnswers, ValidationErrors};
+use redress_crypto::{PublicKey, Receipt};
+use redress_domain::{Answers, CaseRef, EntryText, EntryTextError, FieldError, RawAnswers, ValidationErrors};
 use redress_keychain::NewCaseKeys;
+use redress_store::StoredCase;
 
 use pace::Pace;
 use parts::Reading;
@@ -37,6 +38,17 @@ pub enum Mode {
     Form,
     /// The JSON API: a `report` part with JSON answers.
     Api,
+    /// A reporter's follow-up message from the HTML page: a CSRF token, then a
+    /// `message` text part and `evidence` files.
+    Message,
+}
+
+impl Mode {
+    /// A browser's form, which carries a CSRF token (the API has no browser to forge
+    /// requests from).
+    fn is_form(self) -> bool {
+        matches!(self, Self::Form | Self::Message)
+    }
 }
 
 /// A stored report.
@@ -51,6 +63,8 @@ pub struct Received {
 #[derive(Debug, Default)]
 pub struct Kept {
     pub raw: RawAnswers,
+    /// A follow-up message as typed.
+    pub message: Option<String>,
     pub files_not_kept: Vec<String>,
 }
 
@@ -365,14 +379,94 @@ async fn read_and_store(
     commit::store(state, keys, answers, files).await
 }
 
+/// Reads one follow-up message (its text and files) for `case`, stores it, and
+/// returns its number among the case's entries; or says why not and gives back what
+/// was typed. The same door, limits and refusals as a report.
+pub async fn receive_message(
+    state: &IntakeState,
+    mut multipart: Multipart,
+    mode: Mode,
+    csrf_cookie: Option<&str>,
+    case: &StoredCase,
+) -> Result<u32, Refused> {
+    let mut pace = Pace::new(&state.limits);
+    let result = match state.gate.admit_report() {
+        None => {
+            let mut reading = Reading::new(state, mode, csrf_cookie, None);
+            drain_if_room(state, &mut reading, &mut multipart, &mut pace).await;
+            Err(Refused {
+                kept: reading.kept(),
+                error: SubmitError::Busy,
+            })
+        }
+        Some(slot) => {
+            let mut reading = Reading::new(state, mode, csrf_cookie, Some(slot));
+            match read_and_store_message(state, &mut reading, &mut multipart, &mut pace, case).await {
+                Ok(seq) => Ok(seq),
+                Err(error) => {
+                    reading.release();
+                    refuse(state, error, reading, &mut multipart, &mut pace).await
+                }
+            }
+        }
+    };
+    if let Err(Refused { error, .. }) = &result {
+        match error {
+            SubmitError::Internal(cause) => redress_logging::note(
+                "intake.followup_refused",
+                error.counted_as(),
+                redress_logging::cause_chain(cause.as_ref()),
+            ),
+            other => redress_logging::count("intake.followup_refused", other.counted_as()),
+        }
+    }
+    result
+}
+
+async fn read_and_store_message(
+    state: &IntakeState,
+    reading: &mut Reading<'_>,
+    multipart: &mut Multipart,
+    pace: &mut Pace,
+    case: &StoredCase,
+) -> Result<u32, SubmitError> {
+    reading.check_disk()?;
+    let thread = PublicKey::parse(&case.thread_recipient).map_err(SubmitError::internal)?;
+    reading.read_all(multipart, &thread, pace).await?;
+    let text = match reading.message().map(str::trim).filter(|t| !t.is_empty()) {
+        None => None,
+        Some(typed) => Some(EntryText::parse(typed).map_err(|e| {
+            let (code, limit) = match e {
+                EntryTextError::Empty => ("required", None),
+                EntryTextError::TooLong => ("too_long", Some(EntryText::MAX_CHARS)),
+                EntryTextError::Control => ("invalid_characters", None),
+            };
+            SubmitError::Invalid(ValidationErrors(vec![FieldError {
+                field: "message",
+                code,
+                limit,
+            }]))
+        })?),
+    };
+    let files = reading.take_files();
+    if text.is_none() && files.is_empty() {
+        return Err(SubmitError::Invalid(ValidationErrors(vec![FieldError {
+            field: "message",
+            code: "message_or_file",
+            limit: None,
+        }])));
+    }
+    commit::store_message(state, case, text, files).await
+}
+
 /// Reads on where the refusal allows it, and returns the refusal with what to give back.
-async fn refuse(
+async fn refuse<T>(
     state: &IntakeState,
     error: SubmitError,
     mut reading: Reading<'_>,
     multipart: &mut Multipart,
     pace: &mut Pace,
-) -> Result<Received, Refused> {
+) -> Result<T, Refused> {
     if error.stream_usable() {
         drain_if_room(state, &mut reading, multipart, pace).await;
     }

@@ -49,6 +49,8 @@ pub(super) struct Reading<'a> {
     csrf_cookie: Option<&'a str>,
     csrf: CsrfCheck,
     raw: RawAnswers,
+    /// A follow-up message's text.
+    message: Option<String>,
     seen_report: bool,
     /// Names of the files the client sent, whether kept or not.
     file_names: Vec<String>,
@@ -74,12 +76,13 @@ impl<'a> Reading<'a> {
             mode,
             csrf_cookie,
             // The API has no browser to forge requests from.
-            csrf: if mode == Mode::Api {
-                CsrfCheck::Valid
-            } else {
+            csrf: if mode.is_form() {
                 CsrfCheck::Invalid
+            } else {
+                CsrfCheck::Valid
             },
             raw: RawAnswers::default(),
+            message: None,
             seen_report: false,
             file_names: Vec::new(),
             files: Vec::new(),
@@ -93,6 +96,10 @@ impl<'a> Reading<'a> {
         &self.raw
     }
 
+    pub(super) fn message(&self) -> Option<&str> {
+        self.message.as_deref()
+    }
+
     /// The files received, for storing. The places in the door stay held until the
     /// reading is dropped.
     pub(super) fn take_files(&mut self) -> Vec<ReceivedFile> {
@@ -104,8 +111,9 @@ impl<'a> Reading<'a> {
     /// site posted.
     pub(super) fn kept(self) -> Option<Kept> {
         let ours = matches!(self.csrf, CsrfCheck::Valid | CsrfCheck::Expired);
-        (self.mode == Mode::Form && ours).then_some(Kept {
+        (self.mode.is_form() && ours).then_some(Kept {
             raw: self.raw,
+            message: self.message,
             files_not_kept: self.file_names,
         })
     }
@@ -190,7 +198,14 @@ impl<'a> Reading<'a> {
                 self.raw =
                     serde_json::from_slice(&bytes).map_err(|e| SubmitError::InvalidJson(e.to_string()))?;
             }
-            (Mode::Form, redress_web::CSRF_FIELD) => {
+            (Mode::Message, "message") => {
+                if self.message.is_some() {
+                    return Err(SubmitError::DuplicatePart(name));
+                }
+                let max = redress_domain::EntryText::MAX_CHARS * UTF8_BYTES_PER_CHAR;
+                self.message = Some(read_string(field, max, &name, pace).await?);
+            }
+            (Mode::Form | Mode::Message, redress_web::CSRF_FIELD) => {
                 let token = read_string(field, 1024, &name, pace).await?;
                 let l = &self.state.limits;
                 self.csrf = self.state.csrf.check(
@@ -236,7 +251,7 @@ impl<'a> Reading<'a> {
                 }
                 *slot = Some(read_string(field, max_chars * UTF8_BYTES_PER_CHAR, &name, pace).await?);
             }
-            (Mode::Api, _) => return Err(SubmitError::UnknownPart(name)),
+            (Mode::Api | Mode::Message, _) => return Err(SubmitError::UnknownPart(name)),
         }
         Ok(())
     }

@@ -15,6 +15,8 @@ pub struct Model {
     pub author: Option<String>,
     pub at: i64,
     pub ciphertext: Vec<u8>,
+    /// An investigators' entry the reporter marked as read.
+    pub read_by_reporter: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -18,6 +18,7 @@ mod m0012_case_marks;
 mod m0013_customers;
 mod m0014_product_counts;
 mod m0015_followup_sessions;
+mod m0016_reporter_reads;
 
 pub(crate) struct Migrator;
 
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0013_customers::Migration),
             Box::new(m0014_product_counts::Migration),
             Box::new(m0015_followup_sessions::Migration),
+            Box::new(m0016_reporter_reads::Migration),
         ]
     }
 }
