@@ -12,7 +12,7 @@ use crate::portal_lifecycle::step;
 use crate::staff::*;
 
 /// A report sent through the API, triaged; its receipt and reference.
-async fn reported(app: &TestApp, text: &str) -> (String, String) {
+pub(crate) async fn reported(app: &TestApp, text: &str) -> (String, String) {
     let res = app
         .api_submit(
             &good_answers(text),
@@ -29,14 +29,14 @@ async fn reported(app: &TestApp, text: &str) -> (String, String) {
 }
 
 /// Types `receipt` into the follow-up form of a browser.
-async fn come_back(reporter: &Agent, receipt: &str) -> Page {
+pub(crate) async fn come_back(reporter: &Agent, receipt: &str) -> Page {
     reporter
         .submit("/followup", "/followup", &[("receipt", receipt)])
         .await
 }
 
 /// The page without what differs on every answer (its CSRF token).
-fn without_token(body: &str) -> String {
+pub(crate) fn without_token(body: &str) -> String {
     regex::Regex::new(r#"name="csrf_token" value="[^"]*""#)
         .unwrap()
         .replace_all(body, "")
@@ -44,7 +44,7 @@ fn without_token(body: &str) -> String {
 }
 
 /// Eight words of the receipt list that open nothing.
-const WRONG: &str = "abandon ability able about above absent absorb abstract";
+pub(crate) const WRONG: &str = "abandon ability able about above absent absorb abstract";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_reporter_reads_the_status_and_the_answers_but_never_a_note_or_a_name() {
@@ -326,7 +326,7 @@ async fn a_session_ends_after_15_idle_minutes_and_after_an_hour() {
 }
 
 /// How many follow-up sessions the database holds.
-async fn sessions(app: &TestApp) -> u64 {
+pub(crate) async fn sessions(app: &TestApp) -> u64 {
     redress_store::test_support::count_rows(&app.store, "followup_sessions").await
 }
 

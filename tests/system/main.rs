@@ -20,6 +20,7 @@ mod db_order;
 mod deploy;
 mod followup;
 mod followup_api;
+mod followup_receipt;
 mod hardening;
 mod interop;
 mod outage;

@@ -59,6 +59,10 @@ fn expected_rules() -> Vec<(&'static str, Access)> {
             "/cases/{case_ref}/export",
             Access::Roles(INVESTIGATORS_AND_ADMINS),
         ),
+        (
+            "/cases/{case_ref}/identity",
+            Access::Roles(INVESTIGATORS_AND_ADMINS),
+        ),
         ("/admin", Access::Roles(&[Role::Admin])),
         ("/admin/users/{id}", Access::Roles(&[Role::Admin])),
         ("/audit", Access::Roles(&[Role::Auditor, Role::Admin])),

@@ -60,5 +60,7 @@ named_enum! {
         CustomerAction = "customer_action",
         /// A case was exported as a zip of its sealed objects (target: the case).
         Export = "export",
+        /// Someone opened what a reporter shared about who they are (target: the case).
+        IdentityView = "identity_view",
     }
 }

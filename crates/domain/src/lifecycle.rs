@@ -151,6 +151,10 @@ named_enum! {
         Reopening = "reopening",
         /// Why someone left a case for a conflict of interest (internal).
         Recusal = "recusal",
+        /// Who the reporter is, shared by them later from the follow-up door (ADR 0029):
+        /// sealed to the case key only, so that their own receipt never reads it back,
+        /// and opened in the portal on its own audited page.
+        IdentityDisclosure = "identity_disclosure",
     }
 }
 
@@ -163,7 +167,9 @@ impl EntryKind {
             | Self::Assessment
             | Self::Feedback
             | Self::ReporterMessage => SealedTo::Thread,
-            Self::Note | Self::Finding | Self::Reopening | Self::Recusal => SealedTo::Case,
+            Self::Note | Self::Finding | Self::Reopening | Self::Recusal | Self::IdentityDisclosure => {
+                SealedTo::Case
+            }
         }
     }
 

@@ -44,6 +44,13 @@ pub fn endpoints() -> Vec<Endpoint> {
         Endpoint::new("/followup/messages").post(followup::send),
         Endpoint::new("/followup/read").post(followup::read),
         Endpoint::new("/followup/logout").post(followup::logout),
+        Endpoint::new("/followup/receipt")
+            .get(followup::receipt::show)
+            .post(followup::receipt::replace),
+        Endpoint::new("/followup/receipt/new").get(followup::receipt::shown),
+        Endpoint::new("/followup/identity")
+            .get(followup::identity::show)
+            .post(followup::identity::share),
         Endpoint::new(redress_web::STYLESHEET_PATH).get(redress_web::stylesheet),
         Endpoint::new("/api/v1/reports").post(api::submit),
         Endpoint::new("/api/v1/questionnaire").get(api::questionnaire),

@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use redress_crypto::{KdfParams, PublicKey};
+use redress_crypto::{CryptoError, KdfParams, PublicKey, Receipt, ReceiptKeys};
 use redress_domain::Questionnaire;
 use redress_store::{BlobStore, Store};
 use redress_web::{CsrfKeys, FlashSealer, Messages};
@@ -75,9 +75,39 @@ pub fn mib(bytes: u64) -> String {
 /// last heartbeat; it beats every third of it (ADR 0019).
 pub const LEASE_SECS: i64 = 300;
 
+/// Why a receipt's keys could not be derived. Neither carries the receipt.
+#[derive(Debug, thiserror::Error)]
+pub enum DeriveError {
+    #[error("the receipt derivation did not run to its end")]
+    Stopped,
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+}
+
 impl IntakeState {
     pub fn now(&self) -> i64 {
         (self.clock)()
+    }
+
+    /// Derives a receipt's keys with this installation's salt and parameters. Argon2id
+    /// holds `kdf.m_kib` of memory for a noticeable fraction of a second: it runs off
+    /// the async workers, and only so many at once ([`IntakeState::kdf_slots`]), so a
+    /// burst of submissions or look-ups cannot add up to gigabytes.
+    pub async fn derive_receipt_keys(&self, receipt: Receipt) -> Result<ReceiptKeys, DeriveError> {
+        let slot = self
+            .kdf_slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| DeriveError::Stopped)?;
+        let (salt, kdf) = (self.receipt_salt.clone(), self.kdf);
+        tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            redress_crypto::derive_receipt_keys(&receipt, &salt, &kdf)
+        })
+        .await
+        .map_err(|_| DeriveError::Stopped)?
+        .map_err(DeriveError::from)
     }
 
     /// Writes this process's heartbeat: its uploads in progress are alive for another

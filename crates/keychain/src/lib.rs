@@ -8,10 +8,11 @@
 //!
 //! This crate is the only code that makes, opens or removes wraps. Intake, worker,
 //! portal and tests go through it; nothing else builds a wrap's recipient or reads the
-//! `key_wraps` rows. One removal happens in the store instead: the hand-over
-//! (`Store::commit_triage`) deletes the triage wrap in the transaction that stores the
-//! assignees' wraps, so a case can never be left with neither. It never logs, and hands
-//! secrets out only as [`SecretIdentity`].
+//! `key_wraps` rows. Two removals happen in the store instead, each in the transaction
+//! that stores what replaces it, so a case is never left without either: the hand-over
+//! (`Store::commit_triage`) deletes the triage wrap as it stores the assignees' wraps,
+//! and a new receipt (`Store::replace_receipt`) deletes the reporter's old wrap as it
+//! stores the new one. It never logs, and hands secrets out only as [`SecretIdentity`].
 
 use redress_crypto::{CryptoError, PublicKey, SecretIdentity, unwrap_identity, wrap_identity};
 use redress_domain::{CaseId, Holder, HolderKind, KeyKind};
@@ -164,6 +165,15 @@ pub fn wrap_case_key(
 ) -> Result<NewWrap, KeychainError> {
     expect_key(holder, KeyKind::Case)?;
     wrap(case_key, holder, to)
+}
+
+/// A wrap of an opened thread key to the reporter's receipt-derived key, for the
+/// caller to commit with the receipt it belongs to (a new receipt, ADR 0029).
+pub fn wrap_thread_key_to_reporter(
+    thread: &SecretIdentity,
+    reporter: &PublicKey,
+) -> Result<NewWrap, KeychainError> {
+    wrap(thread, Holder::Reporter, reporter)
 }
 
 /// Gives `to` a copy of the case key that `from` holds, and stores it.

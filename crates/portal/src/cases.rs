@@ -106,6 +106,9 @@ pub struct Content {
     pub triage: Option<TriageView>,
     pub files: Vec<FileRow>,
     pub entries: Vec<EntryRow>,
+    /// How many times the reporter shared who they are: only the count is on the case
+    /// page; the text is on a page of its own ([`crate::identity`]).
+    pub identity_shared: usize,
     /// The customer the last finding names.
     pub concerns: Option<crate::customers::Concerns>,
 }
@@ -450,6 +453,7 @@ async fn page_with(
             let mut shown = view(state, viewer, case, &opened).await?;
             let opened_entries = entries(state, case, &keys).await?;
             shown.entries = opened_entries.rows;
+            shown.identity_shared = opened_entries.identity_shared;
             shown.concerns = match opened_entries.concerns {
                 Some(id) => crate::customers::concerns(state, id).await?,
                 None => None,
@@ -554,6 +558,8 @@ fn actions(
 /// A case's entries, opened.
 struct OpenedEntries {
     rows: Vec<EntryRow>,
+    /// Identity disclosures, counted and left sealed.
+    identity_shared: usize,
     /// The number of the last entry.
     last: u32,
     /// The customer the last finding names.
@@ -573,8 +579,13 @@ async fn entries(
     let mut rows = Vec::new();
     let mut last = 0;
     let mut concerns = None;
+    let mut identity_shared = 0;
     for e in state.store.entries(case.id).await? {
         last = last.max(e.seq);
+        if e.kind == redress_domain::EntryKind::IdentityDisclosure {
+            identity_shared += 1;
+            continue;
+        }
         let key = match e.kind.sealed_to() {
             SealedTo::Thread => &keys.thread,
             SealedTo::Case => &keys.case,
@@ -611,7 +622,12 @@ async fn entries(
             read: e.kind.is_to_reporter().then_some(e.read_by_reporter),
         });
     }
-    Ok(OpenedEntries { rows, last, concerns })
+    Ok(OpenedEntries {
+        rows,
+        identity_shared,
+        last,
+        concerns,
+    })
 }
 
 /// Sizes as people read them.
@@ -730,6 +746,7 @@ async fn view(
         triage,
         files,
         entries: Vec::new(),
+        identity_shared: 0,
         concerns: None,
     })
 }

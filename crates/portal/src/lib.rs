@@ -21,6 +21,7 @@ mod content;
 mod customers;
 pub mod export;
 mod forms;
+mod identity;
 mod invitations;
 mod layout;
 mod list;
@@ -110,6 +111,10 @@ pub fn endpoints() -> Vec<(Access, Endpoint)> {
         (
             Access::Roles(STAFF),
             Endpoint::new("/cases/{case_ref}/files/{object}").get(cases::download),
+        ),
+        (
+            Access::Roles(STAFF),
+            Endpoint::new("/cases/{case_ref}/identity").get(identity::show),
         ),
         (
             Access::Roles(STAFF),

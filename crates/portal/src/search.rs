@@ -277,7 +277,13 @@ fn match_case(case: &SealedCase, identity: &SecretIdentity, parts: &Parts, needl
             });
         }
     }
-    for entry in &case.entries {
+    // What the reporter shared about who they are is opened on its own audited page
+    // only, never searched.
+    for entry in case
+        .entries
+        .iter()
+        .filter(|e| e.kind != EntryKind::IdentityDisclosure)
+    {
         let key = match entry.kind.sealed_to() {
             SealedTo::Thread => &thread_key,
             SealedTo::Case => &case_key,

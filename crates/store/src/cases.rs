@@ -124,7 +124,7 @@ impl Store {
         let case_id = new.id.to_string();
         let txn = self.connection().begin().await?;
         let row = case::ActiveModel {
-            id: Set(case_id.clone()),
+            id: Set(case_id),
             case_ref: Set(case_ref.as_str().to_owned()),
             state: Set(CaseState::Received.as_str().to_owned()),
             questionnaire_version: Set(to_i32(new.questionnaire_version)?),
@@ -146,17 +146,7 @@ impl Store {
         insert_objects(&txn, new.id, &new.objects).await?;
         let ids: Vec<ObjectId> = new.objects.iter().map(|o| o.id).collect();
         crate::uploads::end_uploads_on(&txn, &ids).await?;
-        let r = &new.receipt;
-        receipt::ActiveModel {
-            lookup: Set(hex::encode(r.lookup)),
-            case_id: Set(case_id),
-            kdf_salt: Set(r.kdf_salt.clone()),
-            kdf_m_kib: Set(to_i32(r.kdf_m_kib)?),
-            kdf_t: Set(to_i32(r.kdf_t)?),
-            kdf_p: Set(to_i32(r.kdf_p)?),
-        }
-        .insert(&txn)
-        .await?;
+        crate::receipts::insert_receipt_on(&txn, new.id, &new.receipt).await?;
         for job in &new.jobs {
             crate::queue::enqueue_on(&txn, job, new.received_at).await?;
         }

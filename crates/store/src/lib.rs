@@ -26,6 +26,7 @@ mod logins;
 mod migration;
 mod outbox;
 mod queue;
+mod receipts;
 mod sessions;
 mod statistics;
 mod sweep;

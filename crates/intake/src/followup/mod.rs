@@ -20,7 +20,7 @@ use actix_web::cookie::Cookie;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use redress_crypto::{CookieKey, Receipt, SecretIdentity, derive_receipt_keys};
+use redress_crypto::{CookieKey, Receipt, SecretIdentity};
 use redress_domain::{CaseId, hour_ceil};
 use redress_web::{CSRF_COOKIE, CsrfCheck, Messages, PageError, html};
 use serde::{Deserialize, Serialize};
@@ -30,6 +30,8 @@ use crate::IntakeState;
 
 mod api;
 mod case;
+pub(crate) mod identity;
+pub(crate) mod receipt;
 
 pub use api::{api_case, api_logout, api_open, api_read, api_send};
 pub use case::{case, read, send};
@@ -377,16 +379,7 @@ async fn find(state: &IntakeState, typed: &str) -> Result<Option<(CaseId, Secret
     let receipt = Receipt::parse(typed);
     let well_formed = receipt.is_some();
     let receipt = receipt.unwrap_or_else(Receipt::generate);
-    let salt = state.receipt_salt.clone();
-    let kdf = state.kdf;
-    let slot = state.kdf_slots.clone().acquire_owned().await.map_err(|_| ())?;
-    let keys = tokio::task::spawn_blocking(move || {
-        let _slot = slot;
-        derive_receipt_keys(&receipt, &salt, &kdf)
-    })
-    .await
-    .map_err(|_| ())?
-    .map_err(|_| ())?;
+    let keys = state.derive_receipt_keys(receipt).await.map_err(|_| ())?;
     let stored = state.store.receipt(&keys.lookup).await.map_err(|_| ())?;
     let Some(stored) = stored.filter(|_| well_formed) else {
         return Ok(None);

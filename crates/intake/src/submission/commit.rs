@@ -1,7 +1,7 @@
 //! Storing a read and validated submission: the receipt, the sealed document, the
 //! wraps, the blobs in place, and the one transaction that makes it a case.
 
-use redress_crypto::{Receipt, derive_receipt_keys, seal};
+use redress_crypto::{Receipt, seal};
 use redress_domain::{
     Answers, CaseId, CaseRef, EvidenceEntry, JobKind, ObjectId, ObjectKind, Sealed, SealedTo,
     SubmissionDocument,
@@ -26,7 +26,10 @@ pub(super) async fn store(
 ) -> Result<Received, SubmitError> {
     let received_at = redress_domain::hour_floor(state.now());
     let receipt = Receipt::generate();
-    let reporter = derive(state, &receipt).await?;
+    let reporter = state
+        .derive_receipt_keys(receipt.clone())
+        .await
+        .map_err(SubmitError::internal)?;
 
     let thread_pub = keys.thread_public();
     let case_pub = keys.case_public();
@@ -97,23 +100,6 @@ pub(super) async fn store(
             Err(SubmitError::store(e))
         }
     }
-}
-
-/// Derives the reporter's keys from the receipt. Argon2id holds `kdf.m_kib` of memory
-/// for a noticeable fraction of a second: it runs off the async workers, and only so
-/// many at once, so a burst of submissions cannot add up to gigabytes.
-async fn derive(state: &IntakeState, receipt: &Receipt) -> Result<redress_crypto::ReceiptKeys, SubmitError> {
-    let _slot = state
-        .kdf_slots
-        .clone()
-        .acquire_owned()
-        .await
-        .map_err(SubmitError::internal)?;
-    let (salt, kdf, receipt) = (state.receipt_salt.clone(), state.kdf, receipt.clone());
-    tokio::task::spawn_blocking(move || derive_receipt_keys(&receipt, &salt, &kdf))
-        .await
-        .map_err(SubmitError::internal)?
-        .map_err(SubmitError::internal)
 }
 
 /// Whether a failed insert certainly left no case: any error but a commit whose answer
