@@ -97,6 +97,11 @@ impl Audited {
     }
 }
 
+/// Whether an insert failed because another writer took the entry's number first.
+pub(crate) fn is_number_clash(e: &StoreError) -> bool {
+    matches!(e, StoreError::Db(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))))
+}
+
 /// Adds an entry after the case's last one, in `txn`. Two writers picking the same
 /// number meet the unique index, and the later one's transaction fails.
 pub(crate) async fn insert_entry(
@@ -144,11 +149,7 @@ impl Store {
                     txn.commit().await.map_err(StoreError::CommitUnknown)?;
                     return Ok(seq);
                 }
-                Err(StoreError::Db(e))
-                    if tries < 3 && matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) =>
-                {
-                    continue;
-                }
+                Err(e) if tries < 3 && is_number_clash(&e) => continue,
                 Err(e) => return Err(e),
             }
         }

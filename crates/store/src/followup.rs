@@ -85,15 +85,6 @@ impl Store {
         Ok(done.rows_affected == 1)
     }
 
-    /// Ends every session of a case (its receipt replaced, its keys changed).
-    pub async fn forget_followup_sessions_of(&self, case_id: CaseId) -> Result<u64, StoreError> {
-        let done = followup_session::Entity::delete_many()
-            .filter(followup_session::Column::CaseId.eq(case_id.to_string()))
-            .exec(self.connection())
-            .await?;
-        Ok(done.rows_affected)
-    }
-
     /// Writes a reporter's message in one transaction: its file objects (their uploads
     /// ended), its entry after the case's last, and its emails with their jobs, each
     /// row's time `hour`. Returns the entry's number.
@@ -103,17 +94,27 @@ impl Store {
         message: &ReporterMessage,
         hour: i64,
     ) -> Result<u32, StoreError> {
-        let txn = self.connection().begin().await?;
-        crate::cases::insert_objects(&txn, case_id, &message.objects).await?;
         let ids: Vec<_> = message.objects.iter().map(|o| o.id).collect();
-        crate::uploads::end_uploads_on(&txn, &ids).await?;
-        let seq = crate::case_life::insert_entry(&txn, case_id, &message.entry).await?;
-        for (email, job) in &message.emails {
-            crate::outbox::insert_email(&txn, email, hour).await?;
-            crate::queue::enqueue_on(&txn, job, hour).await?;
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let txn = self.connection().begin().await?;
+            crate::cases::insert_objects(&txn, case_id, &message.objects).await?;
+            crate::uploads::end_uploads_on(&txn, &ids).await?;
+            // A colleague's step may take the same number at the same moment: the
+            // unique index refuses one of the two, and the reporter's is numbered again.
+            let seq = match crate::case_life::insert_entry(&txn, case_id, &message.entry).await {
+                Ok(seq) => seq,
+                Err(e) if tries < 3 && crate::case_life::is_number_clash(&e) => continue,
+                Err(e) => return Err(e),
+            };
+            for (email, job) in &message.emails {
+                crate::outbox::insert_email(&txn, email, hour).await?;
+                crate::queue::enqueue_on(&txn, job, hour).await?;
+            }
+            txn.commit().await.map_err(StoreError::CommitUnknown)?;
+            return Ok(seq);
         }
-        txn.commit().await.map_err(StoreError::CommitUnknown)?;
-        Ok(seq)
     }
 
     /// Marks entry `seq` of a case read by the reporter, if it is one investigators
