@@ -1,7 +1,8 @@
 //! A log is a record of times: nothing a reporter's action causes may write a line.
 //!
 //! A real `redress serve`, at trace level, with no investigator and no mail (so every
-//! triage fails, as on a fresh install), takes 20 submissions while libfaketime moves its
+//! triage fails, as on a fresh install), takes 20 submissions (and the reporters come
+//! back with their receipts: a wrong one, the case read, a message with a file) while libfaketime moves its
 //! clock across two hours. The test reads the log as the server writes it (as journald
 //! would, stamping each line on arrival) and checks that nothing written after start-up
 //! names a case, an object, a job or a reference, that no line arrives in the seconds
@@ -127,6 +128,47 @@ async fn nothing_a_report_causes_writes_a_log_line() {
         assert_eq!(res.status(), 201);
         let body: Value = res.json().await.unwrap();
         refs.push(body["case_ref"].as_str().unwrap().to_owned());
+        // The reporter comes back: a wrong receipt, then the right one, the case read
+        // and a message sent. None of it may write a line either.
+        let wrong = client
+            .post(format!("{base}/api/v1/followup/session"))
+            .json(&serde_json::json!({ "receipt": "zoo zoo zoo zoo zoo zoo zoo zoo" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(wrong.status(), 422);
+        if i % 2 == 0 {
+            let opened = client
+                .post(format!("{base}/api/v1/followup/session"))
+                .json(&serde_json::json!({ "receipt": body["receipt"] }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(opened.status(), 201);
+            let token: Value = opened.json().await.unwrap();
+            let bearer = format!("Bearer {}", token["token"].as_str().unwrap());
+            let case = client
+                .get(format!("{base}/api/v1/followup/case"))
+                .header("authorization", &bearer)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(case.status(), 200);
+            let message = reqwest::multipart::Form::new()
+                .text("message", format!("More about report {i}."))
+                .part(
+                    "evidence",
+                    reqwest::multipart::Part::bytes(log.clone()).file_name("more.txt"),
+                );
+            let sent = client
+                .post(format!("{base}/api/v1/followup/messages"))
+                .header("authorization", &bearer)
+                .multipart(message)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(sent.status(), 201);
+        }
         // A refused one too: refusals are counted, not written.
         let bad = client
             .post(format!("{base}/api/v1/reports"))

@@ -219,6 +219,8 @@ async fn a_case_is_triaged_handed_over_and_announced_without_content() {
         text.contains(&case_ref) && text.contains(&format!("{PORTAL}/cases/{case_ref}")),
         "{text}"
     );
+    // The reference is random base-32 and may itself hold "P1": look past it.
+    let text = text.replace(&case_ref, "RD-REF");
     for secret in [
         "evil",
         "France",
