@@ -147,6 +147,18 @@ async fn a_reporter_reads_the_status_and_the_answers_but_never_a_note_or_a_name(
         .find(|e| e.kind == redress_domain::EntryKind::Note)
         .unwrap();
     assert!(redress_crypto::open(&thread, &note.ciphertext).is_err());
+    // Nor the triage summary, sealed to the case key.
+    let (summary, _) = app
+        .store
+        .objects(case.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|(_, kind)| *kind == redress_domain::ObjectKind::TriageSummary)
+        .unwrap();
+    let sealed = app.blobs.read_all(summary).await.unwrap();
+    assert!(redress_crypto::open(&thread, &sealed).is_err());
+    assert!(redress_crypto::open(&keys.identity, &sealed).is_err());
     assert!(
         redress_keychain::open_case_key(
             &app.store,
