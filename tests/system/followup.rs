@@ -606,3 +606,70 @@ async fn markers_in_follow_up_messages_and_files_appear_nowhere_on_disk_or_in_th
         assert!(!dump.contains(secret.as_str()), "{secret} in the database");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_receipt_made_before_the_parameters_were_raised_still_opens_its_report() {
+    // The app's door derives with the tests' weakest parameters; a second door on the
+    // same database derives with raised ones, as after an operator raised
+    // `receipt_kdf` (still cheap, for the test).
+    let app = TestApp::spawn().await;
+    let (old_receipt, old_ref) = reported(&app, "They listened to my calls for months.").await;
+    let raised = redress_crypto::KdfParams {
+        m_kib: 16,
+        t: 2,
+        p: 1,
+    };
+    let clock = std::sync::Arc::clone(&app.clock);
+    let overrides = redress_cli::Overrides {
+        danger_kdf: Some(raised),
+        clock: Some(std::sync::Arc::new(move || {
+            clock.load(std::sync::atomic::Ordering::SeqCst)
+        })),
+    };
+    let state = redress_cli::intake_state(&app.config, app.store.clone(), &overrides)
+        .await
+        .unwrap();
+    let running = redress_cli::start_intake(app.config.intake_addr().unwrap(), state, 2).unwrap();
+    let handle = running.server.handle();
+    tokio::spawn(running.server);
+    let raised_base = format!("http://{}", running.addr);
+
+    // The old receipt opens its report at the raised door.
+    let reporter = Agent::new(&raised_base);
+    assert_eq!(come_back(&reporter, &old_receipt).await.status, 303);
+    assert_eq!(
+        reporter.get("/followup/case").await.text_of("case-ref").unwrap(),
+        old_ref
+    );
+    // A report made at the raised door keeps the raised parameters with its receipt…
+    let res = app
+        .client
+        .post(format!("{raised_base}/api/v1/reports"))
+        .multipart(report_form(
+            &good_answers("They read my messages for a year."),
+            &[],
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let new_receipt = res.json::<serde_json::Value>().await.unwrap()["receipt"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sets = app.store.receipt_kdf_sets().await.unwrap();
+    assert_eq!(sets.len(), 2, "{sets:?}");
+    assert!(sets.iter().any(|(_, m, t, _)| (*m, *t) == (16, 2)));
+    // …and opens at either door: the earlier one tries the parameters in use after its
+    // own, once it reads them again.
+    assert_eq!(
+        come_back(&Agent::new(&raised_base), &new_receipt).await.status,
+        303
+    );
+    app.advance(61);
+    assert_eq!(come_back(&Agent::new(&app.base), &new_receipt).await.status, 303);
+    // A wrong receipt is still wrong at both.
+    assert_eq!(come_back(&Agent::new(&raised_base), WRONG).await.status, 422);
+    assert_eq!(come_back(&Agent::new(&app.base), WRONG).await.status, 422);
+    handle.stop(true).await;
+}

@@ -127,6 +127,7 @@ pub async fn intake_state(
         clock: overrides.clock.clone().unwrap_or_else(|| Arc::new(system_clock)),
         process: format!("intake-{}", uuid::Uuid::new_v4().simple()),
         message_id_domain: config.message_id_domain().to_owned(),
+        earlier_kdf: std::sync::Mutex::new(None),
     })
 }
 

@@ -64,7 +64,16 @@ pub struct IntakeState {
     pub message_id_domain: String,
     /// This process's name in upload rows and its heartbeat (see [`crate::beat`]).
     pub process: String,
+    /// The earlier (salt, parameters) receipts were derived with, and when they were
+    /// read: a look-up tries them after the current ones (ADR 0001).
+    pub earlier_kdf: std::sync::Mutex<Option<(i64, Vec<KdfSet>)>>,
 }
+
+/// A receipt derivation's salt and parameters.
+pub type KdfSet = (Vec<u8>, KdfParams);
+
+/// How long the list of earlier receipt parameters is used before it is read again.
+const EARLIER_KDF_SECS: i64 = 60;
 
 /// Whole mebibytes, as limits are shown to people.
 pub fn mib(bytes: u64) -> String {
@@ -94,13 +103,23 @@ impl IntakeState {
     /// the async workers, and only so many at once ([`IntakeState::kdf_slots`]), so a
     /// burst of submissions or look-ups cannot add up to gigabytes.
     pub async fn derive_receipt_keys(&self, receipt: Receipt) -> Result<ReceiptKeys, DeriveError> {
+        self.derive_receipt_keys_with(receipt, self.receipt_salt.clone(), self.kdf)
+            .await
+    }
+
+    /// The same, with a salt and parameters a stored receipt was made with.
+    pub async fn derive_receipt_keys_with(
+        &self,
+        receipt: Receipt,
+        salt: Vec<u8>,
+        kdf: KdfParams,
+    ) -> Result<ReceiptKeys, DeriveError> {
         let slot = self
             .kdf_slots
             .clone()
             .acquire_owned()
             .await
             .map_err(|_| DeriveError::Stopped)?;
-        let (salt, kdf) = (self.receipt_salt.clone(), self.kdf);
         tokio::task::spawn_blocking(move || {
             let _slot = slot;
             redress_crypto::derive_receipt_keys(&receipt, &salt, &kdf)
@@ -108,6 +127,43 @@ impl IntakeState {
         .await
         .map_err(|_| DeriveError::Stopped)?
         .map_err(DeriveError::from)
+    }
+
+    /// Every (salt, parameters) a look-up must try, the current ones first: receipts
+    /// made before the parameters were raised keep theirs (stored with each receipt).
+    /// The stronger of the earlier ones come first, as the likelier newer.
+    pub async fn receipt_kdf_sets(&self) -> Result<Vec<KdfSet>, redress_store::StoreError> {
+        let now = self.now();
+        let cached = self
+            .earlier_kdf
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+            .filter(|(read_at, _)| now - read_at < EARLIER_KDF_SECS)
+            .map(|(_, sets)| sets.clone());
+        let earlier = match cached {
+            Some(sets) => sets,
+            None => {
+                let current = (self.receipt_salt.clone(), self.kdf);
+                let mut sets: Vec<KdfSet> = self
+                    .store
+                    .receipt_kdf_sets()
+                    .await?
+                    .into_iter()
+                    .map(|(salt, m_kib, t, p)| (salt, KdfParams { m_kib, t, p }))
+                    .filter(|set| *set != current)
+                    .collect();
+                sets.sort_by_key(|(_, k)| std::cmp::Reverse((k.m_kib, k.t, k.p)));
+                *self
+                    .earlier_kdf
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((now, sets.clone()));
+                sets
+            }
+        };
+        let mut all = vec![(self.receipt_salt.clone(), self.kdf)];
+        all.extend(earlier);
+        Ok(all)
     }
 
     /// Writes this process's heartbeat: its uploads in progress are alive for another

@@ -240,6 +240,27 @@ impl Store {
             .transpose()
     }
 
+    /// Every (salt, memory, passes, lanes) that receipts were derived with, each once:
+    /// what a look-up must try when the parameters have been raised (ADR 0001).
+    pub async fn receipt_kdf_sets(&self) -> Result<Vec<(Vec<u8>, u32, u32, u32)>, StoreError> {
+        use sea_orm::QuerySelect;
+        let rows: Vec<(Vec<u8>, i32, i32, i32)> = receipt::Entity::find()
+            .select_only()
+            .columns([
+                receipt::Column::KdfSalt,
+                receipt::Column::KdfMKib,
+                receipt::Column::KdfT,
+                receipt::Column::KdfP,
+            ])
+            .distinct()
+            .into_tuple()
+            .all(self.connection())
+            .await?;
+        rows.into_iter()
+            .map(|(salt, m, t, p)| Ok((salt, to_u32(m)?, to_u32(t)?, to_u32(p)?)))
+            .collect()
+    }
+
     /// The cases assigned to `investigator`, newest hour first, then by reference.
     pub async fn assigned_cases(&self, investigator: InvestigatorId) -> Result<Vec<StoredCase>, StoreError> {
         let ids: Vec<String> = assignment::Entity::find()

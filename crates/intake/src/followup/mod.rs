@@ -379,9 +379,20 @@ async fn find(state: &IntakeState, typed: &str) -> Result<Option<(CaseId, Secret
     let receipt = Receipt::parse(typed);
     let well_formed = receipt.is_some();
     let receipt = receipt.unwrap_or_else(Receipt::generate);
-    let keys = state.derive_receipt_keys(receipt).await.map_err(|_| ())?;
-    let stored = state.store.receipt(&keys.lookup).await.map_err(|_| ())?;
-    let Some(stored) = stored.filter(|_| well_formed) else {
+    // Every set of parameters receipts were made with, the current first: a wrong
+    // receipt runs them all, so every wrong receipt costs the same.
+    let mut found = None;
+    for (salt, kdf) in state.receipt_kdf_sets().await.map_err(|_| ())? {
+        let keys = state
+            .derive_receipt_keys_with(receipt.clone(), salt, kdf)
+            .await
+            .map_err(|_| ())?;
+        if let Some(stored) = state.store.receipt(&keys.lookup).await.map_err(|_| ())? {
+            found = Some((stored, keys));
+            break;
+        }
+    }
+    let Some((stored, keys)) = found.filter(|_| well_formed) else {
         return Ok(None);
     };
     match redress_keychain::open_thread_as_reporter(&state.store, stored.case_id, &keys.identity).await {
