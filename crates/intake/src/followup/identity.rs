@@ -169,12 +169,11 @@ pub async fn share(req: HttpRequest, body: web::Bytes, state: web::Data<IntakeSt
         }
     };
     match store(&state, s.case_id, text).await {
-        Ok(()) => {
-            redress_logging::count("intake", "identity_shared");
-            HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, format!("{PAGE}?shared=1")))
-                .finish()
-        }
+        // Not counted in the log either: like an accepted report, what a reporter did
+        // is not the log's to tell, not even as a number for the hour.
+        Ok(()) => HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, format!("{PAGE}?shared=1")))
+            .finish(),
         Err(()) => unavailable(&state),
     }
 }

@@ -163,7 +163,6 @@ pub async fn replace(req: HttpRequest, body: web::Bytes, state: web::Data<Intake
         Ok(false) => return back_to_form(&state),
         Err(_) => return unavailable(&state),
     }
-    redress_logging::count("intake", "receipt_replaced");
     let flash = Flash {
         receipt: receipt.expose().to_owned(),
         case_ref: case.case_ref.to_string(),
