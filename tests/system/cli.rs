@@ -837,3 +837,85 @@ async fn an_invitation_prints_a_one_time_link_and_stores_only_its_hash() {
     }
     assert_eq!(redress_audit::verify(&app.store, None).await.unwrap().entries, 2);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn keys_status_lists_every_key_its_wraps_and_the_wraps_to_retired_keys() {
+    use redress_domain::Role;
+    let app = TestApp::spawn().await;
+    let portal = app.portal().await;
+    crate::staff::person(
+        &app,
+        &portal,
+        "ana@example.org",
+        Role::Investigator,
+        &["triage-desk"],
+    )
+    .await;
+    // Two cases handed over to Ana, a third still waiting for triage.
+    for what in [
+        "The first report, long enough.",
+        "The second report, long enough.",
+    ] {
+        assert_eq!(app.api_submit(&good_answers(what), &[]).await.status(), 201);
+    }
+    app.worker("w", None).run_until_idle().await.unwrap();
+    assert_eq!(
+        app.api_submit(&good_answers("The third report, long enough."), &[])
+            .await
+            .status(),
+        201
+    );
+    let status = || {
+        let mut cmd = redress(app.dir.path());
+        cmd.arg("keys")
+            .arg("status")
+            .env("REDRESS_DATA_DIR", &app.config.data_dir)
+            .env("REDRESS_DATABASE__URL", &app.config.database.url)
+            .envs([blob_backend_env(test_blob_backend())]);
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let line = |out: &str, key: &str| -> Vec<String> {
+        out.lines()
+            .find(|l| l.starts_with(key))
+            .unwrap_or_else(|| panic!("{key} in {out}"))
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect()
+    };
+    let out = status();
+    let recovery = app.recovery.public().to_string();
+    let triage = app.triage.public().to_string();
+    assert_eq!(line(&out, "triage").last().unwrap(), "1", "{out}");
+    assert!(line(&out, "triage").contains(&triage));
+    assert_eq!(line(&out, "recovery").last().unwrap(), "3", "{out}");
+    assert!(line(&out, "recovery").contains(&recovery));
+    let ana = line(&out, "investigator ana@example.org");
+    assert_eq!(ana.last().unwrap(), "2", "{out}");
+    assert!(ana.iter().any(|w| w.starts_with("age1")));
+    assert!(line(&out, "web secret")[2].starts_with("secret:"), "{out}");
+    assert!(out.contains("Wraps to retired keys: none."), "{out}");
+    // No secret itself is printed.
+    let web_secret = app.store.setting("web_secret").await.unwrap().unwrap();
+    assert!(!out.contains(&hex::encode(&web_secret)));
+
+    // A recovery wrap made to an earlier recovery key: the status flags it.
+    let earlier = SecretIdentity::generate().public().to_string();
+    let case = app.store.cases().await.unwrap()[0].id;
+    let sql = format!(
+        "UPDATE key_wraps SET holder_recipient = '{earlier}' \
+         WHERE case_id = '{case}' AND holder_kind = 'recovery'"
+    );
+    let raw = sea_orm::Database::connect(&app.config.database.url)
+        .await
+        .unwrap();
+    sea_orm::ConnectionTrait::execute_unprepared(&raw, &sql)
+        .await
+        .unwrap();
+    raw.close().await.unwrap();
+    let out = status();
+    assert_eq!(line(&out, "recovery").last().unwrap(), "2", "{out}");
+    assert!(out.contains("Wraps to retired keys (a rotation has these left to do):"));
+    assert!(out.contains(&format!("  recovery  {earlier}  1 wraps")), "{out}");
+}

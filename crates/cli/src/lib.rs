@@ -5,6 +5,7 @@ pub mod admin;
 pub mod audit;
 pub mod check;
 pub mod config;
+pub mod key_status;
 pub mod keys;
 pub mod worker;
 

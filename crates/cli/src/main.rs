@@ -38,6 +38,9 @@ enum Command {
     /// The hash-chained audit log: verify it, or print its head.
     #[command(subcommand)]
     Audit(redress_cli::audit::AuditCommand),
+    /// The keys: their fingerprints, ages and the wraps made to them.
+    #[command(subcommand)]
+    Keys(redress_cli::key_status::KeysCommand),
     /// Report every problem with the configuration and key files.
     CheckConfig {
         /// Which process the host runs: an intake or portal host must not have the
@@ -127,6 +130,12 @@ fn main() -> ExitCode {
                         Ok(ExitCode::FAILURE)
                     }
                 }
+            }
+            Command::Keys(redress_cli::key_status::KeysCommand::Status) => {
+                let store = redress_cli::connect(&config).await?;
+                let status = redress_cli::key_status::status(&config, &store).await?;
+                print!("{}", redress_cli::key_status::render(&status));
+                Ok(ExitCode::SUCCESS)
             }
             Command::CheckConfig { role } => {
                 for line in redress_cli::check::summary(&config) {

@@ -108,6 +108,14 @@ impl Store {
         Ok(())
     }
 
+    /// The setting `key`, if it was ever made.
+    pub async fn setting(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(setting::Entity::find_by_id(key.to_owned())
+            .one(&self.db)
+            .await?
+            .map(|s| s.value))
+    }
+
     /// Returns the setting `key`, creating it with `init()` if absent. Concurrent callers
     /// all end up with the first value written.
     pub async fn setting_or_init(

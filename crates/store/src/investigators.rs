@@ -22,6 +22,8 @@ pub struct Investigator {
     /// Open cases they can hold at once.
     pub capacity: u32,
     pub active: bool,
+    /// When it was registered (exact: an admin's act).
+    pub created_at: i64,
 }
 
 #[derive(Clone, Debug)]
@@ -40,6 +42,7 @@ fn investigator(m: investigator::Model) -> Result<Investigator, StoreError> {
         email: m.email,
         recipient: m.recipient,
         active: m.active,
+        created_at: m.created_at,
     })
 }
 

@@ -55,7 +55,7 @@ pub use queue::{Failed, Job, JobSummary, NewJob, backoff_secs};
 pub use sessions::{NewSession, StoredSession};
 pub use statistics::CaseFigures;
 pub use sweep::{SweepReport, sweep_orphans};
-pub use wraps::{NewWrap, StoredWrap};
+pub use wraps::{NewWrap, StoredWrap, WrapCount};
 #[cfg(test)]
 mod migration_tests;
 #[cfg(test)]

@@ -112,3 +112,52 @@ pub(crate) async fn insert_wraps<C: ConnectionTrait>(
     }
     Ok(())
 }
+
+/// How many wraps one holder holds, made to one of its keys.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WrapCount {
+    pub holder: HolderKind,
+    /// Which investigator, for investigator wraps.
+    pub investigator: Option<InvestigatorId>,
+    /// The public key the wraps were made to (`age1…`).
+    pub recipient: String,
+    pub wraps: u64,
+}
+
+impl Store {
+    /// The wraps of the long-lived keys (triage, recovery, each investigator's), counted
+    /// by holder and by the key each was made to: what a rotation has left to do.
+    pub async fn wrap_counts(&self) -> Result<Vec<WrapCount>, StoreError> {
+        use sea_orm::QuerySelect;
+        use sea_orm::sea_query::Expr;
+        let rows: Vec<(String, Option<String>, String, i64)> = key_wrap::Entity::find()
+            .select_only()
+            .column(key_wrap::Column::HolderKind)
+            .column(key_wrap::Column::HolderId)
+            .column(key_wrap::Column::HolderRecipient)
+            .expr(Expr::cust("CAST(COUNT(*) AS BIGINT)"))
+            .filter(key_wrap::Column::HolderKind.is_in([
+                HolderKind::Triage.as_str(),
+                HolderKind::Recovery.as_str(),
+                HolderKind::Investigator.as_str(),
+            ]))
+            .group_by(key_wrap::Column::HolderKind)
+            .group_by(key_wrap::Column::HolderId)
+            .group_by(key_wrap::Column::HolderRecipient)
+            .into_tuple()
+            .all(self.connection())
+            .await?;
+        rows.into_iter()
+            .map(|(kind, id, recipient, n)| {
+                Ok(WrapCount {
+                    holder: parsed(&kind, HolderKind::parse, "wrap holder kind")?,
+                    investigator: id
+                        .map(|id| parsed(&id, InvestigatorId::parse, "wrap holder id"))
+                        .transpose()?,
+                    recipient,
+                    wraps: u64::try_from(n).map_err(|_| StoreError::Corrupt("wrap count"))?,
+                })
+            })
+            .collect()
+    }
+}

@@ -66,6 +66,7 @@ mod tests {
             teams: teams.iter().map(|t| t.to_string()).collect(),
             capacity,
             active,
+            created_at: 0,
         }
     }
 

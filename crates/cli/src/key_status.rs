@@ -1,0 +1,201 @@
+//! `redress keys status`: every long-lived key — the triage and recovery keys, each
+//! investigator's, the web and portal secrets — with its fingerprint, when it was made,
+//! and how many case-key wraps are made to it; and the wraps made to a key that is no
+//! longer its holder's (what a rotation has left to do).
+//!
+//! Every wrap records the public key it was made to (`key_wraps.holder_recipient`), so
+//! a wrap to a retired key is one whose recipient is not its holder's current key. A
+//! secret's fingerprint is a keyed hash of it: it tells two secrets apart and reveals
+//! nothing of either.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use clap::Subcommand;
+use redress_domain::{HolderKind, InvestigatorId};
+use redress_store::Store;
+
+use crate::config::Config;
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Every key, its fingerprint, when it was made and the wraps made to it; and the
+    /// wraps made to keys that are no longer their holder's.
+    Status,
+}
+
+/// One key as the status lists it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct KeyLine {
+    pub key: String,
+    pub fingerprint: String,
+    pub created: String,
+    /// Case-key wraps made to it; none for a secret that wraps nothing.
+    pub wraps: Option<u64>,
+}
+
+/// Wraps made to a key that is not their holder's now.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Retired {
+    pub holder: String,
+    pub recipient: String,
+    pub wraps: u64,
+}
+
+/// What `keys status` says.
+#[derive(Debug)]
+pub struct Status {
+    pub keys: Vec<KeyLine>,
+    pub retired: Vec<Retired>,
+}
+
+/// `2026-12-07` for a Unix time.
+fn day(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix).map_or_else(
+        |_| "?".to_owned(),
+        |t| format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day()),
+    )
+}
+
+/// The day a file was last written: when a key file was made, since nothing rewrites
+/// one.
+fn file_day(path: &Path) -> Option<String> {
+    let modified = std::fs::metadata(path).ok()?.modified().ok()?;
+    let secs = modified.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
+    Some(day(i64::try_from(secs).ok()?))
+}
+
+/// A secret's fingerprint: a keyed hash, sixteen hex digits.
+fn secret_fingerprint(secret: &[u8]) -> String {
+    let mac = redress_crypto::hmac_sha256(b"redress/key-fingerprint/v1", &[secret]);
+    format!("secret:{}", hex::encode(&mac[..8]))
+}
+
+/// Reads every key this host can see and counts the wraps.
+pub async fn status(config: &Config, store: &Store) -> anyhow::Result<Status> {
+    let mut counts: HashMap<(HolderKind, Option<InvestigatorId>, String), u64> = HashMap::new();
+    for c in store.wrap_counts().await? {
+        *counts.entry((c.holder, c.investigator, c.recipient)).or_default() += c.wraps;
+    }
+    let mut take = |holder: HolderKind, investigator: Option<InvestigatorId>, recipient: &str| {
+        counts
+            .remove(&(holder, investigator, recipient.to_owned()))
+            .unwrap_or(0)
+    };
+    let public = crate::keys::intake_keys(config).map_err(anyhow::Error::msg)?;
+    let from_config = "given in the configuration".to_owned();
+    let mut keys = Vec::new();
+    for (name, kind, key, file) in [
+        ("triage", HolderKind::Triage, &public.triage, "triage.pub"),
+        ("recovery", HolderKind::Recovery, &public.recovery, "recovery.pub"),
+    ] {
+        let recipient = key.to_string();
+        keys.push(KeyLine {
+            key: name.to_owned(),
+            created: file_day(&config.keys_dir().join(file)).unwrap_or_else(|| from_config.clone()),
+            wraps: Some(take(kind, None, &recipient)),
+            fingerprint: recipient,
+        });
+    }
+    let investigators = store.investigators().await?;
+    for i in &investigators {
+        keys.push(KeyLine {
+            key: format!("investigator {}", i.email),
+            fingerprint: i.recipient.clone(),
+            created: day(i.created_at),
+            wraps: Some(take(HolderKind::Investigator, Some(i.id), &i.recipient)),
+        });
+    }
+    keys.push(KeyLine {
+        key: "web secret".to_owned(),
+        fingerprint: store
+            .setting("web_secret")
+            .await?
+            .map_or_else(|| "not made yet".to_owned(), |s| secret_fingerprint(&s)),
+        created: "not recorded".to_owned(),
+        wraps: None,
+    });
+    let portal_secret = config.portal_secret_path();
+    keys.push(KeyLine {
+        key: "portal secret".to_owned(),
+        fingerprint: match std::fs::read_to_string(&portal_secret) {
+            Ok(text) => secret_fingerprint(text.trim().as_bytes()),
+            Err(_) => "not on this host".to_owned(),
+        },
+        created: file_day(&portal_secret).unwrap_or_else(|| "-".to_owned()),
+        wraps: None,
+    });
+    // What is left was made to keys that are no longer their holder's.
+    let email: HashMap<InvestigatorId, &str> =
+        investigators.iter().map(|i| (i.id, i.email.as_str())).collect();
+    let mut retired: Vec<Retired> = counts
+        .into_iter()
+        .map(|((kind, investigator, recipient), wraps)| Retired {
+            holder: match investigator {
+                Some(id) => format!(
+                    "investigator {}",
+                    email.get(&id).copied().unwrap_or("(no longer registered)")
+                ),
+                None => kind.as_str().to_owned(),
+            },
+            recipient,
+            wraps,
+        })
+        .collect();
+    retired.sort_by(|a, b| (&a.holder, &a.recipient).cmp(&(&b.holder, &b.recipient)));
+    Ok(Status { keys, retired })
+}
+
+/// The status as a table, then the wraps to retired keys.
+pub fn render(s: &Status) -> String {
+    let width = s
+        .keys
+        .iter()
+        .map(|k| k.key.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(3);
+    let print_width = s
+        .keys
+        .iter()
+        .map(|k| k.fingerprint.len())
+        .max()
+        .unwrap_or(0)
+        .max(11);
+    let mut out = format!(
+        "{:width$}  {:print_width$}  {:10}  WRAPS\n",
+        "KEY", "FINGERPRINT", "CREATED"
+    );
+    for k in &s.keys {
+        out.push_str(&format!(
+            "{:width$}  {:print_width$}  {:10}  {}\n",
+            k.key,
+            k.fingerprint,
+            k.created,
+            k.wraps.map_or_else(|| "-".to_owned(), |n| n.to_string())
+        ));
+    }
+    if s.retired.is_empty() {
+        out.push_str("\nWraps to retired keys: none.\n");
+    } else {
+        out.push_str("\nWraps to retired keys (a rotation has these left to do):\n");
+        for r in &s.retired {
+            out.push_str(&format!("  {}  {}  {} wraps\n", r.holder, r.recipient, r.wraps));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprints_tell_secrets_apart_and_show_none() {
+        let a = secret_fingerprint(b"0123456789abcdef0123456789abcdef");
+        let b = secret_fingerprint(b"0123456789abcdef0123456789abcdeg");
+        assert_ne!(a, b);
+        assert!(a.starts_with("secret:") && a.len() == "secret:".len() + 16);
+        assert!(!a.contains("0123456789abcdef"));
+    }
+}
