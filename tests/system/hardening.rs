@@ -97,6 +97,32 @@ async fn every_response_carries_exactly_the_security_headers() {
         ("questionnaire", c.get(u("/api/v1/questionnaire")), 200, false),
         ("openapi", c.get(u("/api/v1/openapi.json")), 200, false),
         ("api created", ok_report, 201, false),
+        ("follow-up form", c.get(u("/followup")), 200, true),
+        (
+            "follow-up without a session",
+            c.get(u("/followup/case")),
+            303,
+            false,
+        ),
+        (
+            "follow-up look-up without a token",
+            c.post(u("/followup")).form(&[("receipt", "zoo")]),
+            403,
+            true,
+        ),
+        (
+            "follow-up API, a wrong receipt",
+            c.post(u("/api/v1/followup/session"))
+                .json(&serde_json::json!({ "receipt": "zoo zoo zoo zoo zoo zoo zoo zoo" })),
+            422,
+            false,
+        ),
+        (
+            "follow-up API without a session",
+            c.get(u("/api/v1/followup/case")),
+            401,
+            false,
+        ),
         (
             "conditional",
             c.get(u("/static/style.css")).header("if-none-match", "*"),
@@ -138,24 +164,57 @@ async fn every_response_carries_exactly_the_security_headers() {
 
 /// The intake's route table as docs/ARCHITECTURE.md states it, written out here so the
 /// test does not trust the code.
-const ROUTES: [(&str, &str); 7] = [
+const ROUTES: [(&str, &str); 20] = [
     ("/", "GET, HEAD"),
     ("/report", "GET, HEAD, POST"),
     ("/receipt", "GET, HEAD"),
+    ("/followup", "GET, HEAD, POST"),
+    ("/followup/case", "GET, HEAD"),
+    ("/followup/messages", "POST"),
+    ("/followup/read", "POST"),
+    ("/followup/logout", "POST"),
+    ("/followup/receipt", "GET, HEAD, POST"),
+    ("/followup/receipt/new", "GET, HEAD"),
+    ("/followup/identity", "GET, HEAD, POST"),
     ("/static/style.css", "GET, HEAD"),
     ("/api/v1/reports", "POST"),
     ("/api/v1/questionnaire", "GET, HEAD"),
     ("/api/v1/openapi.json", "GET, HEAD"),
+    ("/api/v1/followup/session", "POST, DELETE"),
+    ("/api/v1/followup/case", "GET, HEAD"),
+    ("/api/v1/followup/messages", "POST"),
+    ("/api/v1/followup/messages/{seq}/read", "POST"),
+    ("/api/v1/followup/messages/1/read", "POST"),
 ];
+
+#[test]
+fn the_route_table_is_the_documented_one() {
+    let mut served: Vec<(String, String)> = redress_intake::endpoints()
+        .iter()
+        .map(|e| {
+            let methods: Vec<String> = e.methods().iter().map(ToString::to_string).collect();
+            (e.path().to_owned(), methods.join(", "))
+        })
+        .collect();
+    let mut documented: Vec<(String, String)> = ROUTES
+        .iter()
+        .filter(|(path, _)| !path.ends_with("/1/read"))
+        .map(|(p, m)| ((*p).to_owned(), (*m).to_owned()))
+        .collect();
+    served.sort();
+    documented.sort();
+    assert_eq!(served, documented, "every route is listed here, with its methods");
+}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn head_answers_like_get_without_a_body_on_every_get_route() {
     let app = TestApp::spawn().await;
-    for (path, allow) in ROUTES {
+    for (path, allow) in ROUTES.iter().filter(|(p, _)| !p.contains('{')) {
         if !allow.contains("GET") {
             continue;
         }
         let get = app.get(path).await;
+        let status_ok = get.status() == 200;
         let head = app.client.head(app.url(path)).send().await.unwrap();
         assert_eq!(head.status(), get.status(), "HEAD {path}");
         check_headers(&format!("HEAD {path}"), &head);
@@ -173,7 +232,10 @@ async fn head_answers_like_get_without_a_body_on_every_get_route() {
             body.len().to_string(),
             "GET {path}: Content-Length is the body's"
         );
-        assert!(!body.is_empty(), "GET {path} has a body");
+        // A page that needs a follow-up session sends its visitor on with no body.
+        if status_ok {
+            assert!(!body.is_empty(), "GET {path} has a body");
+        }
         assert!(head.bytes().await.unwrap().is_empty(), "HEAD {path} has no body");
     }
 }
@@ -182,7 +244,7 @@ async fn head_answers_like_get_without_a_body_on_every_get_route() {
 async fn a_method_a_path_does_not_serve_is_405_naming_the_methods_it_does() {
     let app = TestApp::spawn().await;
     let methods = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"];
-    for (path, allow) in ROUTES {
+    for (path, allow) in ROUTES.iter().filter(|(p, _)| !p.contains('{')) {
         let allowed: Vec<&str> = allow.split(", ").collect();
         for method in methods.iter().filter(|m| !allowed.contains(m)) {
             let what = format!("{method} {path}");
@@ -193,7 +255,7 @@ async fn a_method_a_path_does_not_serve_is_405_naming_the_methods_it_does() {
                 .await
                 .unwrap();
             assert_eq!(res.status(), 405, "{what}");
-            assert_eq!(res.headers()["allow"], allow, "{what}");
+            assert_eq!(res.headers()["allow"], *allow, "{what}");
             check_headers(&what, &res);
             let content_type = res.headers()["content-type"].to_str().unwrap().to_owned();
             let body = res.text().await.unwrap();
@@ -241,6 +303,35 @@ async fn cookies_are_http_only_and_strict_and_secure_when_configured() {
     for part in ["HttpOnly", "SameSite=Strict", "Path=/receipt", "Max-Age=600"] {
         assert!(receipt.contains(part), "{receipt}");
     }
+
+    // The follow-up session: the key in it opens the thread, so it stays in this
+    // browser's follow-up pages only, and goes when the browser closes.
+    let res = app
+        .api_submit(&good_answers("A long enough description."), &[])
+        .await;
+    let receipt = res.json::<serde_json::Value>().await.unwrap()["receipt"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let reporter = crate::staff::Agent::new(&app.base);
+    let shown = reporter.get("/followup").await;
+    let token = hidden_value(&shown.body, "csrf_token").unwrap();
+    let opened = reporter
+        .client
+        .post(format!("{}/followup", app.base))
+        .form(&[("csrf_token", token.as_str()), ("receipt", receipt.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(opened.status(), 303);
+    let session = set_cookie_header(&opened, "redress_followup").unwrap();
+    for part in ["HttpOnly", "SameSite=Strict", "Path=/followup"] {
+        assert!(session.contains(part), "{session}");
+    }
+    assert!(
+        !session.contains("Max-Age") && !session.contains("Expires"),
+        "{session}"
+    );
 
     let https = TestApp::spawn_with(|c| c.intake.secure_cookies = true).await;
     let res = https.get("/report").await;
