@@ -919,3 +919,106 @@ async fn keys_status_lists_every_key_its_wraps_and_the_wraps_to_retired_keys() {
     assert!(out.contains("Wraps to retired keys (a rotation has these left to do):"));
     assert!(out.contains(&format!("  recovery  {earlier}  1 wraps")), "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_revoked_investigator_opens_nothing_and_cannot_log_in() {
+    use redress_domain::{Holder, Role};
+    let app = TestApp::spawn().await;
+    let portal = app.portal().await;
+    let ana = crate::staff::person(
+        &app,
+        &portal,
+        "ana@example.org",
+        Role::Investigator,
+        &["triage-desk"],
+    )
+    .await;
+    let res = app
+        .api_submit(&good_answers("They listened to my calls for months."), &[])
+        .await;
+    let case_ref = res.json::<serde_json::Value>().await.unwrap()["case_ref"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.worker("w", None).run_until_idle().await.unwrap();
+    let case = app.case(&case_ref).await;
+    let investigator = app
+        .store
+        .account(ana.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .investigator_id
+        .unwrap();
+    let identity = crate::staff::identity_of(&app, &ana).await;
+    // Before: her identity opens the case, and she is logged in.
+    assert!(
+        redress_keychain::open_case_key(&app.store, case.id, Holder::Investigator(investigator), &identity)
+            .await
+            .is_ok()
+    );
+    assert_eq!(ana.agent.get(&format!("/cases/{case_ref}")).await.status, 200);
+
+    let mut cmd = redress(app.dir.path());
+    cmd.args(["keys", "revoke", "Ana@Example.org"])
+        .env("REDRESS_DATA_DIR", &app.config.data_dir)
+        .env("REDRESS_DATABASE__URL", &app.config.database.url)
+        .envs([blob_backend_env(test_blob_backend())]);
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let said = text(&out);
+    assert!(
+        said.contains("Revoked Ana@Example.org: 1 wraps deleted"),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!("  {case_ref}")),
+        "the case no one opens now: {said}"
+    );
+
+    // After: no wrap of hers is left, her identity opens nothing, her session is gone,
+    // she cannot log in; the recovery identity still opens the case.
+    assert!(
+        redress_keychain::open_case_key(&app.store, case.id, Holder::Investigator(investigator), &identity)
+            .await
+            .is_err()
+    );
+    let dump = dump_database(&app.store).await;
+    assert!(
+        !dump
+            .lines()
+            .any(|l| l.starts_with("key_wraps") && l.contains(&investigator.to_string()))
+    );
+    assert_eq!(
+        ana.agent.get(&format!("/cases/{case_ref}")).await.status,
+        303,
+        "the session ended"
+    );
+    let login = ana.login(&app).await;
+    assert_ne!(login.location(), "/cases", "a disabled account does not log in");
+    assert!(
+        redress_keychain::open_case_key(&app.store, case.id, Holder::Recovery, &app.recovery)
+            .await
+            .is_ok()
+    );
+    // Audited, and no longer routed to.
+    let log = app.store.audit_after(0, 1000).await.unwrap();
+    assert!(log.iter().any(|r| r.action == "key_revoke" && r.actor == "cli"));
+    assert!(
+        app.store
+            .investigators()
+            .await
+            .unwrap()
+            .iter()
+            .all(|i| i.id != investigator || !i.active)
+    );
+    // An address with no investigator is refused, changing nothing.
+    let mut cmd = redress(app.dir.path());
+    cmd.args(["keys", "revoke", "nobody@example.org"])
+        .env("REDRESS_DATA_DIR", &app.config.data_dir)
+        .env("REDRESS_DATABASE__URL", &app.config.database.url)
+        .envs([blob_backend_env(test_blob_backend())]);
+    let out = cmd.output().unwrap();
+    assert!(!out.status.success());
+    assert!(text(&out).contains("no investigator has the address nobody@example.org"));
+}

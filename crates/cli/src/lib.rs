@@ -5,7 +5,7 @@ pub mod admin;
 pub mod audit;
 pub mod check;
 pub mod config;
-pub mod key_status;
+pub mod key_commands;
 pub mod keys;
 pub mod worker;
 

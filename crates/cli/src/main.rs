@@ -40,7 +40,7 @@ enum Command {
     Audit(redress_cli::audit::AuditCommand),
     /// The keys: their fingerprints, ages and the wraps made to them.
     #[command(subcommand)]
-    Keys(redress_cli::key_status::KeysCommand),
+    Keys(redress_cli::key_commands::KeysCommand),
     /// Report every problem with the configuration and key files.
     CheckConfig {
         /// Which process the host runs: an intake or portal host must not have the
@@ -131,10 +131,17 @@ fn main() -> ExitCode {
                     }
                 }
             }
-            Command::Keys(redress_cli::key_status::KeysCommand::Status) => {
+            Command::Keys(redress_cli::key_commands::KeysCommand::Status) => {
                 let store = redress_cli::connect(&config).await?;
-                let status = redress_cli::key_status::status(&config, &store).await?;
-                print!("{}", redress_cli::key_status::render(&status));
+                let status = redress_cli::key_commands::status(&config, &store).await?;
+                print!("{}", redress_cli::key_commands::render(&status));
+                Ok(ExitCode::SUCCESS)
+            }
+            Command::Keys(redress_cli::key_commands::KeysCommand::Revoke { email }) => {
+                let store = redress_cli::connect(&config).await?;
+                let revoked =
+                    redress_cli::key_commands::revoke(&store, &email, redress_cli::system_clock()).await?;
+                print!("{}", redress_cli::key_commands::render_revoked(&email, &revoked));
                 Ok(ExitCode::SUCCESS)
             }
             Command::CheckConfig { role } => {

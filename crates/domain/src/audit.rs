@@ -13,6 +13,8 @@ named_enum! {
         /// An address was locked after too many failed logins.
         Lockout = "lockout",
         Unlock = "unlock",
+        /// An investigator's key revoked: their wraps deleted, their account disabled.
+        KeyRevoke = "key_revoke",
         Logout = "logout",
         RoleChange = "role_change",
         Disable = "disable",

@@ -161,3 +161,52 @@ impl Store {
             .collect()
     }
 }
+
+impl crate::Audited {
+    /// Revokes an investigator's key: deletes every wrap they hold and their
+    /// assignments, and takes them out of routing. Returns how many wraps went and the
+    /// cases that no investigator can open any more (the recovery key still does).
+    pub async fn revoke_investigator(
+        &self,
+        investigator: InvestigatorId,
+    ) -> Result<(u64, Vec<CaseId>), StoreError> {
+        use crate::entity::{assignment, investigator as inv};
+        use sea_orm::sea_query::Expr;
+        let id = investigator.to_string();
+        let held: Vec<String> = key_wrap::Entity::find()
+            .filter(key_wrap::Column::HolderKind.eq(HolderKind::Investigator.as_str()))
+            .filter(key_wrap::Column::HolderId.eq(id.clone()))
+            .all(&self.txn)
+            .await?
+            .into_iter()
+            .map(|w| w.case_id)
+            .collect();
+        let deleted = key_wrap::Entity::delete_many()
+            .filter(key_wrap::Column::HolderKind.eq(HolderKind::Investigator.as_str()))
+            .filter(key_wrap::Column::HolderId.eq(id.clone()))
+            .exec(&self.txn)
+            .await?
+            .rows_affected;
+        assignment::Entity::delete_many()
+            .filter(assignment::Column::InvestigatorId.eq(id.clone()))
+            .exec(&self.txn)
+            .await?;
+        inv::Entity::update_many()
+            .col_expr(inv::Column::Active, Expr::value(false))
+            .filter(inv::Column::Id.eq(id))
+            .exec(&self.txn)
+            .await?;
+        let mut orphaned = Vec::new();
+        for case in held {
+            let left = key_wrap::Entity::find()
+                .filter(key_wrap::Column::CaseId.eq(case.clone()))
+                .filter(key_wrap::Column::HolderKind.eq(HolderKind::Investigator.as_str()))
+                .one(&self.txn)
+                .await?;
+            if left.is_none() {
+                orphaned.push(parsed(&case, CaseId::parse, "wrap case id")?);
+            }
+        }
+        Ok((deleted, orphaned))
+    }
+}

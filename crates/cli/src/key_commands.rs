@@ -1,4 +1,4 @@
-//! `redress keys status`: every long-lived key — the triage and recovery keys, each
+//! `redress keys …`. `status`: every long-lived key — the triage and recovery keys, each
 //! investigator's, the web and portal secrets — with its fingerprint, when it was made,
 //! and how many case-key wraps are made to it; and the wraps made to a key that is no
 //! longer its holder's (what a rotation has left to do).
@@ -7,6 +7,10 @@
 //! a wrap to a retired key is one whose recipient is not its holder's current key. A
 //! secret's fingerprint is a keyed hash of it: it tells two secrets apart and reveals
 //! nothing of either.
+//!
+//! `revoke EMAIL`: an investigator's key is revoked by deleting every wrap they hold
+//! (their identity then opens nothing), with their assignments; their account is
+//! disabled, which ends its sessions; one audited transaction.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -22,6 +26,79 @@ pub enum KeysCommand {
     /// Every key, its fingerprint, when it was made and the wraps made to it; and the
     /// wraps made to keys that are no longer their holder's.
     Status,
+    /// Revokes an investigator: deletes every wrap they hold and their assignments,
+    /// disables their account and ends its sessions.
+    Revoke {
+        /// The investigator's email address.
+        email: String,
+    },
+}
+
+/// What a revocation did.
+#[derive(Debug)]
+pub struct Revoked {
+    pub wraps: u64,
+    /// Cases no investigator can open any more (the recovery identity still does).
+    pub orphaned: Vec<String>,
+}
+
+/// Revokes the investigator `email`: see [`KeysCommand::Revoke`].
+pub async fn revoke(store: &Store, email: &str, now: i64) -> anyhow::Result<Revoked> {
+    let email = email.trim().to_lowercase();
+    let investigator = store
+        .investigators()
+        .await?
+        .into_iter()
+        .find(|i| i.email == email)
+        .ok_or_else(|| anyhow::anyhow!("no investigator has the address {email}"))?;
+    let account = store.account_by_email(&email).await?;
+    let tx = store.begin_audited().await?;
+    if let Some(a) = &account {
+        tx.set_account_state(a.id, redress_domain::AccountState::Disabled)
+            .await?;
+    }
+    let (wraps, orphaned) = tx.revoke_investigator(investigator.id).await?;
+    let target = match &account {
+        Some(a) => format!("account:{}", a.id),
+        None => format!("investigator:{}", investigator.id),
+    };
+    let entry = redress_audit::NewEntry {
+        actor: "cli",
+        action: redress_domain::AuditAction::KeyRevoke,
+        target: Some(&target),
+        at: now,
+        timing: redress_audit::Timing::Exact,
+    };
+    redress_audit::append(&tx, &entry).await?;
+    tx.commit().await?;
+    let mut refs = Vec::new();
+    for case in orphaned {
+        if let Some(c) = store.case_by_id(case).await? {
+            refs.push(c.case_ref.to_string());
+        }
+    }
+    refs.sort();
+    Ok(Revoked {
+        wraps,
+        orphaned: refs,
+    })
+}
+
+/// What `keys revoke` prints.
+pub fn render_revoked(email: &str, r: &Revoked) -> String {
+    let mut out = format!(
+        "Revoked {email}: {} wraps deleted; the account, if any, is disabled and its sessions ended. Their identity opens no case.\n",
+        r.wraps
+    );
+    if !r.orphaned.is_empty() {
+        out.push_str(
+            "No investigator can open these cases any more; the recovery identity still opens them:\n",
+        );
+        for case in &r.orphaned {
+            out.push_str(&format!("  {case}\n"));
+        }
+    }
+    out
 }
 
 /// One key as the status lists it.
