@@ -31,8 +31,8 @@ use redress_cli::config::Config;
 use redress_cli::{Overrides, keys};
 use redress_crypto::KdfParams;
 use redress_domain::{AccountId, CaseRef, CaseState, Deadline, DeadlineFlag, InvestigatorId};
-use redress_store::{CaseOrder, CaseQuery, NewInvestigator, StateFilter, Store};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, TransactionTrait, Value};
+use redress_store::{CaseOrder, CaseQuery, NewInvestigator, Sql, StateFilter, Store};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, TransactionTrait, Value};
 use support::{client, ms, percentile, set_up, token};
 
 const HOUR: i64 = 3_600;
@@ -250,47 +250,6 @@ async fn spread_in_time(db: &DatabaseConnection, cases: &[(String, CaseState)], 
         txn.execute_raw(sql.statement()).await.unwrap();
     }
     txn.commit().await.unwrap();
-}
-
-/// SQL with its bound values, in the placeholder style of the backend.
-struct Sql {
-    backend: DbBackend,
-    text: String,
-    values: Vec<Value>,
-}
-
-impl Sql {
-    fn new(backend: DbBackend) -> Self {
-        Self {
-            backend,
-            text: String::new(),
-            values: Vec::new(),
-        }
-    }
-
-    fn push(&mut self, text: &str) -> &mut Self {
-        self.text.push_str(text);
-        self
-    }
-
-    fn bind(&mut self, value: impl Into<Value>) -> &mut Self {
-        self.values.push(value.into());
-        if self.backend == DbBackend::Postgres {
-            let n = self.values.len();
-            self.text.push_str(&format!("${n}"));
-        } else {
-            self.text.push('?');
-        }
-        self
-    }
-
-    fn statement(&mut self) -> Statement {
-        Statement::from_sql_and_values(
-            self.backend,
-            std::mem::take(&mut self.text),
-            std::mem::take(&mut self.values),
-        )
-    }
 }
 
 /// How a copied column is filled.

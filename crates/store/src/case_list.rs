@@ -12,14 +12,11 @@ use std::collections::HashMap;
 use redress_domain::{
     AccountId, CaseId, CaseState, DeadlineFlag, InvestigatorId, ObjectId, ObjectKind, Priority,
 };
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter,
-    Statement, Value,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter};
 
 use crate::connection::parsed;
 use crate::entity::{case, case_label, case_object};
-use crate::{Audited, Store, StoreError, StoredCase};
+use crate::{Audited, Sql, Store, StoreError, StoredCase};
 
 /// Ids per `IN (…)` list: far below the bind limits of SQLite and PostgreSQL.
 pub(crate) const IN_CHUNK: usize = 500;
@@ -96,43 +93,6 @@ pub struct CasePage {
     pub next: Option<Cursor>,
     /// How many cases match, on every page.
     pub total: u64,
-}
-
-/// SQL with its bound values, in the placeholder style of the backend.
-struct Sql {
-    backend: DbBackend,
-    text: String,
-    values: Vec<Value>,
-}
-
-impl Sql {
-    fn new(backend: DbBackend) -> Self {
-        Self {
-            backend,
-            text: String::new(),
-            values: Vec::new(),
-        }
-    }
-
-    fn push(&mut self, text: &str) -> &mut Self {
-        self.text.push_str(text);
-        self
-    }
-
-    fn bind(&mut self, value: impl Into<Value>) -> &mut Self {
-        self.values.push(value.into());
-        if self.backend == DbBackend::Postgres {
-            let n = self.values.len();
-            self.text.push_str(&format!("${n}"));
-        } else {
-            self.text.push('?');
-        }
-        self
-    }
-
-    fn statement(self) -> Statement {
-        Statement::from_sql_and_values(self.backend, self.text, self.values)
-    }
 }
 
 /// `CASE c.state WHEN … THEN <deadline column> … END`, from the domain's own rule of

@@ -28,6 +28,7 @@ mod outbox;
 mod queue;
 mod receipts;
 mod sessions;
+mod sql;
 mod statistics;
 mod sweep;
 #[cfg(any(test, feature = "test-support"))]
@@ -53,6 +54,7 @@ pub use logins::Guard;
 pub use outbox::{Email, NewEmail};
 pub use queue::{Failed, Job, JobSummary, NewJob, backoff_secs};
 pub use sessions::{NewSession, StoredSession};
+pub use sql::Sql;
 pub use statistics::CaseFigures;
 pub use sweep::{SweepReport, sweep_orphans};
 pub use wraps::{NewWrap, StoredWrap, WrapCount};
