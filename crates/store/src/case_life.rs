@@ -8,8 +8,7 @@ use std::collections::HashMap;
 use redress_domain::{AccountId, Assessment, CaseId, CaseState, DeadlineFlag, EntryKind, Outcome};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    SqlErr, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
 };
 
 use crate::connection::parsed;
@@ -133,28 +132,6 @@ pub(crate) async fn insert_entry(
 }
 
 impl Store {
-    /// Adds an entry a reporter wrote (no author), outside the audit log: a reporter's
-    /// acts are not in it. Numbered after the case's last entry; if someone else took
-    /// that number meanwhile, numbered again.
-    pub async fn add_reporter_entry(&self, case_id: CaseId, entry: &NewCaseEntry) -> Result<u32, StoreError> {
-        if entry.author.is_some() {
-            return Err(StoreError::Corrupt("a reporter's entry has no author"));
-        }
-        let mut tries = 0;
-        loop {
-            tries += 1;
-            let txn = self.connection().begin().await?;
-            match insert_entry(&txn, case_id, entry).await {
-                Ok(seq) => {
-                    txn.commit().await.map_err(StoreError::CommitUnknown)?;
-                    return Ok(seq);
-                }
-                Err(e) if tries < 3 && is_number_clash(&e) => continue,
-                Err(e) => return Err(e),
-            }
-        }
-    }
-
     /// A case's entries, in order.
     pub async fn entries(&self, case_id: CaseId) -> Result<Vec<CaseEntry>, StoreError> {
         case_entry::Entity::find()

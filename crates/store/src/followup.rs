@@ -85,15 +85,19 @@ impl Store {
         Ok(done.rows_affected == 1)
     }
 
-    /// Writes a reporter's message in one transaction: its file objects (their uploads
-    /// ended), its entry after the case's last, and its emails with their jobs, each
-    /// row's time `hour`. Returns the entry's number.
+    /// Writes what a reporter sent (a message, an identity disclosure) in one
+    /// transaction, outside the audit log (a reporter's acts are not in it): its file
+    /// objects (their uploads ended), its entry after the case's last, and its emails
+    /// with their jobs, each row's time `hour`. Returns the entry's number.
     pub async fn add_reporter_message(
         &self,
         case_id: CaseId,
         message: &ReporterMessage,
         hour: i64,
     ) -> Result<u32, StoreError> {
+        if message.entry.author.is_some() {
+            return Err(StoreError::Corrupt("a reporter's entry has no author"));
+        }
         let ids: Vec<_> = message.objects.iter().map(|o| o.id).collect();
         let mut tries = 0;
         loop {

@@ -196,9 +196,14 @@ async fn store(state: &IntakeState, case_id: redress_domain::CaseId, text: Entry
         at: hour_floor(state.now()),
         ciphertext,
     };
+    let disclosure = redress_store::ReporterMessage {
+        entry,
+        objects: Vec::new(),
+        emails: Vec::new(),
+    };
     state
         .store
-        .add_reporter_entry(case_id, &entry)
+        .add_reporter_message(case_id, &disclosure, hour_floor(state.now()))
         .await
         .map_err(|_| ())?;
     Ok(())
