@@ -268,20 +268,6 @@ pub async fn api_send(
         Ok(seq) => Ok(HttpResponse::Created().json(Sent { seq })),
         Err(Refused { error: e, .. }) => {
             let (_, message) = e.describe(&state);
-            let message = match &e {
-                submission::SubmitError::Invalid(errors) => errors
-                    .0
-                    .first()
-                    .map(|f| {
-                        let limit = f.limit.map(|l| l.to_string()).unwrap_or_default();
-                        state.messages.fill(
-                            &format!("followup.message_error.{}", f.code),
-                            &[("limit", &limit)],
-                        )
-                    })
-                    .unwrap_or(message),
-                _ => message,
-            };
             let err = ApiError::new(e.status(), e.code(), message);
             Err(match e.field() {
                 Some(f) => err.with_field(f),

@@ -410,23 +410,10 @@ pub async fn send(req: HttpRequest, multipart: Multipart, state: web::Data<Intak
 
 /// What went wrong with a message, in the reporter's words.
 fn message_error(state: &IntakeState, error: &SubmitError) -> String {
-    let t = &state.messages;
+    let (_, message) = error.describe(state);
     match error {
-        SubmitError::Invalid(errors) => errors
-            .0
-            .first()
-            .map(|e| {
-                let limit = e.limit.map(|l| l.to_string()).unwrap_or_default();
-                t.fill(
-                    &format!("followup.message_error.{}", e.code),
-                    &[("limit", &limit)],
-                )
-            })
-            .unwrap_or_default(),
-        other => {
-            let (_, message) = other.describe(state);
-            format!("{message} {}", t.get("followup.message_kept"))
-        }
+        SubmitError::Invalid(_) => message,
+        _ => format!("{message} {}", state.messages.get("followup.message_kept")),
     }
 }
 

@@ -308,6 +308,8 @@ pub fn field_message(state: &IntakeState, e: &redress_domain::FieldError) -> Str
         .find(|f| f.name == e.field)
         .map(|f| f.kind);
     let key = match (e.code, kind) {
+        // A follow-up message is no field of the questionnaire: its words are its own.
+        (code, _) if e.field == "message" => format!("followup.message_error.{code}"),
         ("required", Some(FieldKind::MultiChoice)) => "error.required_many".to_owned(),
         ("required", Some(FieldKind::SingleChoice | FieldKind::Select)) => "error.required_one".to_owned(),
         (code, _) => format!("error.{code}"),
