@@ -871,7 +871,21 @@ async fn download_inner(
         return Ok(redress_web::not_found(req.clone()).await);
     };
     let content = content::read(state, &keys, &case).await?;
-    let found = ObjectId::parse(object).and_then(|id| content::download_of(&content, id));
+    let found = match ObjectId::parse(object) {
+        None => None,
+        Some(id) => match content::download_of(&content, id) {
+            Some(found) => Some(found),
+            None if content
+                .objects
+                .contains(&(id, redress_domain::ObjectKind::Evidence)) =>
+            {
+                content::later_file(state, &keys, &case, id)
+                    .await?
+                    .map(|file| (file, redress_domain::ObjectKind::Evidence))
+            }
+            None => None,
+        },
+    };
     let Some((file, kind)) = found else {
         return Ok(redress_web::not_found(req.clone()).await);
     };

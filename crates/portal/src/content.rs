@@ -9,8 +9,7 @@ use std::io::Read;
 use bytes::Bytes;
 use redress_crypto::{SecretIdentity, open, open_reader};
 use redress_domain::{
-    EntryDocument, EntryKind, EvidenceEntry, Holder, ObjectId, ObjectKind, Sealed, SubmissionDocument,
-    TriageSummary,
+    EntryDocument, EntryKind, Holder, ObjectId, ObjectKind, Sealed, SubmissionDocument, TriageSummary,
 };
 use redress_store::StoredCase;
 
@@ -88,8 +87,6 @@ pub struct CaseContent {
     /// What triage found (every case assigned to someone has been triaged).
     pub summary: Option<TriageSummary>,
     pub objects: Vec<(ObjectId, ObjectKind)>,
-    /// The files the reporter sent later, with their messages.
-    pub later_files: Vec<EvidenceEntry>,
 }
 
 /// Reads and opens a small sealed object (a document, never evidence).
@@ -120,21 +117,36 @@ pub async fn read(state: &PortalState, keys: &CaseKeys, case: &StoredCase) -> Re
         }
     }
     let submission = submission.ok_or(Failure::Internal("a case without its submission"))?;
-    let mut later_files = Vec::new();
-    for entry in state.store.entries(case.id).await? {
-        if entry.kind == EntryKind::ReporterMessage {
-            let plain = open(&keys.thread, &entry.ciphertext)?;
-            let doc = EntryDocument::from_json(&plain)
-                .map_err(|_| Failure::Internal("an entry that does not read"))?;
-            later_files.extend(doc.files.iter().cloned());
-        }
-    }
     Ok(CaseContent {
         submission,
         summary,
         objects,
-        later_files,
     })
+}
+
+/// The name of an evidence file the reporter sent later, with a message: the messages
+/// are opened only for a download the report itself does not list.
+pub async fn later_file(
+    state: &PortalState,
+    keys: &CaseKeys,
+    case: &StoredCase,
+    object: ObjectId,
+) -> Result<Option<Download>, Failure> {
+    for entry in state.store.entries(case.id).await? {
+        if entry.kind != EntryKind::ReporterMessage {
+            continue;
+        }
+        let plain = open(&keys.thread, &entry.ciphertext)?;
+        let doc =
+            EntryDocument::from_json(&plain).map_err(|_| Failure::Internal("an entry that does not read"))?;
+        if let Some(file) = doc.files.iter().find(|f| f.object_id == object) {
+            return Ok(Some(Download {
+                object,
+                file_name: file.file_name.clone(),
+            }));
+        }
+    }
+    Ok(None)
 }
 
 /// A file of the case as it is downloaded: the object, the key it is sealed to, and the
@@ -159,7 +171,6 @@ pub fn download_of(content: &CaseContent, object: ObjectId) -> Option<(Download,
                 .submission
                 .evidence
                 .iter()
-                .chain(&content.later_files)
                 .find(|e| e.object_id == object)?;
             Some((
                 Download {
