@@ -18,6 +18,7 @@ use std::path::Path;
 use clap::Subcommand;
 use redress_domain::{HolderKind, InvestigatorId};
 use redress_store::Store;
+use redress_web::day;
 
 use crate::config::Config;
 
@@ -124,14 +125,6 @@ pub struct Retired {
 pub struct Status {
     pub keys: Vec<KeyLine>,
     pub retired: Vec<Retired>,
-}
-
-/// `2026-12-07` for a Unix time.
-fn day(unix: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix).map_or_else(
-        |_| "?".to_owned(),
-        |t| format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day()),
-    )
 }
 
 /// The day a file was last written: when a key file was made, since nothing rewrites

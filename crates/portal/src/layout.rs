@@ -124,21 +124,7 @@ fn nav(t: &Messages, role: Role, path: &str) -> Vec<NavItem> {
         .collect()
 }
 
-/// `14:05 UTC` for a Unix time.
-pub fn clock_time(unix: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix).map_or_else(
-        |_| "?".to_owned(),
-        |t| format!("{:02}:{:02} UTC", t.hour(), t.minute()),
-    )
-}
-
-/// `2026-12-07` for a Unix time.
-pub fn day(unix: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix).map_or_else(
-        |_| "?".to_owned(),
-        |t| format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day()),
-    )
-}
+pub use redress_web::{clock_time, day};
 
 /// `2026-12-07 14:05:09 UTC` for a Unix time.
 pub fn moment(unix: i64) -> String {

@@ -6,6 +6,7 @@
 
 mod assets;
 mod csrf;
+mod dates;
 mod errors;
 mod flash;
 mod headers;
@@ -15,6 +16,7 @@ mod routes;
 
 pub use assets::{STYLESHEET_PATH, stylesheet};
 pub use csrf::{CSRF_COOKIE, CSRF_FIELD, CsrfCheck, CsrfKeys, CsrfToken};
+pub use dates::{clock_time, day};
 pub use errors::{ApiError, PageError};
 pub use flash::{FlashError, FlashSealer};
 pub use headers::security_headers;

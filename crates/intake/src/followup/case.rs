@@ -167,7 +167,7 @@ async fn case_page(
             "followup.ends",
             &[
                 ("minutes", &(IDLE_SECS / 60).to_string()),
-                ("at", &clock(s.opened_at + ABSOLUTE_SECS)),
+                ("at", &redress_web::clock_time(s.opened_at + ABSOLUTE_SECS)),
             ],
         ),
         t,
@@ -182,14 +182,6 @@ async fn case_page(
     // The cookie again, so its key stays with the browser while the session lasts.
     let _ = res.add_cookie(&cookie(state, SESSION_COOKIE, s.key.cookie_value().to_string()));
     Ok(res)
-}
-
-/// `14:05 UTC`.
-fn clock(unix: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix).map_or_else(
-        |_| "?".to_owned(),
-        |t| format!("{:02}:{:02} UTC", t.hour(), t.minute()),
-    )
 }
 
 /// A size as people read it.

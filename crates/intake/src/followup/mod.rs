@@ -178,13 +178,7 @@ pub(crate) fn csrf(state: &IntakeState, req: &HttpRequest, token: Option<&str>) 
     )
 }
 
-/// `2026-12-07` for a Unix time.
-pub(crate) fn day(unix: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix).map_or_else(
-        |_| "?".to_owned(),
-        |t| format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day()),
-    )
-}
+pub(crate) use redress_web::day;
 
 /// The look-up form, with a fresh CSRF token, and what to say above it.
 fn lookup_page(
