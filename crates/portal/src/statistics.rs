@@ -144,9 +144,11 @@ impl Figures {
         let mut months: BTreeMap<String, MonthFigures> = BTreeMap::new();
         for c in cases {
             if let Some(due) = c.ack_due {
-                let mut kept = months.get(&month(due)).cloned().unwrap_or_default();
-                kept.acknowledgement.count(due, c.acknowledged_at, now);
-                months.insert(month(due), kept);
+                months
+                    .entry(month(due))
+                    .or_default()
+                    .acknowledgement
+                    .count(due, c.acknowledged_at, now);
             }
             if let Some(due) = c.feedback_due {
                 // Feedback counts once given for the deadline that applies: a reopened
@@ -154,9 +156,11 @@ impl Figures {
                 let given = matches!(c.state, CaseState::FeedbackGiven | CaseState::Closed)
                     .then_some(c.feedback_given_at)
                     .flatten();
-                let mut kept = months.get(&month(due)).cloned().unwrap_or_default();
-                kept.feedback.count(due, given, now);
-                months.insert(month(due), kept);
+                months
+                    .entry(month(due))
+                    .or_default()
+                    .feedback
+                    .count(due, given, now);
             }
         }
         months.retain(|_, m| *m != MonthFigures::default());
