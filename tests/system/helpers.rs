@@ -266,7 +266,7 @@ impl TestApp {
         redress_worker::Worker {
             store: self.store.clone(),
             blobs: self.blobs.clone(),
-            triage_identity: self.triage.clone(),
+            triage: redress_worker::TriageKeys::fixed(vec![self.triage.clone()]),
             fingerprint_key: redress_worker::FingerprintKey::new(self.fingerprint_key),
             rules: redress_cli::worker::rules(&self.config).unwrap(),
             indicators,

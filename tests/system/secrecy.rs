@@ -92,8 +92,8 @@ async fn the_intake_host_holds_no_identity_that_opens_anything() {
     assert!(candidates.is_empty(), "found identities on the intake host");
     // Public keys are what it has; they are not identities.
     for public in [
-        app.state.keys.triage.to_string(),
-        app.state.keys.recovery.to_string(),
+        app.state.keys.current().triage.to_string(),
+        app.state.keys.current().recovery.to_string(),
     ] {
         assert!(SecretIdentity::parse(&public).is_err());
     }

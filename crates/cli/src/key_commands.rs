@@ -33,6 +33,60 @@ pub enum KeysCommand {
         /// The investigator's email address.
         email: String,
     },
+    /// Makes a new key and moves every wrap to it (resumable: run it again after an
+    /// interruption).
+    Rotate {
+        #[command(subcommand)]
+        what: RotateCommand,
+    },
+}
+
+/// Which key `keys rotate` rotates.
+#[derive(Debug, Subcommand)]
+pub enum RotateCommand {
+    /// A new triage identity (run where the worker's identity is, as its user); intake
+    /// processes pick up the public key within seconds.
+    Triage {
+        #[command(flatten)]
+        run: RunOptions,
+    },
+    /// A new recovery identity, written for offline storage; every case's recovery wrap
+    /// moves to it.
+    Recovery {
+        /// The current recovery identity (from its offline storage).
+        #[arg(long)]
+        old_identity: std::path::PathBuf,
+        /// Where to write the new recovery identity; must not exist, unless an earlier
+        /// run of this rotation wrote it.
+        #[arg(long)]
+        new_identity_out: std::path::PathBuf,
+        #[command(flatten)]
+        run: RunOptions,
+    },
+}
+
+/// How a long key operation runs.
+#[derive(Debug, clap::Args)]
+pub struct RunOptions {
+    /// Wraps per transaction.
+    #[arg(long, default_value_t = 500)]
+    pub batch: u64,
+    /// At the end, open `all` wraps with the new key, or this many picked at random.
+    #[arg(long, default_value = "1000", value_parser = crate::rotate::parse_verify)]
+    pub verify: crate::rotate::Verify,
+    /// Seconds to wait for every intake process to use the new key.
+    #[arg(long, default_value_t = 120)]
+    pub wait_for_doors: u64,
+}
+
+impl RunOptions {
+    pub fn options(&self) -> crate::rotate::RotateOptions {
+        crate::rotate::RotateOptions {
+            batch: self.batch.max(1),
+            verify_sample: self.verify.0,
+            door_wait: std::time::Duration::from_secs(self.wait_for_doors),
+        }
+    }
 }
 
 /// What a revocation did.

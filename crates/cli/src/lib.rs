@@ -7,6 +7,7 @@ pub mod check;
 pub mod config;
 pub mod key_commands;
 pub mod keys;
+pub mod rotate;
 pub mod worker;
 
 use std::net::SocketAddr;
@@ -82,7 +83,9 @@ pub async fn intake_state(
     overrides: &Overrides,
 ) -> anyhow::Result<IntakeState> {
     let blobs = config.blob_store(&store)?;
-    let keys = keys::intake_keys(config).map_err(anyhow::Error::msg)?;
+    let files = config.clone();
+    let keys = redress_intake::KeyWatch::reloading(Box::new(move || keys::intake_keys(&files)))
+        .map_err(anyhow::Error::msg)?;
     let kdf = match overrides.danger_kdf {
         Some(weak) => weak,
         None => {
@@ -194,6 +197,8 @@ pub fn start_intake(addr: SocketAddr, state: IntakeState, workers: usize) -> any
     let state = web::Data::new(state);
     // Its uploads are alive while it beats (ADR 0019).
     tokio::spawn(state.clone().into_inner().keep_beating());
+    // A rotated key reaches it within seconds, without a restart (ADR 0030).
+    tokio::spawn(state.clone().into_inner().keep_watching_keys());
     let data = state.clone();
     let text = web::Data::new(redress_web::DoorText {
         service_name: state.service_name.clone(),

@@ -144,6 +144,48 @@ fn main() -> ExitCode {
                 print!("{}", redress_cli::key_commands::render_revoked(&email, &revoked));
                 Ok(ExitCode::SUCCESS)
             }
+            Command::Keys(redress_cli::key_commands::KeysCommand::Rotate { what }) => {
+                use redress_cli::key_commands::RotateCommand;
+                let store = redress_cli::connect(&config).await?;
+                let display = redress_cli::rotate::Display::new();
+                let clock = redress_cli::system_clock;
+                let (text, finished) = match what {
+                    RotateCommand::Triage { run } => {
+                        let r = redress_cli::rotate::rotate_triage(
+                            &config,
+                            &store,
+                            &run.options(),
+                            &display,
+                            &clock,
+                        )
+                        .await?;
+                        (redress_cli::rotate::render_triage(&r), r.outcome.finished)
+                    }
+                    RotateCommand::Recovery {
+                        old_identity,
+                        new_identity_out,
+                        run,
+                    } => {
+                        let r = redress_cli::rotate::rotate_recovery(
+                            &config,
+                            &store,
+                            &old_identity,
+                            &new_identity_out,
+                            &run.options(),
+                            &display,
+                            &clock,
+                        )
+                        .await?;
+                        (redress_cli::rotate::render_recovery(&r), r.outcome.finished)
+                    }
+                };
+                print!("{text}");
+                Ok(if finished {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(3)
+                })
+            }
             Command::CheckConfig { role } => {
                 for line in redress_cli::check::summary(&config) {
                     println!("{line}");

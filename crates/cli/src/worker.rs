@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use redress_crypto::SecretIdentity;
 use redress_indicators::IndicatorSet;
 use redress_store::Store;
 use redress_worker::{FingerprintKey, Rules, Worker, WorkerSettings};
@@ -87,8 +86,10 @@ pub fn build(
     store: Store,
     clock: Arc<dyn Fn() -> i64 + Send + Sync>,
 ) -> anyhow::Result<Worker> {
-    let identity_text = crate::keys::read_secret_file(&config.triage_identity_path(), "triage identity")?;
-    let triage_identity = SecretIdentity::parse(&identity_text).context("the triage identity file")?;
+    let files = config.clone();
+    let triage =
+        redress_worker::TriageKeys::reloading(Box::new(move || crate::rotate::triage_identities(&files)))
+            .map_err(anyhow::Error::msg)?;
     let mailer = match non_empty(&config.mail.smtp_url) {
         Some(_) => Some(redress_mail::Mailer::new(&config.mail)?),
         None => None,
@@ -106,7 +107,7 @@ pub fn build(
     Ok(Worker {
         blobs: config.blob_store(&store)?,
         store,
-        triage_identity,
+        triage,
         fingerprint_key: fingerprint_key(config)?,
         rules: rules(config)?,
         indicators: indicators(config, clock())?,

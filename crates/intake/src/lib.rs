@@ -20,7 +20,7 @@ use redress_web::Endpoint;
 
 pub use admission::{GateSizes, UploadGate};
 pub use followup::LookupBudget;
-pub use state::{IntakeKeys, IntakeLimits, IntakeState, LEASE_SECS};
+pub use state::{IntakeKeys, IntakeLimits, IntakeState, KEY_RELOAD_SECS, KeyWatch, LEASE_SECS, LoadKeys};
 
 /// The intake's own messages, by language; `Messages::layered` adds the shared ones.
 const MESSAGES: &[(&str, &str)] = &[("en", include_str!("../locales/en.toml"))];

@@ -16,6 +16,70 @@ pub struct IntakeKeys {
     pub recovery: PublicKey,
 }
 
+/// Reads the public keys from where they are kept (files or configuration).
+pub type LoadKeys = Box<dyn Fn() -> Result<IntakeKeys, String> + Send + Sync>;
+
+/// How often a running intake reads its public keys again: a rotation reaches every
+/// door within this long (ADR 0030).
+pub const KEY_RELOAD_SECS: u64 = 5;
+
+/// The public keys this intake seals new cases to, read again every
+/// [`KEY_RELOAD_SECS`], so a rotated triage or recovery key is used without a restart.
+pub struct KeyWatch {
+    current: std::sync::RwLock<IntakeKeys>,
+    load: Option<LoadKeys>,
+}
+
+impl std::fmt::Debug for KeyWatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyWatch")
+            .field("current", &self.current())
+            .finish_non_exhaustive()
+    }
+}
+
+impl KeyWatch {
+    /// Keys read by `load` now and on every reload.
+    pub fn reloading(load: LoadKeys) -> Result<Self, String> {
+        Ok(Self {
+            current: std::sync::RwLock::new(load()?),
+            load: Some(load),
+        })
+    }
+
+    /// Keys that never change.
+    pub fn fixed(keys: IntakeKeys) -> Self {
+        Self {
+            current: std::sync::RwLock::new(keys),
+            load: None,
+        }
+    }
+
+    /// The keys to seal a new case to now.
+    pub fn current(&self) -> IntakeKeys {
+        self.current
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Reads the keys again. True if they changed. Keys that cannot be read (a file
+    /// being replaced, say) leave the current ones in use.
+    pub fn reload(&self) -> Result<bool, String> {
+        let Some(load) = &self.load else {
+            return Ok(false);
+        };
+        let fresh = load()?;
+        let mut current = self
+            .current
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let changed = current.triage != fresh.triage || current.recovery != fresh.recovery;
+        *current = fresh;
+        Ok(changed)
+    }
+}
+
 /// Bounds enforced while a submission streams in.
 #[derive(Clone, Debug)]
 pub struct IntakeLimits {
@@ -41,7 +105,7 @@ pub struct IntakeState {
     pub service_name: String,
     pub store: Store,
     pub blobs: BlobStore,
-    pub keys: IntakeKeys,
+    pub keys: KeyWatch,
     pub questionnaire: Questionnaire,
     pub messages: Messages,
     pub csrf: CsrfKeys,
@@ -168,8 +232,37 @@ impl IntakeState {
 
     /// Writes this process's heartbeat: its uploads in progress are alive for another
     /// [`LEASE_SECS`].
+    /// The beat also says which keys it seals to, so a rotation knows when no door uses
+    /// the old key (ADR 0030).
     pub async fn beat(&self) -> Result<(), redress_store::StoreError> {
-        self.store.beat(&self.process, LEASE_SECS, self.now()).await
+        let keys = self.keys.current();
+        self.store
+            .beat_sealing(
+                &self.process,
+                LEASE_SECS,
+                self.now(),
+                &keys.triage.to_string(),
+                &keys.recovery.to_string(),
+            )
+            .await
+    }
+
+    /// Reads the public keys again every [`KEY_RELOAD_SECS`] for as long as the process
+    /// runs, and beats at once when they changed.
+    pub async fn keep_watching_keys(self: Arc<Self>) {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(KEY_RELOAD_SECS)).await;
+            match self.keys.reload() {
+                Ok(true) => {
+                    redress_logging::count("intake", "keys_reloaded");
+                    if self.beat().await.is_err() {
+                        redress_logging::count("intake", "heartbeat_failed");
+                    }
+                }
+                Ok(false) => {}
+                Err(_) => redress_logging::count("intake", "keys_unreadable"),
+            }
+        }
     }
 
     /// Beats every third of the lease for as long as the process runs, and forgets

@@ -18,6 +18,8 @@ use redress_crypto::{CryptoError, PublicKey, SecretIdentity, unwrap_identity, wr
 use redress_domain::{CaseId, Holder, HolderKind, KeyKind};
 use redress_store::{NewWrap, Store, StoreError};
 
+pub mod rotation;
+
 /// Why a key could not be opened or wrapped. None of these carries a secret.
 #[derive(Debug, thiserror::Error)]
 pub enum KeychainError {
@@ -33,6 +35,8 @@ pub enum KeychainError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Crypto(#[from] CryptoError),
+    #[error("a re-wrapping thread stopped before it finished")]
+    Interrupted,
 }
 
 /// The two secrets of a case that is being made (at intake), before any wrap exists.

@@ -255,6 +255,7 @@ impl Store {
         heartbeat::Entity::insert(heartbeat::ActiveModel {
             worker: Set(worker.to_owned()),
             alive_until: Set(now + lease_secs),
+            ..Default::default()
         })
         .on_conflict(
             OnConflict::column(heartbeat::Column::Worker)

@@ -14,12 +14,12 @@ mod related;
 pub mod routing;
 pub mod rules;
 mod triage;
+pub mod triage_keys;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::FutureExt;
-use redress_crypto::SecretIdentity;
 use redress_domain::JobKind;
 use redress_indicators::IndicatorSet;
 use redress_store::{BlobStore, Job, Store};
@@ -28,6 +28,7 @@ use tokio::sync::watch;
 pub use fingerprints::FingerprintKey;
 pub use periodic::SWEEP_GRACE;
 pub use rules::Rules;
+pub use triage_keys::TriageKeys;
 
 /// How the worker runs.
 #[derive(Clone, Debug)]
@@ -76,7 +77,9 @@ impl Default for WorkerSettings {
 pub struct Worker {
     pub store: Store,
     pub blobs: BlobStore,
-    pub triage_identity: SecretIdentity,
+    /// The triage identities: the current one and, during a rotation, the one being
+    /// retired.
+    pub triage: TriageKeys,
     pub fingerprint_key: FingerprintKey,
     pub rules: Rules,
     pub indicators: IndicatorSet,

@@ -180,14 +180,21 @@ async fn triage(worker: &Worker, case: &StoredCase, placed: &mut Vec<ObjectId>) 
 /// triage wrap is gone because another worker handed the case over.
 async fn open_keys(worker: &Worker, case: &StoredCase) -> Result<Option<CaseKeys>, JobError> {
     let store = &worker.store;
-    let case_key = match redress_keychain::open_case_key(
-        store,
-        case.id,
-        Holder::Triage,
-        &worker.triage_identity,
-    )
-    .await
-    {
+    let recipient = store
+        .wrap(case.id, Holder::Triage)
+        .await?
+        .map(|w| w.holder_recipient)
+        .unwrap_or_default();
+    let mut opened = Err(redress_keychain::KeychainError::NoWrap(
+        redress_domain::HolderKind::Triage,
+    ));
+    for identity in worker.triage.to_try(&recipient) {
+        opened = redress_keychain::open_case_key(store, case.id, Holder::Triage, &identity).await;
+        if opened.is_ok() {
+            break;
+        }
+    }
+    let case_key = match opened {
         Ok(key) => key,
         Err(redress_keychain::KeychainError::NoWrap(_)) => {
             // Another worker may have handed it over between our checks; otherwise the

@@ -37,10 +37,11 @@ pub(super) async fn store(
     let document = SubmissionDocument::new(state.questionnaire.version(), received_at, answers, evidence);
     let plaintext = document.to_json().map_err(SubmitError::internal)?;
     let sealed_doc = seal(&[&thread_pub], &plaintext).map_err(SubmitError::internal)?;
+    let sealing = state.keys.current();
     let wraps = keys
         .first_wraps(&FirstHolders {
-            triage: &state.keys.triage,
-            recovery: &state.keys.recovery,
+            triage: &sealing.triage,
+            recovery: &sealing.recovery,
             reporter: &reporter.identity.public(),
         })
         .map_err(SubmitError::internal)?;

@@ -9,6 +9,10 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub worker: String,
     pub alive_until: i64,
+    /// For an intake process: the triage and recovery public keys it seals new cases
+    /// to, so a rotation can tell when no door uses an old key any more.
+    pub triage_recipient: Option<String>,
+    pub recovery_recipient: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

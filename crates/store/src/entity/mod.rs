@@ -20,6 +20,8 @@ pub mod investigator;
 pub mod invitation;
 pub mod job;
 pub mod kept_form;
+pub mod key_rotation;
+pub mod key_version;
 pub mod key_wrap;
 pub mod login_budget;
 pub mod login_guard;

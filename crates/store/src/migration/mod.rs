@@ -19,6 +19,7 @@ mod m0013_customers;
 mod m0014_product_counts;
 mod m0015_followup_sessions;
 mod m0016_reporter_reads;
+mod m0017_key_rotation;
 
 pub(crate) struct Migrator;
 
@@ -54,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0014_product_counts::Migration),
             Box::new(m0015_followup_sessions::Migration),
             Box::new(m0016_reporter_reads::Migration),
+            Box::new(m0017_key_rotation::Migration),
         ]
     }
 }

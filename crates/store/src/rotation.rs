@@ -1,0 +1,502 @@
+//! What a key rotation needs from the database (ADR 0030): the wraps still made to an
+//! old key, a batch of them replaced in one transaction, the registry of key versions,
+//! the keys each intake process seals to, and a row per rotation with its progress.
+//!
+//! A rotation keeps no cursor of its own: what is left to do is exactly the wraps whose
+//! recorded recipient is not the new key, so a rotation killed at any point starts again
+//! where the database says, and a batch that did not commit did nothing.
+
+use redress_domain::{CaseId, Holder};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+};
+
+use crate::connection::parsed;
+use crate::entity::{heartbeat, key_rotation, key_version, key_wrap};
+use crate::{Sql, Store, StoreError};
+
+/// A wrap a rotation reads: to re-make it, or to check it.
+#[derive(Clone, Debug)]
+pub struct WrapToRedo {
+    pub id: String,
+    pub case: CaseId,
+    /// The key it is made to now.
+    pub recipient: String,
+    pub ciphertext: Vec<u8>,
+    /// The case's case-key public half, which the opened secret must match.
+    pub case_recipient: String,
+}
+
+/// A wrap re-made to a new key, to replace the one read.
+#[derive(Clone, Debug)]
+pub struct RedoneWrap {
+    pub id: String,
+    /// The recipient it was made to when it was read: if that changed since (another
+    /// rotation, a hand-over that deleted it), this one is not written.
+    pub old_recipient: String,
+    pub new_recipient: String,
+    pub ciphertext: Vec<u8>,
+}
+
+#[derive(FromQueryResult)]
+struct WrapRow {
+    id: String,
+    case_id: String,
+    holder_recipient: String,
+    ciphertext: Vec<u8>,
+    case_recipient: String,
+}
+
+#[derive(FromQueryResult)]
+struct Counted {
+    n: i64,
+}
+
+/// The state of a key version in the registry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VersionState {
+    Current,
+    /// A rotation away from it is under way: wraps may still need it.
+    Retiring,
+    /// No wrap needs it: its identity may be destroyed.
+    Retired,
+}
+
+impl VersionState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Current => "current",
+            Self::Retiring => "retiring",
+            Self::Retired => "retired",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        [Self::Current, Self::Retiring, Self::Retired]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
+}
+
+/// One version of an organisation key in the registry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyVersion {
+    /// `triage`, `recovery`, …
+    pub kind: String,
+    /// Its public key (`age1…`) or, for a secret, its keyed fingerprint.
+    pub fingerprint: String,
+    pub state: VersionState,
+    /// `YYYY-MM-DD`.
+    pub created_day: String,
+    pub retired_day: Option<String>,
+}
+
+/// The keys one live intake process seals new cases to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DoorKeys {
+    pub process: String,
+    pub triage: String,
+    pub recovery: String,
+}
+
+/// One rotation and how far it got.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rotation {
+    pub id: String,
+    pub kind: String,
+    pub subject: Option<String>,
+    pub state: String,
+    pub new_fingerprint: Option<String>,
+    pub done: u64,
+    pub total: u64,
+    pub note: Option<String>,
+    pub started_at: i64,
+    pub updated_at: i64,
+}
+
+fn rotation(m: key_rotation::Model) -> Rotation {
+    Rotation {
+        id: m.id,
+        kind: m.kind,
+        subject: m.subject,
+        state: m.state,
+        new_fingerprint: m.new_fingerprint,
+        done: u64::try_from(m.done).unwrap_or(0),
+        total: u64::try_from(m.total).unwrap_or(0),
+        note: m.note,
+        started_at: m.started_at,
+        updated_at: m.updated_at,
+    }
+}
+
+fn holder_filter(sql: &mut Sql, holder: Holder) {
+    sql.push(" w.holder_kind = ").bind(holder.kind().as_str());
+    match holder.investigator() {
+        Some(id) => {
+            sql.push(" AND w.holder_id = ").bind(id.to_string());
+        }
+        None => {
+            sql.push(" AND w.holder_id IS NULL");
+        }
+    }
+}
+
+impl Store {
+    /// Up to `limit` of `holder`'s wraps whose recipient is (`made_to`) or is not
+    /// (`!made_to`) `recipient`, in id order after `after`.
+    pub async fn wraps_for_rotation(
+        &self,
+        holder: Holder,
+        recipient: &str,
+        made_to: bool,
+        after: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<WrapToRedo>, StoreError> {
+        let mut sql = Sql::new(self.backend());
+        sql.push(
+            "SELECT w.id, w.case_id, w.holder_recipient, w.ciphertext, c.case_recipient \
+             FROM key_wraps w JOIN cases c ON c.id = w.case_id WHERE",
+        );
+        holder_filter(&mut sql, holder);
+        sql.push(if made_to {
+            " AND w.holder_recipient = "
+        } else {
+            " AND w.holder_recipient <> "
+        })
+        .bind(recipient);
+        if let Some(after) = after {
+            sql.push(" AND w.id > ").bind(after);
+        }
+        sql.push(" ORDER BY w.id LIMIT ")
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX));
+        let rows = self.connection().query_all_raw(sql.statement()).await?;
+        rows.iter()
+            .map(|row| {
+                let r = WrapRow::from_query_result(row, "")?;
+                Ok(WrapToRedo {
+                    case: parsed(&r.case_id, CaseId::parse, "wrap case id")?,
+                    id: r.id,
+                    recipient: r.holder_recipient,
+                    ciphertext: r.ciphertext,
+                    case_recipient: r.case_recipient,
+                })
+            })
+            .collect()
+    }
+
+    /// How many of `holder`'s wraps are (`made_to`) or are not made to `recipient`.
+    pub async fn count_wraps_for_rotation(
+        &self,
+        holder: Holder,
+        recipient: &str,
+        made_to: bool,
+    ) -> Result<u64, StoreError> {
+        let mut sql = Sql::new(self.backend());
+        sql.push("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM key_wraps w WHERE");
+        holder_filter(&mut sql, holder);
+        sql.push(if made_to {
+            " AND w.holder_recipient = "
+        } else {
+            " AND w.holder_recipient <> "
+        })
+        .bind(recipient);
+        let row = self
+            .connection()
+            .query_one_raw(sql.statement())
+            .await?
+            .ok_or(StoreError::Corrupt("count"))?;
+        let n = Counted::from_query_result(&row, "")?.n;
+        u64::try_from(n).map_err(|_| StoreError::Corrupt("wrap count"))
+    }
+
+    /// Replaces a batch of wraps in one transaction, each only if it is still made to
+    /// the recipient it was read with. Returns how many were replaced.
+    pub async fn replace_wraps(&self, batch: &[RedoneWrap]) -> Result<u64, StoreError> {
+        let txn = self.connection().begin().await?;
+        let mut replaced = 0;
+        for w in batch {
+            replaced += key_wrap::Entity::update_many()
+                .col_expr(key_wrap::Column::Ciphertext, Expr::value(w.ciphertext.clone()))
+                .col_expr(
+                    key_wrap::Column::HolderRecipient,
+                    Expr::value(w.new_recipient.clone()),
+                )
+                .filter(key_wrap::Column::Id.eq(w.id.clone()))
+                .filter(key_wrap::Column::HolderRecipient.eq(w.old_recipient.clone()))
+                .exec(&txn)
+                .await?
+                .rows_affected;
+        }
+        txn.commit().await?;
+        Ok(replaced)
+    }
+
+    /// Every version of `kind` the registry knows, current first.
+    pub async fn key_versions(&self, kind: &str) -> Result<Vec<KeyVersion>, StoreError> {
+        let mut versions: Vec<KeyVersion> = key_version::Entity::find()
+            .filter(key_version::Column::Kind.eq(kind))
+            .all(self.connection())
+            .await?
+            .into_iter()
+            .map(|m| {
+                Ok(KeyVersion {
+                    state: parsed(&m.state, VersionState::parse, "key version state")?,
+                    kind: m.kind,
+                    fingerprint: m.fingerprint,
+                    created_day: m.created_day,
+                    retired_day: m.retired_day,
+                })
+            })
+            .collect::<Result<_, StoreError>>()?;
+        versions.sort_by(|a, b| {
+            (a.state != VersionState::Current, &b.created_day)
+                .cmp(&(b.state != VersionState::Current, &a.created_day))
+        });
+        Ok(versions)
+    }
+
+    /// Records `fingerprint` as the current version of `kind` made on `day`, unless the
+    /// registry already knows it.
+    pub async fn register_key(&self, kind: &str, fingerprint: &str, day: &str) -> Result<(), StoreError> {
+        key_version::Entity::insert(key_version::ActiveModel {
+            kind: Set(kind.to_owned()),
+            fingerprint: Set(fingerprint.to_owned()),
+            state: Set(VersionState::Current.as_str().to_owned()),
+            created_day: Set(day.to_owned()),
+            retired_day: Set(None),
+        })
+        .on_conflict(
+            OnConflict::columns([key_version::Column::Kind, key_version::Column::Fingerprint])
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(self.connection())
+        .await?;
+        Ok(())
+    }
+
+    /// Starts a rotation of `kind` from `old` to `new` in the registry: `new` is current
+    /// (made on `day`), every other current version retiring. Repeating it changes nothing.
+    pub async fn begin_key_version(
+        &self,
+        kind: &str,
+        old: &str,
+        new: &str,
+        day: &str,
+    ) -> Result<(), StoreError> {
+        let txn = self.connection().begin().await?;
+        for (fingerprint, state) in [(old, VersionState::Retiring), (new, VersionState::Current)] {
+            key_version::Entity::insert(key_version::ActiveModel {
+                kind: Set(kind.to_owned()),
+                fingerprint: Set(fingerprint.to_owned()),
+                state: Set(state.as_str().to_owned()),
+                created_day: Set(day.to_owned()),
+                retired_day: Set(None),
+            })
+            .on_conflict(
+                OnConflict::columns([key_version::Column::Kind, key_version::Column::Fingerprint])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(&txn)
+            .await?;
+        }
+        key_version::Entity::update_many()
+            .col_expr(
+                key_version::Column::State,
+                Expr::value(VersionState::Retiring.as_str()),
+            )
+            .filter(key_version::Column::Kind.eq(kind))
+            .filter(key_version::Column::State.eq(VersionState::Current.as_str()))
+            .filter(key_version::Column::Fingerprint.ne(new))
+            .exec(&txn)
+            .await?;
+        key_version::Entity::update_many()
+            .col_expr(
+                key_version::Column::State,
+                Expr::value(VersionState::Current.as_str()),
+            )
+            .col_expr(
+                key_version::Column::RetiredDay,
+                Expr::value(Option::<String>::None),
+            )
+            .filter(key_version::Column::Kind.eq(kind))
+            .filter(key_version::Column::Fingerprint.eq(new))
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Marks every retiring version of `kind` retired on `day`: no wrap needs it.
+    pub async fn retire_key_versions(&self, kind: &str, day: &str) -> Result<Vec<String>, StoreError> {
+        let retiring: Vec<String> = key_version::Entity::find()
+            .filter(key_version::Column::Kind.eq(kind))
+            .filter(key_version::Column::State.eq(VersionState::Retiring.as_str()))
+            .all(self.connection())
+            .await?
+            .into_iter()
+            .map(|m| m.fingerprint)
+            .collect();
+        key_version::Entity::update_many()
+            .col_expr(
+                key_version::Column::State,
+                Expr::value(VersionState::Retired.as_str()),
+            )
+            .col_expr(key_version::Column::RetiredDay, Expr::value(day))
+            .filter(key_version::Column::Kind.eq(kind))
+            .filter(key_version::Column::State.eq(VersionState::Retiring.as_str()))
+            .exec(self.connection())
+            .await?;
+        Ok(retiring)
+    }
+
+    /// Records that intake process `process` is alive at `now` and seals new cases to
+    /// `triage` and `recovery`. Called on the intake's fixed cadence and when it picks
+    /// up a new key, never because a report arrived.
+    pub async fn beat_sealing(
+        &self,
+        process: &str,
+        lease_secs: i64,
+        now: i64,
+        triage: &str,
+        recovery: &str,
+    ) -> Result<(), StoreError> {
+        heartbeat::Entity::insert(heartbeat::ActiveModel {
+            worker: Set(process.to_owned()),
+            alive_until: Set(now + lease_secs),
+            triage_recipient: Set(Some(triage.to_owned())),
+            recovery_recipient: Set(Some(recovery.to_owned())),
+        })
+        .on_conflict(
+            OnConflict::column(heartbeat::Column::Worker)
+                .update_columns([
+                    heartbeat::Column::AliveUntil,
+                    heartbeat::Column::TriageRecipient,
+                    heartbeat::Column::RecoveryRecipient,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(self.connection())
+        .await?;
+        Ok(())
+    }
+
+    /// The keys every intake process alive at `now` seals to.
+    pub async fn doors_sealing(&self, now: i64) -> Result<Vec<DoorKeys>, StoreError> {
+        Ok(heartbeat::Entity::find()
+            .filter(heartbeat::Column::AliveUntil.gte(now))
+            .filter(heartbeat::Column::TriageRecipient.is_not_null())
+            .all(self.connection())
+            .await?
+            .into_iter()
+            .map(|h| DoorKeys {
+                process: h.worker,
+                triage: h.triage_recipient.unwrap_or_default(),
+                recovery: h.recovery_recipient.unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    /// The unfinished rotation of `kind` (for `subject`), if there is one, or a new one
+    /// in state `state`.
+    pub async fn open_rotation(
+        &self,
+        kind: &str,
+        subject: Option<&str>,
+        state: &str,
+        now: i64,
+    ) -> Result<Rotation, StoreError> {
+        if let Some(open) = self.unfinished_rotation(kind, subject).await? {
+            return Ok(open);
+        }
+        let m = key_rotation::ActiveModel {
+            id: Set(uuid::Uuid::new_v4().to_string()),
+            kind: Set(kind.to_owned()),
+            subject: Set(subject.map(str::to_owned)),
+            state: Set(state.to_owned()),
+            new_fingerprint: Set(None),
+            done: Set(0),
+            total: Set(0),
+            note: Set(None),
+            started_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(self.connection())
+        .await?;
+        Ok(rotation(m))
+    }
+
+    /// The rotation of `kind` (for `subject`) that is requested or running, if any.
+    pub async fn unfinished_rotation(
+        &self,
+        kind: &str,
+        subject: Option<&str>,
+    ) -> Result<Option<Rotation>, StoreError> {
+        let mut q = key_rotation::Entity::find()
+            .filter(key_rotation::Column::Kind.eq(kind))
+            .filter(key_rotation::Column::State.is_in(["requested", "running"]));
+        q = match subject {
+            Some(s) => q.filter(key_rotation::Column::Subject.eq(s)),
+            None => q.filter(key_rotation::Column::Subject.is_null()),
+        };
+        Ok(q.one(self.connection()).await?.map(rotation))
+    }
+
+    /// Records how far rotation `id` has got.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn record_rotation(
+        &self,
+        id: &str,
+        state: &str,
+        new_fingerprint: Option<&str>,
+        done: u64,
+        total: u64,
+        note: Option<&str>,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut update = key_rotation::Entity::update_many()
+            .col_expr(key_rotation::Column::State, Expr::value(state))
+            .col_expr(
+                key_rotation::Column::Done,
+                Expr::value(i64::try_from(done).unwrap_or(i64::MAX)),
+            )
+            .col_expr(
+                key_rotation::Column::Total,
+                Expr::value(i64::try_from(total).unwrap_or(i64::MAX)),
+            )
+            .col_expr(key_rotation::Column::Note, Expr::value(note.map(str::to_owned)))
+            .col_expr(key_rotation::Column::UpdatedAt, Expr::value(now));
+        if let Some(fp) = new_fingerprint {
+            update = update.col_expr(key_rotation::Column::NewFingerprint, Expr::value(fp));
+        }
+        update
+            .filter(key_rotation::Column::Id.eq(id))
+            .exec(self.connection())
+            .await?;
+        Ok(())
+    }
+
+    /// The latest rotations, newest first.
+    pub async fn rotations(&self, limit: u64) -> Result<Vec<Rotation>, StoreError> {
+        Ok(key_rotation::Entity::find()
+            .order_by_desc(key_rotation::Column::StartedAt)
+            .order_by_desc(key_rotation::Column::Id)
+            .limit(limit)
+            .all(self.connection())
+            .await?
+            .into_iter()
+            .map(rotation)
+            .collect())
+    }
+
+    /// One rotation by id.
+    pub async fn rotation(&self, id: &str) -> Result<Option<Rotation>, StoreError> {
+        Ok(key_rotation::Entity::find_by_id(id.to_owned())
+            .one(self.connection())
+            .await?
+            .map(rotation))
+    }
+}
