@@ -109,6 +109,14 @@ pub fn misplaced_secrets(config: &Config, door: Option<&str>) -> Vec<String> {
     if let Some(door) = door {
         for (what, path) in [
             ("the triage identity", config.triage_identity_path()),
+            (
+                "the previous triage identity",
+                crate::rotate::triage_previous_path(config),
+            ),
+            (
+                "the next triage identity",
+                crate::rotate::triage_next_path(config),
+            ),
             ("the fingerprint key", config.fingerprint_key_path()),
         ] {
             if path.exists() {

@@ -169,6 +169,8 @@ pub async fn rewrap_pass(
     let mut report = PassReport::default();
     let mut after: Option<String> = None;
     let mut seen = 0;
+    // The write of one batch runs while the next is read and re-wrapped.
+    let mut writing: Option<tokio::task::JoinHandle<Result<u64, redress_store::StoreError>>> = None;
     loop {
         let rows = store
             .wraps_for_rotation(job.holder, &new_recipient, false, after.as_deref(), job.batch)
@@ -179,20 +181,26 @@ pub async fn rewrap_pass(
         let new = job.new.clone();
         let old_for_batch: Vec<(String, SecretIdentity)> =
             old.iter().map(|(p, id)| (p.clone(), (*id).clone())).collect();
-        let (redone, unopened) = tokio::task::spawn_blocking(move || {
+        let crypto = tokio::task::spawn_blocking(move || {
             let old: Vec<(String, &SecretIdentity)> =
                 old_for_batch.iter().map(|(p, id)| (p.clone(), id)).collect();
             rewrap_rows(rows, &old, &new)
-        })
-        .await
-        .map_err(|_| KeychainError::Interrupted)?;
-        report.rewrapped += store.replace_wraps(&redone).await?;
+        });
+        if let Some(w) = writing.take() {
+            report.rewrapped += w.await.map_err(|_| KeychainError::Interrupted)??;
+        }
+        let (redone, unopened) = crypto.await.map_err(|_| KeychainError::Interrupted)?;
+        let writer = store.clone();
+        writing = Some(tokio::spawn(async move { writer.replace_wraps(&redone).await }));
         report.unopened.extend(unopened);
         seen += n;
         progress.advance(n);
         if let Some(r) = recorder {
             r.record("running", seen, total.max(seen), "re-wrapping").await?;
         }
+    }
+    if let Some(w) = writing.take() {
+        report.rewrapped += w.await.map_err(|_| KeychainError::Interrupted)??;
     }
     Ok(report)
 }

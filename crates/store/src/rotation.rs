@@ -14,7 +14,7 @@ use sea_orm::{
 };
 
 use crate::connection::parsed;
-use crate::entity::{heartbeat, key_rotation, key_version, key_wrap};
+use crate::entity::{heartbeat, key_rotation, key_version};
 use crate::{Sql, Store, StoreError};
 
 /// A wrap a rotation reads: to re-make it, or to check it.
@@ -39,6 +39,9 @@ pub struct RedoneWrap {
     pub new_recipient: String,
     pub ciphertext: Vec<u8>,
 }
+
+/// Wraps per `UPDATE … FROM (VALUES …)`: four values each, far below the bind limits.
+const REPLACE_CHUNK: usize = 1000;
 
 #[derive(FromQueryResult)]
 struct WrapRow {
@@ -211,23 +214,26 @@ impl Store {
         u64::try_from(n).map_err(|_| StoreError::Corrupt("wrap count"))
     }
 
-    /// Replaces a batch of wraps in one transaction, each only if it is still made to
-    /// the recipient it was read with. Returns how many were replaced.
+    /// Replaces a batch of wraps in one transaction, each only if it
+    /// is still made to the recipient it was read with. Returns how many were replaced.
+    /// `VALUES` columns are `column1…` on both SQLite and PostgreSQL.
     pub async fn replace_wraps(&self, batch: &[RedoneWrap]) -> Result<u64, StoreError> {
         let txn = self.connection().begin().await?;
         let mut replaced = 0;
-        for w in batch {
-            replaced += key_wrap::Entity::update_many()
-                .col_expr(key_wrap::Column::Ciphertext, Expr::value(w.ciphertext.clone()))
-                .col_expr(
-                    key_wrap::Column::HolderRecipient,
-                    Expr::value(w.new_recipient.clone()),
-                )
-                .filter(key_wrap::Column::Id.eq(w.id.clone()))
-                .filter(key_wrap::Column::HolderRecipient.eq(w.old_recipient.clone()))
-                .exec(&txn)
-                .await?
-                .rows_affected;
+        for chunk in batch.chunks(REPLACE_CHUNK) {
+            let mut sql = Sql::new(self.backend());
+            sql.push(
+                "UPDATE key_wraps SET ciphertext = v.column4, holder_recipient = v.column3 FROM (VALUES ",
+            );
+            for (i, w) in chunk.iter().enumerate() {
+                sql.push(if i == 0 { "(" } else { ", (" });
+                sql.bind(w.id.clone()).push(", ");
+                sql.bind(w.old_recipient.clone()).push(", ");
+                sql.bind(w.new_recipient.clone()).push(", ");
+                sql.bind(w.ciphertext.clone()).push(")");
+            }
+            sql.push(") AS v WHERE key_wraps.id = v.column1 AND key_wraps.holder_recipient = v.column2");
+            replaced += txn.execute_raw(sql.statement()).await?.rows_affected();
         }
         txn.commit().await?;
         Ok(replaced)
