@@ -21,7 +21,7 @@ use redress_crypto::KdfParams;
 use redress_domain::Questionnaire;
 use redress_intake::{GateSizes, IntakeLimits, IntakeState, UploadGate};
 use redress_store::Store;
-use redress_web::{CsrfKeys, FlashSealer};
+use redress_web::WebSecrets;
 
 use crate::config::{Config, non_empty};
 
@@ -92,6 +92,7 @@ pub async fn intake_state(
     };
     let receipt_salt = store.setting_or_init("receipt_salt", || random_bytes(16)).await?;
     let web_secret = store.setting_or_init("web_secret", || random_bytes(32)).await?;
+    let web_secrets = WebSecrets::new(&web_secret, None);
     let i = &config.intake;
     let l = &config.limits;
     let questionnaire = questionnaire(config)?;
@@ -106,8 +107,8 @@ pub async fn intake_state(
         keys,
         questionnaire,
         messages: redress_intake::messages("en")?,
-        csrf: CsrfKeys::new(redress_web::derive_key(&web_secret, "csrf"), None),
-        flash: FlashSealer::new(redress_web::derive_key(&web_secret, "flash")),
+        csrf: web_secrets.csrf_keys("csrf"),
+        flash: web_secrets.flash_sealer("flash"),
         receipt_salt,
         kdf,
         limits: IntakeLimits {
@@ -326,7 +327,10 @@ pub async fn portal_state(
         settings,
         clock,
     };
-    Ok(redress_portal::PortalState::new(parts, &secret)?)
+    Ok(redress_portal::PortalState::new(
+        parts,
+        &WebSecrets::new(secret.as_slice(), None),
+    )?)
 }
 
 /// A running portal listener.
