@@ -144,6 +144,14 @@ fn main() -> ExitCode {
                 print!("{}", redress_cli::key_commands::render_revoked(&email, &revoked));
                 Ok(ExitCode::SUCCESS)
             }
+            Command::Keys(redress_cli::key_commands::KeysCommand::Rotate { what }) => {
+                let store = redress_cli::connect(&config).await?;
+                let out =
+                    redress_cli::key_commands::rotate(&config, &store, what, redress_cli::system_clock())
+                        .await?;
+                print!("{out}");
+                Ok(ExitCode::SUCCESS)
+            }
             Command::CheckConfig { role } => {
                 for line in redress_cli::check::summary(&config) {
                     println!("{line}");
