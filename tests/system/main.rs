@@ -40,6 +40,7 @@ mod portal_secrecy;
 mod portal_statistics;
 mod quiet_logs;
 mod secrecy;
+mod secret_rotation;
 mod submit;
 mod users;
 mod worker;

@@ -53,10 +53,11 @@ pub async fn problems(config: &Config, host: Host) -> Vec<String> {
     };
     problems.extend(keys::misplaced_secrets(config, door));
     let portal_secret = config.portal_secret_path();
-    // `serve` makes a missing one; a portal host must have it.
+    // `serve` makes a missing one; a portal host must have it (and the previous one
+    // after a rotation must pass the same checks).
     if (host == Host::Portal || portal_secret.exists())
         && host != Host::Intake
-        && let Err(e) = keys::read_key_file(&portal_secret, "the portal secret")
+        && let Err(e) = crate::secret_rotation::portal_secrets(config)
     {
         problems.push(format!("{e:#}"));
     }

@@ -1,5 +1,6 @@
 //! `redress keys …`. `status`: every long-lived key — the triage and recovery keys, each
-//! investigator's, the web and portal secrets — with its fingerprint, when it was made,
+//! investigator's, the web and portal secrets and the previous ones kept after a
+//! rotation — with its fingerprint, when it was made,
 //! and how many case-key wraps are made to it; and the wraps made to a key that is no
 //! longer its holder's (what a rotation has left to do).
 //!
@@ -7,6 +8,8 @@
 //! a wrap to a retired key is one whose recipient is not its holder's current key. A
 //! secret's fingerprint is a keyed hash of it: it tells two secrets apart and reveals
 //! nothing of either.
+//!
+//! `rotate web-secret|portal-secret [--force]`: see `secret_rotation` (ADR 0031).
 //!
 //! `revoke EMAIL`: an investigator's key is revoked by deleting every wrap they hold
 //! (their identity then opens nothing), with their assignments; their account is
@@ -19,8 +22,10 @@ use clap::Subcommand;
 use redress_domain::{HolderKind, InvestigatorId};
 use redress_store::Store;
 use redress_web::day;
+use zeroize::Zeroizing;
 
 use crate::config::Config;
+use crate::secret_rotation;
 
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
@@ -33,8 +38,8 @@ pub enum KeysCommand {
         /// The investigator's email address.
         email: String,
     },
-    /// Makes a new key and moves every wrap to it (resumable: run it again after an
-    /// interruption).
+    /// Makes a new key or secret and retires the current one (a key rotation is
+    /// resumable: run it again after an interruption).
     Rotate {
         #[command(subcommand)]
         what: RotateCommand,
@@ -63,6 +68,22 @@ pub enum RotateCommand {
         #[command(flatten)]
         run: RunOptions,
     },
+    /// The intake's web secret (its CSRF tokens and receipt cookies). The current one is
+    /// kept as the previous, still accepted; the one before it is dropped.
+    WebSecret {
+        /// Keep no previous secret, refusing everything the old one made, and end every
+        /// reporter's follow-up session.
+        #[arg(long)]
+        force: bool,
+    },
+    /// The portal's secret file (its CSRF tokens and sealed cookies). The current one is
+    /// kept beside it as the previous, still accepted; the one before it is dropped.
+    PortalSecret {
+        /// Keep no previous secret, refusing everything the old one made, and end every
+        /// portal session.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// How a long key operation runs.
@@ -87,6 +108,51 @@ impl RunOptions {
             door_wait: std::time::Duration::from_secs(self.wait_for_doors),
         }
     }
+}
+
+/// Runs `keys rotate …`: what to print, and whether it finished (a key rotation that
+/// did not is run again).
+pub async fn rotate(
+    config: &Config,
+    store: &Store,
+    what: RotateCommand,
+    now: i64,
+) -> anyhow::Result<(String, bool)> {
+    use crate::rotate as keys;
+    use crate::secret_rotation as secrets;
+    let display = keys::Display::new();
+    let clock = crate::system_clock;
+    Ok(match what {
+        RotateCommand::Triage { run } => {
+            let r = keys::rotate_triage(config, store, &run.options(), &display, &clock).await?;
+            (keys::render_triage(&r), r.outcome.finished)
+        }
+        RotateCommand::Recovery {
+            old_identity,
+            new_identity_out,
+            run,
+        } => {
+            let r = keys::rotate_recovery(
+                config,
+                store,
+                &old_identity,
+                &new_identity_out,
+                &run.options(),
+                &display,
+                &clock,
+            )
+            .await?;
+            (keys::render_recovery(&r), r.outcome.finished)
+        }
+        RotateCommand::WebSecret { force } => (
+            secrets::render(&secrets::rotate_web_secret(store, force, now).await?),
+            true,
+        ),
+        RotateCommand::PortalSecret { force } => (
+            secrets::render(&secrets::rotate_portal_secret(config, store, force, now).await?),
+            true,
+        ),
+    })
 }
 
 /// What a revocation did.
@@ -190,9 +256,15 @@ fn file_day(path: &Path) -> Option<String> {
 }
 
 /// A secret's fingerprint: a keyed hash, sixteen hex digits.
-fn secret_fingerprint(secret: &[u8]) -> String {
+pub(crate) fn secret_fingerprint(secret: &[u8]) -> String {
     let mac = redress_crypto::hmac_sha256(b"redress/key-fingerprint/v1", &[secret]);
     format!("secret:{}", hex::encode(&mac[..8]))
+}
+
+/// The fingerprint of the secret in the file `path`, if this host has it.
+pub(crate) fn file_fingerprint(path: &Path) -> Option<String> {
+    let text = Zeroizing::new(std::fs::read_to_string(path).ok()?);
+    Some(secret_fingerprint(text.trim().as_bytes()))
 }
 
 /// Reads every key this host can see and counts the wraps.
@@ -230,25 +302,44 @@ pub async fn status(config: &Config, store: &Store) -> anyhow::Result<Status> {
             wraps: Some(take(HolderKind::Investigator, Some(i.id), &i.recipient)),
         });
     }
+    let web_secret = store
+        .setting(secret_rotation::WEB_SECRET)
+        .await?
+        .map(Zeroizing::new);
     keys.push(KeyLine {
         key: "web secret".to_owned(),
-        fingerprint: store
-            .setting("web_secret")
-            .await?
-            .map_or_else(|| "not made yet".to_owned(), |s| secret_fingerprint(&s)),
+        fingerprint: web_secret.map_or_else(|| "not made yet".to_owned(), |s| secret_fingerprint(&s)),
         created: "not recorded".to_owned(),
         wraps: None,
     });
+    if let Some(previous) = store
+        .setting(secret_rotation::WEB_SECRET_PREVIOUS)
+        .await?
+        .map(Zeroizing::new)
+    {
+        keys.push(KeyLine {
+            key: "web secret (previous)".to_owned(),
+            fingerprint: secret_fingerprint(&previous),
+            created: "not recorded".to_owned(),
+            wraps: None,
+        });
+    }
     let portal_secret = config.portal_secret_path();
     keys.push(KeyLine {
         key: "portal secret".to_owned(),
-        fingerprint: match std::fs::read_to_string(&portal_secret) {
-            Ok(text) => secret_fingerprint(text.trim().as_bytes()),
-            Err(_) => "not on this host".to_owned(),
-        },
+        fingerprint: file_fingerprint(&portal_secret).unwrap_or_else(|| "not on this host".to_owned()),
         created: file_day(&portal_secret).unwrap_or_else(|| "-".to_owned()),
         wraps: None,
     });
+    let previous = secret_rotation::previous_portal_secret_path(&portal_secret);
+    if let Some(fingerprint) = file_fingerprint(&previous) {
+        keys.push(KeyLine {
+            key: "portal secret (previous)".to_owned(),
+            fingerprint,
+            created: file_day(&previous).unwrap_or_else(|| "-".to_owned()),
+            wraps: None,
+        });
+    }
     // What is left was made to keys that are no longer their holder's.
     let email: HashMap<InvestigatorId, &str> =
         investigators.iter().map(|i| (i.id, i.email.as_str())).collect();

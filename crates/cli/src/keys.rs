@@ -139,7 +139,7 @@ fn recovery_pub_path(config: &Config) -> PathBuf {
     config.keys_dir().join("recovery.pub")
 }
 
-fn write_new(path: &Path, contents: &str, mode: u32) -> std::io::Result<()> {
+pub(crate) fn write_new(path: &Path, contents: &str, mode: u32) -> std::io::Result<()> {
     let mut f = OpenOptions::new()
         .write(true)
         .create_new(true)

@@ -8,6 +8,7 @@ pub mod config;
 pub mod key_commands;
 pub mod keys;
 pub mod rotate;
+pub mod secret_rotation;
 pub mod worker;
 
 use std::net::SocketAddr;
@@ -22,7 +23,6 @@ use redress_crypto::KdfParams;
 use redress_domain::Questionnaire;
 use redress_intake::{GateSizes, IntakeLimits, IntakeState, UploadGate};
 use redress_store::Store;
-use redress_web::{CsrfKeys, FlashSealer};
 
 use crate::config::{Config, non_empty};
 
@@ -94,7 +94,7 @@ pub async fn intake_state(
         }
     };
     let receipt_salt = store.setting_or_init("receipt_salt", || random_bytes(16)).await?;
-    let web_secret = store.setting_or_init("web_secret", || random_bytes(32)).await?;
+    let web_secrets = secret_rotation::web_secrets(&store).await?;
     let i = &config.intake;
     let l = &config.limits;
     let questionnaire = questionnaire(config)?;
@@ -109,8 +109,8 @@ pub async fn intake_state(
         keys,
         questionnaire,
         messages: redress_intake::messages("en")?,
-        csrf: CsrfKeys::new(redress_web::derive_key(&web_secret, "csrf"), None),
-        flash: FlashSealer::new(redress_web::derive_key(&web_secret, "flash")),
+        csrf: web_secrets.csrf_keys("csrf"),
+        flash: web_secrets.flash_sealer("flash"),
         receipt_salt,
         kdf,
         limits: IntakeLimits {
@@ -276,7 +276,7 @@ pub async fn portal_state(
     overrides: &Overrides,
 ) -> anyhow::Result<redress_portal::PortalState> {
     let p = &config.portal;
-    let secret = keys::read_key_file(&config.portal_secret_path(), "the portal secret")?;
+    let secrets = secret_rotation::portal_secrets(config)?;
     let password_kdf = match overrides.danger_kdf {
         Some(weak) => weak,
         None => {
@@ -331,7 +331,7 @@ pub async fn portal_state(
         settings,
         clock,
     };
-    Ok(redress_portal::PortalState::new(parts, &secret)?)
+    Ok(redress_portal::PortalState::new(parts, &secrets)?)
 }
 
 /// A running portal listener.
@@ -397,8 +397,8 @@ pub async fn portal(config: Config) -> anyhow::Result<()> {
     for problem in keys::misplaced_secrets(&config, Some("portal")) {
         tracing::warn!("{problem}");
     }
-    // Its own secret, made at the first start: a new one only fails the forms open
-    // at the time (sessions do not depend on it).
+    // Its own secret, made at the first start; replaced by `keys rotate portal-secret`
+    // (sessions do not depend on it).
     if let Some(made) = keys::ensure_portal_secret(&config)? {
         println!("Created the portal secret: {}", made.display());
     }

@@ -145,41 +145,11 @@ fn main() -> ExitCode {
                 Ok(ExitCode::SUCCESS)
             }
             Command::Keys(redress_cli::key_commands::KeysCommand::Rotate { what }) => {
-                use redress_cli::key_commands::RotateCommand;
                 let store = redress_cli::connect(&config).await?;
-                let display = redress_cli::rotate::Display::new();
-                let clock = redress_cli::system_clock;
-                let (text, finished) = match what {
-                    RotateCommand::Triage { run } => {
-                        let r = redress_cli::rotate::rotate_triage(
-                            &config,
-                            &store,
-                            &run.options(),
-                            &display,
-                            &clock,
-                        )
+                let (out, finished) =
+                    redress_cli::key_commands::rotate(&config, &store, what, redress_cli::system_clock())
                         .await?;
-                        (redress_cli::rotate::render_triage(&r), r.outcome.finished)
-                    }
-                    RotateCommand::Recovery {
-                        old_identity,
-                        new_identity_out,
-                        run,
-                    } => {
-                        let r = redress_cli::rotate::rotate_recovery(
-                            &config,
-                            &store,
-                            &old_identity,
-                            &new_identity_out,
-                            &run.options(),
-                            &display,
-                            &clock,
-                        )
-                        .await?;
-                        (redress_cli::rotate::render_recovery(&r), r.outcome.finished)
-                    }
-                };
-                print!("{text}");
+                print!("{out}");
                 Ok(if finished {
                     ExitCode::SUCCESS
                 } else {

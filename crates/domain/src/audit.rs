@@ -15,6 +15,12 @@ named_enum! {
         Unlock = "unlock",
         /// An investigator's key revoked: their wraps deleted, their account disabled.
         KeyRevoke = "key_revoke",
+        /// A door's web secret rotated, the one before it still accepted (target:
+        /// `secret:web` or `secret:portal`; ADR 0031).
+        SecretRotate = "secret_rotate",
+        /// A door's web secret replaced with none kept, every session of that door ended
+        /// (`--force`; target as for `secret_rotate`).
+        SecretReplace = "secret_replace",
         Logout = "logout",
         RoleChange = "role_change",
         Disable = "disable",

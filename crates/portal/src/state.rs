@@ -4,7 +4,7 @@ use std::sync::Arc;
 use redress_crypto::{KdfParams, SecretIdentity, wrap_identity};
 use redress_domain::Questionnaire;
 use redress_store::{BlobStore, Store};
-use redress_web::{CsrfKeys, FlashSealer, Messages};
+use redress_web::{CsrfKeys, FlashSealer, Messages, WebSecrets};
 use tokio::sync::Semaphore;
 
 use crate::Access;
@@ -144,9 +144,10 @@ pub struct PortalState {
 }
 
 impl PortalState {
-    /// The portal's state. `secret` is the portal's own (the file `portal.secret`):
-    /// its cookies and CSRF tokens are bound to it, and the intake never reads it.
-    pub fn new(parts: PortalParts, secret: &[u8; 32]) -> Result<Self, redress_crypto::CryptoError> {
+    /// The portal's state. `secrets` are the portal's own (the file `portal.secret`, and
+    /// after a rotation the one before it, ADR 0031): its cookies and CSRF tokens are
+    /// bound to them, and the intake never reads them.
+    pub fn new(parts: PortalParts, secrets: &WebSecrets) -> Result<Self, redress_crypto::CryptoError> {
         let PortalParts {
             service_name,
             store,
@@ -169,9 +170,9 @@ impl PortalState {
             blobs,
             questionnaire,
             messages,
-            csrf: CsrfKeys::new(redress_web::derive_key(secret, "portal-csrf"), None),
-            staff_csrf: CsrfKeys::new(redress_web::derive_key(secret, "portal-staff-csrf"), None),
-            flash: FlashSealer::new(redress_web::derive_key(secret, "portal-flash")),
+            csrf: secrets.csrf_keys("portal-csrf"),
+            staff_csrf: secrets.csrf_keys("portal-staff-csrf"),
+            flash: secrets.flash_sealer("portal-flash"),
             password_kdf,
             settings,
             kdf: KdfGate {

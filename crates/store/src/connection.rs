@@ -4,9 +4,9 @@ use sea_orm::{
 };
 use sea_orm_migration::MigratorTrait;
 
-use crate::StoreError;
 use crate::entity::setting;
 use crate::migration::Migrator;
+use crate::{Audited, StoreError};
 
 /// How long a request waits for a connection, or for SQLite's lock, before the store
 /// reports the database unavailable.
@@ -141,6 +141,32 @@ impl Store {
             }
             Err(e) => Err(e.into()),
         }
+    }
+}
+
+impl Audited {
+    /// The setting `key` as this transaction sees it.
+    pub async fn setting(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(setting::Entity::find_by_id(key.to_owned())
+            .one(&self.txn)
+            .await?
+            .map(|s| s.value))
+    }
+
+    /// Sets the setting `key` to `value`, or removes it when `value` is `None`.
+    pub async fn put_setting(&self, key: &str, value: Option<&[u8]>) -> Result<(), StoreError> {
+        setting::Entity::delete_by_id(key.to_owned())
+            .exec(&self.txn)
+            .await?;
+        if let Some(value) = value {
+            setting::ActiveModel {
+                key: Set(key.to_owned()),
+                value: Set(value.to_vec()),
+            }
+            .insert(&self.txn)
+            .await?;
+        }
+        Ok(())
     }
 }
 

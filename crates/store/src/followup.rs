@@ -6,7 +6,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, Transacti
 
 use crate::connection::parsed;
 use crate::entity::{case_entry, followup_session};
-use crate::{NewCaseEntry, NewEmail, NewJob, NewObject, Store, StoreError};
+use crate::{Audited, NewCaseEntry, NewEmail, NewJob, NewObject, Store, StoreError};
 
 /// What a reporter's message writes, all at once: its files, its entry, and a
 /// content-free email to each assignee.
@@ -145,6 +145,15 @@ impl Store {
             .filter(followup_session::Column::ForgetAfter.lte(now))
             .exec(self.connection())
             .await?;
+        Ok(done.rows_affected)
+    }
+}
+
+impl Audited {
+    /// Ends every reporter's follow-up session (a forced rotation of the web secret, ADR
+    /// 0031). How many there were.
+    pub async fn end_every_followup_session(&self) -> Result<u64, StoreError> {
+        let done = followup_session::Entity::delete_many().exec(&self.txn).await?;
         Ok(done.rows_affected)
     }
 }

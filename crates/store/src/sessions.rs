@@ -125,6 +125,13 @@ impl Audited {
         Ok(res.rows_affected > 0)
     }
 
+    /// Ends every session of every account (a forced rotation of the portal secret,
+    /// ADR 0031). How many there were.
+    pub async fn end_every_session(&self) -> Result<u64, StoreError> {
+        let res = session::Entity::delete_many().exec(&self.txn).await?;
+        Ok(res.rows_affected)
+    }
+
     /// An enrolling session becomes a full one once the authenticator is confirmed.
     pub async fn complete_session(&self, lookup: &[u8; 32]) -> Result<(), StoreError> {
         session::Entity::update_many()

@@ -13,6 +13,7 @@ mod headers;
 mod i18n;
 mod page;
 mod routes;
+mod secrets;
 
 pub use assets::{STYLESHEET_PATH, stylesheet};
 pub use csrf::{CSRF_COOKIE, CSRF_FIELD, CsrfCheck, CsrfKeys, CsrfToken};
@@ -23,6 +24,7 @@ pub use headers::security_headers;
 pub use i18n::{Messages, MessagesError, text_direction};
 pub use page::{cookie, html};
 pub use routes::{DoorText, Endpoint, Refusal, not_found, refusal};
+pub use secrets::WebSecrets;
 
 /// A 503 (busy, disk low, database away) tells the client when to try again: a
 /// little after the door's next admission sample.
