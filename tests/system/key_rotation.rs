@@ -108,6 +108,7 @@ async fn a_triage_rotation_reaches_the_running_intake_and_every_report_made_duri
                 batch: 3,
                 verify_sample: None,
                 door_wait: Duration::from_secs(60),
+                settle: Duration::from_secs(2),
             },
             &Quiet,
             &now,

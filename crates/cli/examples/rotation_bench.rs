@@ -178,6 +178,8 @@ async fn main() {
             batch: a.batch,
             verify_sample: Some(1000),
             door_wait: Duration::ZERO,
+            // No intake runs: nothing can be in flight.
+            settle: Duration::ZERO,
             today: redress_web::day(clock()),
             clock: &clock,
         },

@@ -106,6 +106,7 @@ impl RunOptions {
             batch: self.batch.max(1),
             verify_sample: self.verify.0,
             door_wait: std::time::Duration::from_secs(self.wait_for_doors),
+            ..crate::rotate::RotateOptions::default()
         }
     }
 }

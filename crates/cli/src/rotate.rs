@@ -30,6 +30,9 @@ pub struct RotateOptions {
     pub verify_sample: Option<u64>,
     /// How long to wait for every intake process to seal to the new key.
     pub door_wait: Duration,
+    /// How long after every door seals to the new key the last sweep starts: a report
+    /// a door began sealing just before it switched commits a moment later.
+    pub settle: Duration,
 }
 
 impl Default for RotateOptions {
@@ -38,6 +41,7 @@ impl Default for RotateOptions {
             batch: 500,
             verify_sample: Some(1000),
             door_wait: Duration::from_secs(120),
+            settle: Duration::from_secs(10),
         }
     }
 }
@@ -220,6 +224,7 @@ pub async fn rotate_triage(
             batch: options.batch.max(1),
             verify_sample: options.verify_sample,
             door_wait: options.door_wait,
+            settle: options.settle,
             today: today(clock),
             clock,
         },
@@ -323,6 +328,7 @@ pub async fn rotate_recovery(
             batch: options.batch.max(1),
             verify_sample: options.verify_sample,
             door_wait: options.door_wait,
+            settle: options.settle,
             today: today(clock),
             clock,
         },

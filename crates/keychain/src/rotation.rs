@@ -304,6 +304,8 @@ pub struct OrgRotation<'a> {
     pub verify_sample: Option<u64>,
     /// How long to wait for every intake process to seal to the new key.
     pub door_wait: Duration,
+    /// How long after every door seals to the new key a last sweep starts.
+    pub settle: Duration,
     /// Today, `YYYY-MM-DD`, for the registry.
     pub today: String,
     pub clock: &'a (dyn Fn() -> i64 + Send + Sync),
@@ -373,7 +375,12 @@ pub async fn rotate_org_key(
     let mut rewrapped = 0;
     let mut unopened: HashMap<CaseId, ()> = HashMap::new();
     let mut said_waiting = false;
+    // When every live door was first seen sealing to the new key. A report a door began
+    // sealing just before it switched commits a moment later: only a pass that starts
+    // `settle` after that, and finds nothing, ends the sweeps.
+    let mut doors_new_since: Option<std::time::Instant> = None;
     let stale_doors = loop {
+        let pass_started = std::time::Instant::now();
         let pass = rewrap_pass(store, &job, progress, Some(&recorder)).await?;
         rewrapped += pass.rewrapped;
         let found_new = pass.unopened.iter().any(|c| !unopened.contains_key(c));
@@ -393,10 +400,13 @@ pub async fn rotate_org_key(
             })
             .map(|d| d.process)
             .collect();
-        if stale.is_empty() && pass.rewrapped == 0 && !found_new {
-            break stale;
-        }
-        if !stale.is_empty() {
+        if stale.is_empty() {
+            let since = *doors_new_since.get_or_insert_with(std::time::Instant::now);
+            if pass.rewrapped == 0 && !found_new && pass_started >= since + r.settle {
+                break stale;
+            }
+        } else {
+            doors_new_since = None;
             if started.elapsed() >= r.door_wait {
                 break stale;
             }
@@ -410,6 +420,8 @@ pub async fn rotate_org_key(
                     .await?;
                 said_waiting = true;
             }
+        }
+        if pass.rewrapped == 0 {
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
     };
