@@ -679,3 +679,115 @@ async fn failed_logins_count_per_address_and_minute_and_old_ones_are_forgotten()
         crate::Guard::default()
     );
 }
+
+#[tokio::test]
+async fn a_rotation_batch_writes_a_wrap_only_while_it_is_what_was_read() {
+    let (_dir, _db, store, _blobs) = setup().await;
+    let mut cases = Vec::new();
+    for _ in 0..3 {
+        let new = new_case(vec![]);
+        store
+            .insert_case(&new, || CaseRef::from_random(rand::random()))
+            .await
+            .unwrap();
+        cases.push(new.id);
+    }
+    let left = store
+        .wraps_for_rotation(Holder::Recovery, "age1new", false, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(left.len(), 3);
+    assert!(left.windows(2).all(|w| w[0].id < w[1].id), "in id order");
+    assert_eq!(left[0].case_recipient, "age1case");
+    // Paged after an id.
+    let after = store
+        .wraps_for_rotation(Holder::Recovery, "age1new", false, Some(&left[0].id), 10)
+        .await
+        .unwrap();
+    assert_eq!(after.len(), 2);
+
+    let redo = |w: &WrapToRedo, old: &str| RedoneWrap {
+        id: w.id.clone(),
+        old_recipient: old.to_owned(),
+        new_recipient: "age1new".into(),
+        ciphertext: vec![7, 7],
+    };
+    // One read with a recipient that has changed since is not written; the others are.
+    let batch = vec![
+        redo(&left[0], "age1recovery"),
+        redo(&left[1], "age1someone-else"),
+        redo(&left[2], "age1recovery"),
+    ];
+    assert_eq!(store.replace_wraps(&batch).await.unwrap(), 2);
+    assert_eq!(
+        store
+            .count_wraps_for_rotation(Holder::Recovery, "age1new", false)
+            .await
+            .unwrap(),
+        1
+    );
+    let moved = store.wrap(left[0].case, Holder::Recovery).await.unwrap().unwrap();
+    assert_eq!(
+        (moved.holder_recipient.as_str(), moved.ciphertext.as_slice()),
+        ("age1new", [7u8, 7].as_slice())
+    );
+    let kept = store.wrap(left[1].case, Holder::Recovery).await.unwrap().unwrap();
+    assert_eq!(
+        (kept.holder_recipient.as_str(), kept.ciphertext.as_slice()),
+        ("age1recovery", [1u8, 2, 3].as_slice())
+    );
+    // Written again, nothing changes: the rows are no longer what was read.
+    assert_eq!(store.replace_wraps(&batch).await.unwrap(), 0);
+    // Other holders' wraps are not counted.
+    assert_eq!(
+        store
+            .count_wraps_for_rotation(Holder::Triage, "age1new", false)
+            .await
+            .unwrap(),
+        0
+    );
+}
+
+#[tokio::test]
+async fn the_key_registry_keeps_one_current_version_and_retires_the_others() {
+    let (_dir, _db, store, _blobs) = setup().await;
+    store
+        .register_key("triage", "age1one", "2026-01-01")
+        .await
+        .unwrap();
+    store
+        .register_key("triage", "age1one", "2026-02-02")
+        .await
+        .unwrap();
+    store
+        .begin_key_version("triage", "age1one", "age1two", "2026-03-03")
+        .await
+        .unwrap();
+    store
+        .begin_key_version("triage", "age1one", "age1two", "2026-03-04")
+        .await
+        .unwrap();
+    let v = store.key_versions("triage").await.unwrap();
+    assert_eq!(v.len(), 2);
+    assert_eq!(
+        (v[0].fingerprint.as_str(), v[0].state),
+        ("age1two", VersionState::Current)
+    );
+    assert_eq!(v[0].created_day, "2026-03-03");
+    assert_eq!(
+        (v[1].fingerprint.as_str(), v[1].state),
+        ("age1one", VersionState::Retiring)
+    );
+    assert_eq!(
+        v[1].created_day, "2026-01-01",
+        "registering again changes nothing"
+    );
+    assert_eq!(
+        store.retire_key_versions("triage", "2026-03-05").await.unwrap(),
+        ["age1one"]
+    );
+    let v = store.key_versions("triage").await.unwrap();
+    assert_eq!(v[1].state, VersionState::Retired);
+    assert_eq!(v[1].retired_day.as_deref(), Some("2026-03-05"));
+    assert!(store.key_versions("recovery").await.unwrap().is_empty());
+}
