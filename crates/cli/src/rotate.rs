@@ -184,12 +184,17 @@ pub async fn rotate_triage(
         sync_dir(&current)?;
     } else if previous.exists() {
         let old = read_identity(&previous, "previous triage identity")?;
+        let old_recipient = old.public().to_string();
         let retired = store
             .key_versions(OrgKey::Triage.as_str())
             .await?
             .into_iter()
-            .any(|v| v.fingerprint == old.public().to_string() && v.state == VersionState::Retired);
-        if retired {
+            .any(|v| v.fingerprint == old_recipient && v.state == VersionState::Retired);
+        // A wrap made to it after all (a door that switched late) keeps it: resume.
+        let needed = store
+            .count_wraps_for_rotation(redress_domain::Holder::Triage, &old_recipient, true)
+            .await?;
+        if retired && needed == 0 {
             // The last rotation finished with it: no wrap needs it. A new rotation
             // takes its place.
             destroy(&previous)?;
@@ -489,7 +494,10 @@ impl Progress for Display {
             done: 0,
             last: Instant::now(),
         };
-        eprintln!("{what}: {total} to do");
+        // The sweeps that find nothing while the doors switch say nothing.
+        if total > 0 {
+            eprintln!("{what}: {total} to do");
+        }
     }
 
     fn advance(&self, n: u64) {
