@@ -93,16 +93,23 @@ pub fn triage_identities(config: &Config) -> Result<Vec<SecretIdentity>, String>
     Ok(ids)
 }
 
-/// Writes a file that did not exist, 0600, and makes it durable.
+/// Writes a file that did not exist, 0600, and makes it durable. It is written beside
+/// its place and renamed into it, so a crash never leaves half an identity there.
 fn write_new_secret(path: &Path, contents: &str) -> anyhow::Result<()> {
+    if path.exists() {
+        anyhow::bail!("{} exists already", path.display());
+    }
+    let tmp = suffixed(path, ".tmp");
+    let _ = fs::remove_file(&tmp);
     let mut f = fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
-        .open(path)
-        .with_context(|| format!("creating {}", path.display()))?;
+        .open(&tmp)
+        .with_context(|| format!("creating {}", tmp.display()))?;
     f.write_all(contents.as_bytes())?;
     f.sync_all()?;
+    fs::rename(&tmp, path)?;
     sync_dir(path)
 }
 
