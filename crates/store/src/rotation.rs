@@ -214,6 +214,7 @@ impl Store {
     /// Replaces a batch of wraps in one transaction, each only if it is still made to
     /// the recipient it was read with. Returns how many were replaced.
     pub async fn replace_wraps(&self, batch: &[RedoneWrap]) -> Result<u64, StoreError> {
+        self.injected(crate::connection::Fault::WrapReplace)?;
         let txn = self.connection().begin().await?;
         let mut replaced = 0;
         for w in batch {
