@@ -215,6 +215,7 @@ async fn issue_link(
     let rotation = store
         .open_rotation(ROTATION_KIND, Some(&investigator.to_string()), "requested", now)
         .await?;
+    // No wrap is made to the empty recipient: these are all of their wraps.
     let wraps = store.investigator_wraps_left(investigator, "").await?;
     store
         .record_rotation(
