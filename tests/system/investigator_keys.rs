@@ -176,9 +176,10 @@ async fn a_replaced_key_opens_every_case_of_hers_and_the_old_one_none() {
     assert_eq!(audited(&log, "key_rotate"), 1);
     let rotation = app.store.rotations(10).await.unwrap();
     assert!(
-        rotation
-            .iter()
-            .any(|r| r.kind == "investigator" && r.state == "done" && r.subject == Some(inv.to_string())),
+        rotation.iter().any(|r| r.kind == "investigator"
+            && r.state == "done"
+            && r.subject == Some(inv.to_string())
+            && r.new_fingerprint == Some(new.public().to_string())),
         "{rotation:?}"
     );
 }

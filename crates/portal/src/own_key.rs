@@ -239,6 +239,18 @@ async fn finish(
     let rotation = store
         .open_rotation(ROTATION_KIND, Some(&inv.to_string()), "running", state.now())
         .await?;
+    let new_recipient = new_public.to_string();
+    store
+        .record_rotation(
+            &rotation.id,
+            "running",
+            Some(&new_recipient),
+            rotation.done,
+            rotation.total,
+            Some("re-wrapping to the person's new key"),
+            state.now(),
+        )
+        .await?;
     let clock = || state.now();
     let recorder = Recorder {
         store,
