@@ -23,6 +23,7 @@ mod followup_api;
 mod followup_receipt;
 mod hardening;
 mod interop;
+mod investigator_keys;
 mod key_rotation;
 mod outage;
 mod portal_access;

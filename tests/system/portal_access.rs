@@ -43,6 +43,7 @@ fn expected_rules() -> Vec<(&'static str, Access)> {
         ("/enrol", Access::Session),
         ("/enrol/codes", Access::Roles(Role::ALL)),
         ("/account", Access::Roles(Role::ALL)),
+        ("/account/key", Access::Roles(INVESTIGATORS_AND_ADMINS)),
         ("/cases", Access::Roles(INVESTIGATORS_AND_ADMINS)),
         ("/search", Access::Roles(INVESTIGATORS_AND_ADMINS)),
         (

@@ -45,6 +45,17 @@ impl TestApp {
         kdf: KdfParams,
         edit: impl FnOnce(&mut redress_cli::config::Config),
     ) -> Portal {
+        self.portal_tuned(kdf, edit, |_| {}).await
+    }
+
+    /// A portal whose settings are changed after they are read from the configuration
+    /// (what the configuration does not offer).
+    pub async fn portal_tuned(
+        &self,
+        kdf: KdfParams,
+        edit: impl FnOnce(&mut redress_cli::config::Config),
+        tune: impl FnOnce(&mut redress_portal::PortalSettings),
+    ) -> Portal {
         let mut config = self.config.clone();
         config.portal.listen = "127.0.0.1:0".into();
         edit(&mut config);
@@ -53,9 +64,10 @@ impl TestApp {
             danger_kdf: Some(kdf),
             clock: Some(Arc::new(move || read_clock.load(Ordering::SeqCst))),
         };
-        let state = redress_cli::portal_state(&config, self.store.clone(), &overrides)
+        let mut state = redress_cli::portal_state(&config, self.store.clone(), &overrides)
             .await
             .unwrap();
+        tune(&mut state.settings);
         let running = redress_cli::start_portal(config.portal_addr().unwrap(), state, 2).unwrap();
         let handle = running.server.handle();
         tokio::spawn(running.server);

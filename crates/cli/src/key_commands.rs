@@ -38,6 +38,26 @@ pub enum KeysCommand {
         /// The investigator's email address.
         email: String,
     },
+    /// Gives an investigator who lost their password or authenticator their cases
+    /// back: the first run stops the old login and prints a recovery link; once they
+    /// have set up anew, the second run wraps their cases to their new key with the
+    /// recovery identity (resumable: run it again after an interruption).
+    RecoverInvestigator {
+        /// The investigator's email address.
+        email: String,
+        /// The recovery identity file (from its offline storage); read, never copied.
+        #[arg(long)]
+        recovery_identity: std::path::PathBuf,
+        /// Replace a recovery link that has not been used yet.
+        #[arg(long)]
+        new_link: bool,
+        /// Hours the recovery link works.
+        #[arg(long, default_value_t = 72)]
+        valid_hours: u32,
+        /// Wraps per transaction.
+        #[arg(long, default_value_t = 500)]
+        batch: u64,
+    },
     /// Makes a new key or secret and retires the current one (a key rotation is
     /// resumable: run it again after an interruption).
     Rotate {

@@ -144,6 +144,37 @@ fn main() -> ExitCode {
                 print!("{}", redress_cli::key_commands::render_revoked(&email, &revoked));
                 Ok(ExitCode::SUCCESS)
             }
+            Command::Keys(redress_cli::key_commands::KeysCommand::RecoverInvestigator {
+                email,
+                recovery_identity,
+                new_link,
+                valid_hours,
+                batch,
+            }) => {
+                let store = redress_cli::connect(&config).await?;
+                let options = redress_cli::recover::RecoverOptions {
+                    batch,
+                    valid_hours,
+                    new_link,
+                };
+                let recovered = redress_cli::recover::recover_investigator(
+                    &config,
+                    &store,
+                    &email,
+                    &recovery_identity,
+                    &options,
+                    &redress_cli::rotate::Display::new(),
+                    &redress_cli::system_clock,
+                )
+                .await?;
+                let (text, finished) = redress_cli::recover::render(&email, &recovered);
+                print!("{text}");
+                Ok(if finished {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(3)
+                })
+            }
             Command::Keys(redress_cli::key_commands::KeysCommand::Rotate { what }) => {
                 let store = redress_cli::connect(&config).await?;
                 let (out, finished) =

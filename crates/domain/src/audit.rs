@@ -70,5 +70,14 @@ named_enum! {
         Export = "export",
         /// Someone opened what a reporter shared about who they are (target: the case).
         IdentityView = "identity_view",
+        /// A person gave their account a new identity and moved their cases' wraps to
+        /// it (target: the account).
+        KeyRotate = "key_rotate",
+        /// An account's recovery began: its old password and authenticator stopped
+        /// working and a recovery link was issued (target: the account).
+        KeyRecoveryStart = "key_recovery_start",
+        /// An account's cases were wrapped to the identity it was set up with anew, with
+        /// the recovery identity (target: the account).
+        KeyRecover = "key_recover",
     }
 }

@@ -18,6 +18,9 @@ named_enum! {
         Active = "active",
         /// Turned off by an admin: no login, no session, no new cases.
         Disabled = "disabled",
+        /// Its password and authenticator are lost (`redress keys recover-investigator`):
+        /// no login, no session, no new cases, until a recovery link sets it up anew.
+        Recovering = "recovering",
     }
 }
 

@@ -18,6 +18,7 @@ use redress_crypto::{CryptoError, PublicKey, SecretIdentity, unwrap_identity, wr
 use redress_domain::{CaseId, Holder, HolderKind, KeyKind};
 use redress_store::{NewWrap, Store, StoreError};
 
+pub mod recovery;
 pub mod rotation;
 
 /// Why a key could not be opened or wrapped. None of these carries a secret.

@@ -5,7 +5,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use redress_crypto::{KdfParams, Password, PublicKey, judge_password, open, seal, unwrap_identity};
-use redress_domain::AuditAction;
+use redress_domain::{AuditAction, Role};
 use serde::Deserialize;
 
 use crate::PortalState;
@@ -17,6 +17,8 @@ page!(AccountPage {
     email: String,
     role: String,
     codes_left: u64,
+    /// Investigators and admins, whose key cases may be wrapped to: they may replace it.
+    holds_cases: bool,
     errors: Vec<String>,
     notice: Option<String>,
 }, "account.html");
@@ -55,6 +57,7 @@ async fn page_for(
             .get(&format!("role.{}", viewer.role()))
             .into_owned(),
         codes_left: state.store.recovery_codes_left(viewer.id()).await?,
+        holds_cases: matches!(viewer.role(), Role::Investigator | Role::Admin),
         errors,
         notice,
     };

@@ -434,7 +434,11 @@ async fn change_inner(
     let last_admin = account.role == Role::Admin
         && account.state == AccountState::Active
         && state.store.active_accounts_with_role(Role::Admin).await? <= 1;
+    // Its old password must not work again, nor its authenticator be enrolled anew:
+    // its recovery link sets it up (ADR 0033).
+    let recovering = account.state == AccountState::Recovering;
     let change = match form.action.as_str() {
+        "disable" | "enable" | "reset_totp" if recovering => return refuse("user.recovering").await,
         "disable" if last_admin => return refuse("user.last_admin").await,
         "disable" => Change::State(AccountState::Disabled),
         "enable" => Change::State(AccountState::Active),
@@ -481,7 +485,8 @@ async fn change_inner(
             tx.set_account_state(account.id, s).await?;
             match s {
                 AccountState::Disabled => AuditAction::Disable,
-                AccountState::Active => AuditAction::Enable,
+                // Only a recovery link sets a recovering account up (refused above).
+                AccountState::Active | AccountState::Recovering => AuditAction::Enable,
             }
         }
         Change::Role(role, routing) => {

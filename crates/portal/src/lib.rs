@@ -27,6 +27,7 @@ mod layout;
 mod list;
 mod login;
 mod marks;
+mod own_key;
 mod people;
 mod qr;
 mod search;
@@ -96,6 +97,12 @@ pub fn endpoints() -> Vec<(Access, Endpoint)> {
         (
             Access::Roles(Role::ALL),
             Endpoint::new("/account").get(account::show).post(account::submit),
+        ),
+        (
+            Access::Roles(STAFF),
+            Endpoint::new("/account/key")
+                .get(own_key::show)
+                .post(own_key::submit),
         ),
         (Access::Roles(STAFF), Endpoint::new("/cases").get(list::show)),
         (

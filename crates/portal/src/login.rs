@@ -182,6 +182,14 @@ async fn submit_inner(req: &HttpRequest, state: &PortalState, body: &[u8]) -> An
         redress_audit::append(&tx, &entry).await?;
     }
     tx.commit().await?;
+    // A replacement of the identity that was stopped part-way is finished now, with the
+    // identity this login opened (ADR 0033); the key page retries it if this fails.
+    if crate::own_key::resume(state, account.id, &identity)
+        .await
+        .is_err()
+    {
+        redress_logging::count("portal", "key_resume_failed");
+    }
     let to = match stage {
         SessionStage::Enrolling => "/enrol".to_owned(),
         SessionStage::Full if !next.is_empty() => next,

@@ -64,6 +64,19 @@ async fn invitation(state: &PortalState, token: &str) -> Result<Option<Invitatio
     state.store.invitation(&link_token_hash(token), state.now()).await
 }
 
+/// The account a recovery link sets up anew (ADR 0033), if the invitation is one: an
+/// address with an account is invited only by `redress keys recover-investigator`.
+async fn recovering(
+    state: &PortalState,
+    inv: &Invitation,
+) -> Result<Option<redress_store::Account>, StoreError> {
+    Ok(state
+        .store
+        .account_by_email(&inv.email)
+        .await?
+        .filter(|a| a.state == redress_domain::AccountState::Recovering))
+}
+
 /// The investigators row registered earlier for the invited address, if any.
 async fn registered(
     state: &PortalState,
@@ -109,16 +122,18 @@ async fn setup_page(
     status: StatusCode,
     errors: Vec<String>,
 ) -> Result<HttpResponse, Failure> {
+    let again = recovering(state, inv).await?.is_some();
     let registered_key = match inv.role {
-        Role::Investigator => registered(state, &inv.email).await?.map(|i| i.recipient),
+        Role::Investigator if !again => registered(state, &inv.email).await?.map(|i| i.recipient),
         _ => None,
     };
     let t = &state.messages;
     let role = t.get(&format!("role.{}", inv.role)).into_owned();
+    let lead = if again { "setup.lead_again" } else { "setup.lead" };
     let page = SetupPage {
         chrome: Chrome::new(state, req, None, "setup.title"),
         email: inv.email.clone(),
-        lead: t.fill("setup.lead", &[("email", &inv.email), ("role", &role)]),
+        lead: t.fill(lead, &[("email", &inv.email), ("role", &role)]),
         existing_hint: registered_key.map(|key| t.fill("setup.existing_hint", &[("key", &key)])),
         errors,
     };
@@ -151,6 +166,12 @@ async fn submit_inner(req: &HttpRequest, state: &PortalState, token: &str, body:
         errors.push(weak.0);
     } else if form.confirm != password.expose() {
         errors.push(t.get("setup.mismatch").into_owned());
+    }
+    if let Some(account) = recovering(state, &inv).await? {
+        if !errors.is_empty() {
+            return setup_page(state, req, &inv, StatusCode::UNPROCESSABLE_ENTITY, errors).await;
+        }
+        return set_up_again(state, &account, &inv, &password).await;
     }
     let earlier = match inv.role {
         Role::Investigator => registered(state, &inv.email).await?,
@@ -204,6 +225,46 @@ async fn submit_inner(req: &HttpRequest, state: &PortalState, token: &str, body:
         Err(e) => return Err(e.into()),
     }
     // Setting the password is the account's first login.
+    tx.record_login(account.id, redress_domain::day_floor(now))
+        .await?;
+    let cookie =
+        crate::session::start(state, &tx, account.id, &identity, SessionStage::Enrolling, now).await?;
+    let actor = crate::session::actor(account.id);
+    let entry = redress_audit::NewEntry {
+        actor: &actor,
+        action: AuditAction::Setup,
+        target: Some(&actor),
+        at: now,
+        timing: redress_audit::Timing::Exact,
+    };
+    redress_audit::append(&tx, &entry).await?;
+    tx.commit().await?;
+    let mut res = see_other("/enrol");
+    let _ = res.add_cookie(&cookie);
+    Ok(res)
+}
+
+/// A recovering account set up anew (ADR 0033): a new identity, which becomes its key
+/// and its routing row's, sealed to the new password's key; then the authenticator is
+/// enrolled as at a first setup. Its cases open again once `redress keys
+/// recover-investigator` has wrapped them to the new key.
+async fn set_up_again(
+    state: &PortalState,
+    account: &redress_store::Account,
+    inv: &Invitation,
+    password: &Password,
+) -> Answer {
+    let identity = SecretIdentity::generate();
+    let seal = seal_to_password(state, password, &identity).await?;
+    let now = state.now();
+    let tx = state.store.begin_audited().await?;
+    let recipient = identity.public().to_string();
+    if !tx
+        .set_up_again(account.id, &recipient, &seal, &inv.token_hash)
+        .await?
+    {
+        return Ok(gone(state));
+    }
     tx.record_login(account.id, redress_domain::day_floor(now))
         .await?;
     let cookie =

@@ -43,6 +43,8 @@ pub struct PortalSettings {
     pub cases_per_page: u64,
     /// The domain of the Message-IDs of emails the portal queues.
     pub message_id_domain: String,
+    /// Wraps moved per transaction when a person replaces their key (ADR 0033).
+    pub key_batch: u64,
 }
 
 impl Default for PortalSettings {
@@ -63,6 +65,7 @@ impl Default for PortalSettings {
             labels: Vec::new(),
             cases_per_page: 50,
             message_id_domain: "redress.invalid".into(),
+            key_batch: 200,
         }
     }
 }

@@ -172,7 +172,10 @@ impl Store {
     }
 }
 
-async fn account_on<C: ConnectionTrait>(db: &C, id: AccountId) -> Result<Option<Account>, StoreError> {
+pub(crate) async fn account_on<C: ConnectionTrait>(
+    db: &C,
+    id: AccountId,
+) -> Result<Option<Account>, StoreError> {
     account::Entity::find_by_id(id.to_string())
         .one(db)
         .await?
@@ -322,7 +325,7 @@ impl Audited {
 
     /// An investigator's routing row is active exactly while their account is active,
     /// enrolled and has the investigator role.
-    async fn sync_routing(&self, id: AccountId) -> Result<(), StoreError> {
+    pub(crate) async fn sync_routing(&self, id: AccountId) -> Result<(), StoreError> {
         let Some(a) = account_on(&self.txn, id).await? else {
             return Err(StoreError::Corrupt("account vanished"));
         };

@@ -28,6 +28,8 @@ pub(crate) enum Fault {
     LostTriageAck,
     /// `existing_objects` cannot reach the database.
     ObjectLookup,
+    /// `replace_wraps` cannot reach the database, after a given number of batches.
+    WrapReplace,
 }
 
 impl Store {

@@ -22,6 +22,10 @@ pub enum StoreError {
     Duplicate(&'static str),
     #[error("stored data is inconsistent: {0}")]
     Corrupt(&'static str),
+    /// A wrap was made to an investigator's key that is no longer theirs (their key was
+    /// replaced meanwhile): nothing was written; make the wrap again to the new key.
+    #[error("an investigator's key changed while a wrap was being made to it")]
+    KeyChanged,
 }
 
 impl StoreError {
@@ -42,7 +46,7 @@ impl StoreError {
     /// 40P01) — as opposed to a failure in the data, which will fail again.
     pub fn is_transient(&self) -> bool {
         match self {
-            Self::Io(_) => true,
+            Self::Io(_) | Self::KeyChanged => true,
             Self::Db(e) | Self::CommitUnknown(e) => db_unavailable(e) || db_conflict(e),
             _ => false,
         }

@@ -5,6 +5,7 @@
 //! plaintext of a report, a receipt, or a secret key. It returns its own records, never
 //! sea-orm models: what a column holds is parsed into domain types on the way out.
 
+mod account_keys;
 mod accounts;
 mod assignments;
 mod audit;
@@ -37,6 +38,7 @@ pub mod test_support;
 mod uploads;
 mod wraps;
 
+pub use account_keys::{KeyChange, KeyChangeKind, RotatedIdentity, WrapToRecover};
 pub use accounts::{Account, NewAccount, PasswordSeal, Routing, StoredKdf};
 pub use assignments::{NewAssignee, Unassigned};
 pub use audit::{AuditFilter, AuditRecord, Audited};

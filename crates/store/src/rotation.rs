@@ -218,6 +218,7 @@ impl Store {
     /// is still made to the recipient it was read with. Returns how many were replaced.
     /// `VALUES` columns are `column1…` on both SQLite and PostgreSQL.
     pub async fn replace_wraps(&self, batch: &[RedoneWrap]) -> Result<u64, StoreError> {
+        self.injected(crate::connection::Fault::WrapReplace)?;
         let txn = self.connection().begin().await?;
         let mut replaced = 0;
         for chunk in batch.chunks(REPLACE_CHUNK) {

@@ -6,7 +6,7 @@
 #![allow(clippy::panic)]
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use sea_orm::{ConnectionTrait, Database, DbErr, RuntimeErr};
 
@@ -19,25 +19,41 @@ use crate::connection::Fault;
 pub(crate) struct Faults {
     lost_triage_ack: AtomicBool,
     object_lookup: AtomicBool,
+    /// One more than the batches `replace_wraps` still writes before it fails; 0: never.
+    wrap_replace_after: AtomicU64,
 }
 
 impl Faults {
-    fn flag(&self, fault: Fault) -> &AtomicBool {
+    fn flag(&self, fault: Fault) -> Option<&AtomicBool> {
         match fault {
-            Fault::LostTriageAck => &self.lost_triage_ack,
-            Fault::ObjectLookup => &self.object_lookup,
+            Fault::LostTriageAck => Some(&self.lost_triage_ack),
+            Fault::ObjectLookup => Some(&self.object_lookup),
+            Fault::WrapReplace => None,
         }
     }
 
+    /// Counts a batch down; true when the armed one is reached.
+    fn count_down(&self) -> bool {
+        let before = self
+            .wrap_replace_after
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .unwrap_or(0);
+        before == 1
+    }
+
     pub(crate) fn take(&self, fault: Fault) -> Result<(), StoreError> {
-        if self.flag(fault).swap(false, Ordering::SeqCst) {
+        let fires = match fault {
+            Fault::WrapReplace => self.count_down(),
+            _ => self.flag(fault).is_some_and(|f| f.swap(false, Ordering::SeqCst)),
+        };
+        if fires {
             let lost = DbErr::Conn(RuntimeErr::Internal(
                 "connection lost (injected by a test)".into(),
             ));
             return Err(match fault {
                 // The commit went through; its answer did not.
                 Fault::LostTriageAck => StoreError::CommitUnknown(lost),
-                Fault::ObjectLookup => StoreError::Db(lost),
+                Fault::ObjectLookup | Fault::WrapReplace => StoreError::Db(lost),
             });
         }
         Ok(())
@@ -48,17 +64,21 @@ impl crate::Store {
     /// Test only, once: the next `commit_triage` commits its transaction and then
     /// returns an error, as when the database's acknowledgement of a commit is lost.
     pub fn danger_lose_next_triage_ack(&self) {
+        self.faults.lost_triage_ack.store(true, Ordering::SeqCst);
+    }
+
+    /// Test only, once: `replace_wraps` writes `batches` more batches, then fails (writing
+    /// nothing) as if the database were out of reach: a key change stopped part-way.
+    pub fn danger_fail_wrap_replace_after(&self, batches: u64) {
         self.faults
-            .flag(Fault::LostTriageAck)
-            .store(true, Ordering::SeqCst);
+            .wrap_replace_after
+            .store(batches + 1, Ordering::SeqCst);
     }
 
     /// Test only, once: the next `existing_objects` fails as if the database were out
     /// of reach.
     pub fn danger_fail_next_object_lookup(&self) {
-        self.faults
-            .flag(Fault::ObjectLookup)
-            .store(true, Ordering::SeqCst);
+        self.faults.object_lookup.store(true, Ordering::SeqCst);
     }
 }
 

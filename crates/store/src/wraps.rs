@@ -92,12 +92,27 @@ pub(crate) async fn delete_wrap_on<C: ConnectionTrait>(
     Ok(delete.exec(db).await?.rows_affected)
 }
 
+/// Stores wraps. An investigator's wrap must be made to the key their routing row holds
+/// now: a wrap made to a key they have just replaced (ADR 0033) is refused with
+/// [`StoreError::KeyChanged`], so nothing is left wrapped to a key being retired once
+/// its rotation has moved what was there. PostgreSQL: the row is read `FOR SHARE`, so a
+/// key change waits for this transaction, or this one sees the change.
 pub(crate) async fn insert_wraps<C: ConnectionTrait>(
     db: &C,
     case: CaseId,
     wraps: &[NewWrap],
 ) -> Result<(), StoreError> {
+    use sea_orm::QuerySelect;
     for w in wraps {
+        if let Some(id) = w.holder.investigator() {
+            let current = crate::entity::investigator::Entity::find_by_id(id.to_string())
+                .lock_shared()
+                .one(db)
+                .await?;
+            if current.is_some_and(|i| i.recipient != w.holder_recipient) {
+                return Err(StoreError::KeyChanged);
+            }
+        }
         key_wrap::ActiveModel {
             id: Set(uuid::Uuid::new_v4().to_string()),
             case_id: Set(case.to_string()),

@@ -2,6 +2,7 @@
 //! same schema means the same thing on SQLite and PostgreSQL.
 
 pub mod account;
+pub mod account_key_change;
 pub mod assignment;
 pub mod audit_entry;
 pub mod blob_chunk;

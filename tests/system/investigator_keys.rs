@@ -1,0 +1,466 @@
+//! An investigator's own key (ADR 0033): replaced by the person in the portal, resumed
+//! after a stop part-way, kept through a password change, and recovered with the
+//! recovery identity when the password or authenticator is lost.
+
+use redress_crypto::{KdfParams, Password, SecretIdentity, derive_password_key, unwrap_identity};
+use redress_domain::{AccountState, Holder, InvestigatorId, Role};
+
+use crate::helpers::*;
+use crate::staff::*;
+
+/// Submits `n` reports, each with a marker of its own, and triages them; returns
+/// (reference, marker) of each.
+async fn reports(app: &TestApp, n: usize) -> Vec<(String, String)> {
+    let worker = app.worker("w", None);
+    let mut out = Vec::new();
+    for _ in 0..n {
+        let marker = random_marker("case");
+        let res = app
+            .api_submit(&good_answers(&format!("They read my messages: {marker}.")), &[])
+            .await;
+        assert_eq!(res.status(), 201);
+        let body: serde_json::Value = res.json().await.unwrap();
+        out.push((body["case_ref"].as_str().unwrap().to_owned(), marker));
+        worker.run_until_idle().await.unwrap();
+    }
+    out
+}
+
+async fn investigator_of(app: &TestApp, who: &Person) -> InvestigatorId {
+    app.store
+        .account(who.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .investigator_id
+        .unwrap()
+}
+
+/// The references of the cases assigned to `who`.
+async fn cases_of(app: &TestApp, who: &Person) -> Vec<String> {
+    let inv = investigator_of(app, who).await;
+    let mut refs: Vec<String> = app
+        .store
+        .assigned_cases(inv)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.case_ref.to_string())
+        .collect();
+    refs.sort();
+    refs
+}
+
+/// How many of `refs` the identity opens as `who`'s wraps, down to the objects.
+async fn opened(app: &TestApp, who: InvestigatorId, identity: &SecretIdentity, refs: &[String]) -> usize {
+    let mut n = 0;
+    for r in refs {
+        if app.open_as(r, Holder::Investigator(who), identity).await.is_ok() {
+            n += 1;
+        }
+    }
+    n
+}
+
+/// The identity a password opens from the account as stored, if it opens one.
+async fn identity_with(app: &TestApp, who: &Person, password: &str) -> Option<SecretIdentity> {
+    let account = app.store.account(who.id).await.unwrap().unwrap();
+    let params = KdfParams {
+        m_kib: account.kdf.m_kib,
+        t: account.kdf.t,
+        p: account.kdf.p,
+    };
+    let key = derive_password_key(&Password::new(password.to_owned()), &account.kdf.salt, &params).unwrap();
+    unwrap_identity(&account.identity_wrap, &key).ok()
+}
+
+fn audited(log: &[redress_store::AuditRecord], action: &str) -> usize {
+    log.iter().filter(|r| r.action == action).count()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_replaced_key_opens_every_case_of_hers_and_the_old_one_none() {
+    let app = TestApp::spawn().await;
+    let portal = app.portal().await;
+    let ana = person(
+        &app,
+        &portal,
+        "ana@example.org",
+        Role::Investigator,
+        &["triage-desk"],
+    )
+    .await;
+    let cases = reports(&app, 3).await;
+    let refs = cases_of(&app, &ana).await;
+    assert_eq!(refs.len(), 3, "the only investigator holds every case");
+    let inv = investigator_of(&app, &ana).await;
+    let old = identity_of(&app, &ana).await;
+    assert_eq!(opened(&app, inv, &old, &refs).await, 3);
+
+    // The page needs her password: a wrong one changes nothing.
+    let page = ana.agent.get("/account/key").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(page.text_of("recipient").unwrap(), old.public().to_string());
+    let refused = ana
+        .agent
+        .submit(
+            "/account/key",
+            "/account/key",
+            &[("password", "not her password at all")],
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(refused.contains("Nothing was changed"), "{}", refused.body);
+    assert_eq!(identity_of(&app, &ana).await.public(), old.public());
+    assert!(app.store.key_change(ana.id).await.unwrap().is_none());
+    assert_eq!(opened(&app, inv, &old, &refs).await, 3);
+
+    let done = ana
+        .agent
+        .submit("/account/key", "/account/key", &[("password", PASSWORD)])
+        .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(
+        done.text_of("notice").unwrap().contains("3 cases were moved"),
+        "{}",
+        done.body
+    );
+
+    // The new identity, read back as a login reads it, opens all of them; the old
+    // one none. Nothing of the change is left, and the page shows the new key.
+    let new = identity_of(&app, &ana).await;
+    assert_ne!(new.public(), old.public());
+    assert_eq!(done.text_of("recipient").unwrap(), new.public().to_string());
+    assert_eq!(opened(&app, inv, &new, &refs).await, 3);
+    assert_eq!(opened(&app, inv, &old, &refs).await, 0);
+    assert!(app.store.key_change(ana.id).await.unwrap().is_none());
+    let routing = app.store.investigators().await.unwrap();
+    let row = routing.iter().find(|i| i.id == inv).unwrap();
+    assert_eq!(row.recipient, new.public().to_string());
+
+    // Her session holds the new identity: her cases read as before, without a login.
+    for (r, marker) in &cases {
+        let page = ana.agent.get(&format!("/cases/{r}")).await;
+        assert_eq!(page.status, 200);
+        assert!(page.contains(marker), "{r} opens in the same session");
+    }
+    // And after logging in again.
+    ana.logout().await;
+    let login = ana.login(&app).await;
+    assert_eq!(login.status, 303, "{}", login.body);
+    let (r, marker) = &cases[0];
+    assert!(ana.agent.get(&format!("/cases/{r}")).await.contains(marker));
+
+    // A hand-over that wrapped a case key to the old key before the change and commits
+    // after it is refused (its job retries with the new key): nothing new is left on
+    // the old key for a rotation to miss.
+    let case = app.case(&refs[0]).await;
+    let late = redress_keychain::wrap_case_key(
+        &SecretIdentity::generate(),
+        Holder::Investigator(inv),
+        &old.public(),
+    )
+    .unwrap();
+    assert!(matches!(
+        app.store.add_wraps(case.id, &[late]).await,
+        Err(redress_store::StoreError::KeyChanged)
+    ));
+
+    // A case triaged afterwards is wrapped to the new key.
+    let later = reports(&app, 1).await;
+    let later = vec![later[0].0.clone()];
+    assert_eq!(opened(&app, inv, &new, &later).await, 1);
+    assert_eq!(opened(&app, inv, &old, &later).await, 0);
+
+    let log = app.store.audit_after(0, 1000).await.unwrap();
+    assert_eq!(audited(&log, "key_rotate"), 1);
+    let rotation = app.store.rotations(10).await.unwrap();
+    assert!(
+        rotation.iter().any(|r| r.kind == "investigator"
+            && r.state == "done"
+            && r.subject == Some(inv.to_string())
+            && r.new_fingerprint == Some(new.public().to_string())),
+        "{rotation:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_replacement_stopped_part_way_loses_nothing_and_the_next_login_or_visit_finishes_it() {
+    let app = TestApp::spawn().await;
+    // One wrap per transaction, so a failure can fall between two of them.
+    let portal = app
+        .portal_tuned(KdfParams::danger_test_minimum(), |_| {}, |s| s.key_batch = 1)
+        .await;
+    let ana = person(
+        &app,
+        &portal,
+        "ana@example.org",
+        Role::Investigator,
+        &["triage-desk"],
+    )
+    .await;
+    let bo = person(
+        &app,
+        &portal,
+        "bo@example.org",
+        Role::Investigator,
+        &["triage-desk"],
+    )
+    .await;
+    reports(&app, 6).await;
+
+    for (who, finish_by_login) in [(&ana, true), (&bo, false)] {
+        let refs = cases_of(&app, who).await;
+        assert!(refs.len() >= 2, "{}: {refs:?}", who.email);
+        let inv = investigator_of(&app, who).await;
+        let old = identity_of(&app, who).await;
+
+        // The database goes away after the first batch.
+        app.store.danger_fail_wrap_replace_after(1);
+        let stopped = who
+            .agent
+            .submit("/account/key", "/account/key", &[("password", PASSWORD)])
+            .await;
+        assert!(stopped.status >= 500, "{}: {}", stopped.status, stopped.body);
+
+        // Nothing is lost meanwhile: the new identity is the account's, and opens the
+        // case moved; the old one, kept sealed to the new, opens the others.
+        let new = identity_of(&app, who).await;
+        assert_ne!(new.public(), old.public());
+        let change = app.store.key_change(who.id).await.unwrap().unwrap();
+        let kept = unwrap_identity(change.previous_identity.as_deref().unwrap(), &new).unwrap();
+        assert_eq!(kept.public(), old.public());
+        let on_new = opened(&app, inv, &new, &refs).await;
+        assert_eq!(on_new, 1, "one batch of one went through");
+        assert_eq!(opened(&app, inv, &old, &refs).await, refs.len() - 1);
+
+        if finish_by_login {
+            who.logout().await;
+            let login = who.login(&app).await;
+            assert_eq!(login.status, 303, "{}", login.body);
+        } else {
+            let page = who.agent.get("/account/key").await;
+            assert_eq!(page.status, 200, "{}", page.body);
+            assert!(
+                page.text_of("notice").unwrap().contains("were moved"),
+                "{}",
+                page.body
+            );
+        }
+        assert!(app.store.key_change(who.id).await.unwrap().is_none());
+        assert_eq!(opened(&app, inv, &new, &refs).await, refs.len());
+        assert_eq!(opened(&app, inv, &old, &refs).await, 0);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_password_opens_every_case_and_the_old_password_nothing() {
+    let app = TestApp::spawn().await;
+    let portal = app.portal().await;
+    let mut ana = person(
+        &app,
+        &portal,
+        "ana@example.org",
+        Role::Investigator,
+        &["triage-desk"],
+    )
+    .await;
+    let cases = reports(&app, 2).await;
+    let refs = cases_of(&app, &ana).await;
+    let inv = investigator_of(&app, &ana).await;
+    let before = identity_of(&app, &ana).await;
+
+    let new_password = "copper lantern orchard whistle";
+    let changed = ana
+        .agent
+        .submit(
+            "/account",
+            "/account",
+            &[
+                ("current_password", PASSWORD),
+                ("new_password", new_password),
+                ("confirm", new_password),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    assert!(
+        identity_with(&app, &ana, PASSWORD).await.is_none(),
+        "the old password opens nothing"
+    );
+    let after = identity_with(&app, &ana, new_password).await.unwrap();
+    assert_eq!(after.public(), before.public(), "the same identity, sealed anew");
+    assert_eq!(opened(&app, inv, &after, &refs).await, refs.len());
+
+    // The old password no longer logs in; the new one does, and her cases read.
+    ana.logout().await;
+    app.advance(30);
+    let code = ana.totp.code_at(app.now());
+    assert_eq!(ana.login_with(PASSWORD, &code).await.status, 403);
+    ana.password = new_password.to_owned();
+    let login = ana.login(&app).await;
+    assert_eq!(login.status, 303, "{}", login.body);
+    for (r, marker) in &cases {
+        assert!(ana.agent.get(&format!("/cases/{r}")).await.contains(marker));
+    }
+}
+
+/// `redress keys recover-investigator` on the test app, with the identity in `file`
+/// (none: the option left out).
+fn recover(app: &TestApp, email: &str, file: Option<&std::path::Path>) -> (bool, Option<i32>, String) {
+    let mut cmd = app.redress_command();
+    cmd.args(["keys", "recover-investigator", email]);
+    if let Some(f) = file {
+        cmd.arg("--recovery-identity").arg(f);
+    }
+    let out = cmd.output().unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), out.status.code(), said)
+}
+
+/// Every stored row of the wraps `inv` holds.
+async fn wrap_rows(app: &TestApp, inv: InvestigatorId) -> Vec<String> {
+    let mut rows: Vec<String> = dump_database(&app.store)
+        .await
+        .lines()
+        .filter(|l| l.starts_with("key_wraps ") && l.contains(&inv.to_string()))
+        .map(str::to_owned)
+        .collect();
+    rows.sort();
+    rows
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_recovered_investigator_opens_all_her_cases_again_with_the_recovery_identity_and_nobody_else_s() {
+    let app = TestApp::spawn().await;
+    let portal = app.portal().await;
+    let ana = person(
+        &app,
+        &portal,
+        "ana@example.org",
+        Role::Investigator,
+        &["triage-desk"],
+    )
+    .await;
+    let bo = person(
+        &app,
+        &portal,
+        "bo@example.org",
+        Role::Investigator,
+        &["triage-desk"],
+    )
+    .await;
+    let cases = reports(&app, 5).await;
+    let (ana_refs, bo_refs) = (cases_of(&app, &ana).await, cases_of(&app, &bo).await);
+    assert!(!ana_refs.is_empty() && !bo_refs.is_empty());
+    let (ana_inv, bo_inv) = (
+        investigator_of(&app, &ana).await,
+        investigator_of(&app, &bo).await,
+    );
+    let (ana_old, bo_id) = (identity_of(&app, &ana).await, identity_of(&app, &bo).await);
+    let bo_before = wrap_rows(&app, bo_inv).await;
+    let ana_before = wrap_rows(&app, ana_inv).await;
+    let recovery_file = app.offline_dir.join("recovery.txt");
+
+    // Without the recovery identity, or with another, nothing happens.
+    let (ok, _, said) = recover(&app, "ana@example.org", None);
+    assert!(!ok, "{said}");
+    assert!(said.contains("--recovery-identity"), "{said}");
+    let wrong = app.dir.path().join("not-recovery.txt");
+    std::fs::write(&wrong, SecretIdentity::generate().to_identity_file().as_str()).unwrap();
+    let (ok, _, said) = recover(&app, "ana@example.org", Some(&wrong));
+    assert!(!ok, "{said}");
+    assert!(said.contains("not the recovery identity"), "{said}");
+    assert!(said.contains("Nothing was changed"), "{said}");
+    let account = app.store.account(ana.id).await.unwrap().unwrap();
+    assert_eq!(account.state, AccountState::Active);
+    assert!(app.store.key_change(ana.id).await.unwrap().is_none());
+    assert!(app.store.pending_invitations(app.now()).await.unwrap().is_empty());
+    assert_eq!(wrap_rows(&app, ana_inv).await, ana_before);
+    assert_eq!(ana.agent.get("/cases").await.status, 200, "her session goes on");
+
+    // First run: her old login stops, her wraps stay, a link is printed.
+    let (ok, _, said) = recover(&app, "ana@example.org", Some(&recovery_file));
+    assert!(ok, "{said}");
+    assert!(said.contains("Recovery of ana@example.org begun"), "{said}");
+    let link = said
+        .split_whitespace()
+        .find_map(|w| w.find("/setup/").map(|at| w[at..].to_owned()))
+        .unwrap_or_else(|| panic!("a link: {said}"));
+    let account = app.store.account(ana.id).await.unwrap().unwrap();
+    assert_eq!(account.state, AccountState::Recovering);
+    assert_eq!(ana.agent.get("/cases").await.status, 303, "her session ended");
+    assert_ne!(
+        ana.login(&app).await.location(),
+        "/cases",
+        "her old login is refused"
+    );
+    assert_eq!(
+        wrap_rows(&app, ana_inv).await,
+        ana_before,
+        "her wraps are as they were"
+    );
+    assert!(
+        !app.store
+            .investigators()
+            .await
+            .unwrap()
+            .iter()
+            .any(|i| i.id == ana_inv && i.active)
+    );
+
+    // Run again before she set up: it waits, changing nothing.
+    let (ok, code, said) = recover(&app, "ana@example.org", Some(&recovery_file));
+    assert!(!ok && code == Some(3), "{said}");
+    assert!(
+        said.contains("has not set up from the recovery link yet"),
+        "{said}"
+    );
+
+    // She sets up anew through the link: a new password, authenticator and identity.
+    let ana = set_up(&app, &portal, &link, "ana@example.org").await;
+    let ana_new = identity_of(&app, &ana).await;
+    assert_ne!(ana_new.public(), ana_old.public());
+    assert_eq!(
+        opened(&app, ana_inv, &ana_new, &ana_refs).await,
+        0,
+        "not wrapped to it yet"
+    );
+
+    // Second run: her cases are wrapped to her new key.
+    let (ok, _, said) = recover(&app, "ana@example.org", Some(&recovery_file));
+    assert!(ok, "{said}");
+    assert!(said.contains("Recovered ana@example.org"), "{said}");
+    assert_eq!(opened(&app, ana_inv, &ana_new, &ana_refs).await, ana_refs.len());
+    assert_eq!(opened(&app, ana_inv, &ana_old, &ana_refs).await, 0);
+    for (r, marker) in cases.iter().filter(|(r, _)| ana_refs.contains(r)) {
+        assert!(
+            ana.agent.get(&format!("/cases/{r}")).await.contains(marker),
+            "{r}"
+        );
+    }
+    let routing = app.store.investigators().await.unwrap();
+    let row = routing.iter().find(|i| i.id == ana_inv).unwrap();
+    assert_eq!(row.recipient, ana_new.public().to_string());
+    assert!(row.active);
+    assert!(app.store.key_change(ana.id).await.unwrap().is_none());
+
+    // Bo's wraps are untouched, and still open his cases; the recovery identity opened
+    // nobody else's.
+    assert_eq!(wrap_rows(&app, bo_inv).await, bo_before);
+    assert_eq!(opened(&app, bo_inv, &bo_id, &bo_refs).await, bo_refs.len());
+    assert_eq!(opened(&app, ana_inv, &ana_new, &bo_refs).await, 0);
+
+    let log = app.store.audit_after(0, 1000).await.unwrap();
+    assert_eq!(audited(&log, "key_recovery_start"), 1);
+    assert_eq!(audited(&log, "key_recover"), 1);
+    assert!(
+        log.iter()
+            .filter(|r| r.action.starts_with("key_recover"))
+            .all(|r| r.actor == "cli")
+    );
+}
