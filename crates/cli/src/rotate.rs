@@ -139,6 +139,12 @@ fn today(clock: &(dyn Fn() -> i64 + Send + Sync)) -> String {
     redress_web::day(clock())
 }
 
+/// The day a key being registered was made: its public key file's, which nothing but a
+/// rotation rewrites; today if it has none.
+fn made_day(public_file: &Path, clock: &(dyn Fn() -> i64 + Send + Sync)) -> String {
+    crate::key_commands::file_day(public_file).unwrap_or_else(|| today(clock))
+}
+
 fn refuse_configured(configured: &str, what: &str, file: &str) -> anyhow::Result<()> {
     if non_empty(configured).is_some() {
         anyhow::bail!(
@@ -200,7 +206,11 @@ pub async fn rotate_triage(
     } else {
         let old = read_identity(&current, "triage identity")?;
         store
-            .register_key(OrgKey::Triage.as_str(), &old.public().to_string(), &today(clock))
+            .register_key(
+                OrgKey::Triage.as_str(),
+                &old.public().to_string(),
+                &made_day(&config.keys_dir().join("triage.pub"), clock),
+            )
             .await?;
         start_triage_swap(&current, &next, &previous)?;
     }
@@ -303,7 +313,11 @@ pub async fn rotate_recovery(
             );
         }
         store
-            .register_key(OrgKey::Recovery.as_str(), &old_recipient, &today(clock))
+            .register_key(
+                OrgKey::Recovery.as_str(),
+                &old_recipient,
+                &made_day(&config.keys_dir().join("recovery.pub"), clock),
+            )
             .await?;
         let new = SecretIdentity::generate();
         write_new_secret(new_out, &recovery_file_text(&new))?;
