@@ -322,6 +322,7 @@ pub async fn portal_state(
         ..redress_portal::PortalSettings::default()
     };
     let clock = overrides.clock.clone().unwrap_or_else(|| Arc::new(system_clock));
+    let files = config.clone();
     let parts = redress_portal::PortalParts {
         service_name: config.service_name.clone(),
         blobs: config.blob_store(&store)?,
@@ -331,6 +332,7 @@ pub async fn portal_state(
         password_kdf,
         settings,
         clock,
+        host_keys: Arc::new(move || key_commands::host_keys(&files)),
     };
     Ok(redress_portal::PortalState::new(parts, &secret)?)
 }

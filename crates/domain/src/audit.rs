@@ -64,5 +64,8 @@ named_enum! {
         Export = "export",
         /// Someone opened what a reporter shared about who they are (target: the case).
         IdentityView = "identity_view",
+        /// An admin asked on the portal for a key rotation, which a worker performs
+        /// (target: `rotation:<id>`).
+        KeyRotationRequest = "key_rotation_request",
     }
 }
