@@ -15,9 +15,11 @@
 use std::path::Path;
 
 use clap::Subcommand;
+/// A secret's fingerprint, as the status shows it.
+pub(crate) use redress_keychain::status::secret_fingerprint;
 use redress_keychain::status::{
     DoorSecret, EarlierVersion, Fingerprint, HostKeys, KeyName, KeyStatus, Made, PublishedKey, SecretFile,
-    WrapHolder, secret_fingerprint,
+    WrapHolder,
 };
 use redress_store::{Rotation, Store, VersionState};
 use redress_web::{clock_time, day};
