@@ -198,7 +198,6 @@ pub async fn rotate_triage(
     progress: &dyn Progress,
     clock: &(dyn Fn() -> i64 + Send + Sync),
 ) -> anyhow::Result<Rotated> {
-    refuse_configured(&config.keys.triage_recipient, "triage", "triage.pub")?;
     let Some(_lock) = try_lock_triage_files(config)? else {
         anyhow::bail!(
             "another process on this host is rotating the triage key (a worker performing a rotation \
