@@ -918,6 +918,63 @@ async fn keys_status_lists_every_key_its_wraps_and_the_wraps_to_retired_keys() {
     assert_eq!(line(&out, "recovery").last().unwrap(), "2", "{out}");
     assert!(out.contains("Wraps to retired keys (a rotation has these left to do):"));
     assert!(out.contains(&format!("  recovery  {earlier}  1 wraps")), "{out}");
+    assert!(
+        out.contains("Earlier triage and recovery keys: none recorded."),
+        "{out}"
+    );
+    assert!(out.contains("Unfinished rotations: none."), "{out}");
+    assert!(
+        out.contains("Intake processes sealing to an old key: none."),
+        "{out}"
+    );
+
+    // After a triage rotation the registry dates both keys; the old one has no wrap
+    // left and may be destroyed.
+    crate::key_rotation::triage_in_place(&app);
+    let now = || redress_cli::system_clock();
+    let rotated = redress_cli::rotate::rotate_triage(
+        &app.config,
+        &app.store,
+        &redress_cli::rotate::RotateOptions::default(),
+        &redress_keychain::rotation::Quiet,
+        &now,
+    )
+    .await
+    .unwrap();
+    assert!(rotated.outcome.finished, "{rotated:?}");
+    let today = redress_web::day(now());
+    let out = status();
+    let new_line = line(&out, "triage");
+    assert_eq!(new_line[1], rotated.new_recipient, "{out}");
+    assert_eq!(new_line[2], today, "{out}");
+    assert_eq!(new_line.last().unwrap(), "1", "{out}");
+    assert!(
+        out.contains(&format!(
+            "Earlier triage and recovery keys:\n  triage    {triage}  made {today}, retired {today}, 0 wraps: may be destroyed\n"
+        )),
+        "{out}"
+    );
+
+    // A rotation asked for and not performed yet, and an intake process left on the
+    // old triage key.
+    app.store
+        .open_rotation("recovery", None, "requested", app.now())
+        .await
+        .unwrap();
+    app.store
+        .beat_sealing("intake-left-behind", 3600, app.now(), &triage, &recovery)
+        .await
+        .unwrap();
+    let out = status();
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("  recovery  requested  0/0 wraps  started ")),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("  intake-left-behind  triage {triage}\n")),
+        "{out}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -217,14 +217,18 @@ async fn a_wrong_receipt_learns_nothing_and_takes_as_long() {
         "",
     ];
     let mut answers = Vec::new();
-    let mut times = Vec::new();
-    for receipt in typed {
-        // A fresh browser each time, so the browser's count stays out of the way.
-        let reporter = Agent::new(&app.base);
-        let started = Instant::now();
-        let page = come_back(&reporter, receipt).await;
-        times.push(started.elapsed());
-        answers.push((page.status, without_token(&page.body)));
+    // Each kind's fastest of three: a busy machine only ever adds time, so the minimum
+    // is what the code itself takes.
+    let mut times = vec![Duration::MAX; typed.len()];
+    for _ in 0..3 {
+        for (i, receipt) in typed.iter().enumerate() {
+            // A fresh browser each time, so the browser's count stays out of the way.
+            let reporter = Agent::new(&app.base);
+            let started = Instant::now();
+            let page = come_back(&reporter, receipt).await;
+            times[i] = times[i].min(started.elapsed());
+            answers.push((page.status, without_token(&page.body)));
+        }
     }
     for (status, body) in &answers {
         assert_eq!(*status, 422);

@@ -17,7 +17,7 @@ use redress_keychain::rotation::Quiet;
 use crate::helpers::*;
 
 /// Puts the offline triage identity where the worker (and so the rotation) keeps it.
-fn triage_in_place(app: &TestApp) -> PathBuf {
+pub(crate) fn triage_in_place(app: &TestApp) -> PathBuf {
     let path = app.config.triage_identity_path();
     std::fs::copy(app.offline_dir.join("triage.key"), &path).unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();

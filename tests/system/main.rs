@@ -35,6 +35,7 @@ mod portal_caselist;
 mod portal_cases;
 mod portal_customers;
 mod portal_export;
+mod portal_keys;
 mod portal_lifecycle;
 mod portal_login;
 mod portal_secrecy;

@@ -66,6 +66,8 @@ fn expected_rules() -> Vec<(&'static str, Access)> {
         ),
         ("/admin", Access::Roles(&[Role::Admin])),
         ("/admin/users/{id}", Access::Roles(&[Role::Admin])),
+        ("/admin/keys", Access::Roles(&[Role::Admin])),
+        ("/admin/keys/rotations/{rotation}", Access::Roles(&[Role::Admin])),
         ("/audit", Access::Roles(&[Role::Auditor, Role::Admin])),
         ("/statistics", Access::Roles(&[Role::Auditor, Role::Admin])),
         ("/statistics.csv", Access::Roles(&[Role::Auditor, Role::Admin])),
@@ -102,6 +104,12 @@ async fn every_route_of_the_table_answers_each_role_as_its_rule_says() {
         "every route has the rule this test expects"
     );
 
+    // A rotation that ended, for its page.
+    let rotation = app
+        .store
+        .open_rotation("triage", None, "done", app.now())
+        .await
+        .unwrap();
     let people: [(&str, Option<Role>, &Agent); 5] = [
         ("anonymous", None, &cast.anonymous),
         ("investigator A", Some(Role::Investigator), &cast.a.agent),
@@ -122,7 +130,8 @@ async fn every_route_of_the_table_answers_each_role_as_its_rule_says() {
                 .replace("{case_ref}", &cast.case_a)
                 .replace("{object}", &cast.file_a.to_string())
                 .replace("{id}", &cast.auditor.id.to_string())
-                .replace("{customer}", &cast.customer.to_string());
+                .replace("{customer}", &cast.customer.to_string())
+                .replace("{rotation}", &rotation.id);
             let mut want = expected(route.access, *role);
             if route.path.starts_with("/cases/{case_ref}") && want == Outcome::Served && !case_owner {
                 want = Outcome::Hidden;
@@ -177,6 +186,8 @@ async fn every_route_of_the_table_answers_each_role_as_its_rule_says() {
         let account = app.store.account(p.id).await.unwrap().unwrap();
         assert_eq!(account.state, redress_domain::AccountState::Active);
     }
+    // Nor asked for a key rotation.
+    assert_eq!(app.store.rotations(10).await.unwrap(), vec![rotation]);
     // And the customer register.
     assert_eq!(app.store.customers().await.unwrap().len(), 1);
     assert_untouched(&app, cast.customer).await;
@@ -255,6 +266,7 @@ async fn the_intake_serves_no_portal_route_and_the_portal_no_intake_route() {
             .replace("{object}", &uuid::Uuid::new_v4().to_string())
             .replace("{id}", &uuid::Uuid::new_v4().to_string())
             .replace("{customer}", &uuid::Uuid::new_v4().to_string())
+            .replace("{rotation}", &uuid::Uuid::new_v4().to_string())
     };
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())

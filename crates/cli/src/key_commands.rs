@@ -1,13 +1,12 @@
 //! `redress keys …`. `status`: every long-lived key — the triage and recovery keys, each
-//! investigator's, the web and portal secrets and the previous ones kept after a
-//! rotation — with its fingerprint, when it was made,
-//! and how many case-key wraps are made to it; and the wraps made to a key that is no
-//! longer its holder's (what a rotation has left to do).
-//!
-//! Every wrap records the public key it was made to (`key_wraps.holder_recipient`), so
-//! a wrap to a retired key is one whose recipient is not its holder's current key. A
-//! secret's fingerprint is a keyed hash of it: it tells two secrets apart and reveals
-//! nothing of either.
+//! investigator's, the web and portal secrets — with its fingerprint, when it was made,
+//! and how many case-key wraps are made to it; the earlier triage and recovery keys the
+//! registry knows, and whether each may be destroyed; the wraps made to a key that is
+//! no longer its holder's (what a rotation has left to do); unfinished rotations; and
+//! intake processes still sealing to an old key. The facts come from
+//! `redress_keychain::status`, which the portal's key page shows too; what this host
+//! holds outside the database is read here ([`host_keys`]), and put in words by
+//! [`render`].
 //!
 //! `rotate web-secret|portal-secret [--force]`: see `secret_rotation` (ADR 0031).
 //!
@@ -15,17 +14,20 @@
 //! (their identity then opens nothing), with their assignments; their account is
 //! disabled, which ends its sessions; one audited transaction.
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use clap::Subcommand;
-use redress_domain::{HolderKind, InvestigatorId};
-use redress_store::Store;
-use redress_web::day;
+/// A secret's fingerprint, as the status shows it.
+pub(crate) use redress_keychain::status::secret_fingerprint;
+use redress_keychain::status::{
+    DoorSecret, EarlierVersion, Fingerprint, HostKeys, KeyName, KeyStatus, Made, PublishedKey, SecretFile,
+    WrapHolder,
+};
+use redress_store::{Rotation, Store, VersionState};
+use redress_web::{clock_time, day};
 use zeroize::Zeroizing;
 
-use crate::config::Config;
-use crate::secret_rotation;
+use crate::config::{Config, non_empty};
 
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
@@ -243,43 +245,22 @@ pub fn render_revoked(email: &str, r: &Revoked) -> String {
     out
 }
 
-/// One key as the status lists it.
-#[derive(Debug, PartialEq, Eq)]
-pub struct KeyLine {
-    pub key: String,
-    pub fingerprint: String,
-    pub created: String,
-    /// Case-key wraps made to it; none for a secret that wraps nothing.
-    pub wraps: Option<u64>,
-}
-
-/// Wraps made to a key that is not their holder's now.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Retired {
-    pub holder: String,
-    pub recipient: String,
-    pub wraps: u64,
-}
-
-/// What `keys status` says.
-#[derive(Debug)]
-pub struct Status {
-    pub keys: Vec<KeyLine>,
-    pub retired: Vec<Retired>,
-}
-
-/// The day a file was last written: when a key file was made, since nothing rewrites
-/// one.
-fn file_day(path: &Path) -> Option<String> {
+/// The day a file was last written: when a key file was made, since nothing but a
+/// rotation rewrites one.
+pub(crate) fn file_day(path: &Path) -> Option<String> {
     let modified = std::fs::metadata(path).ok()?.modified().ok()?;
     let secs = modified.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
     Some(day(i64::try_from(secs).ok()?))
 }
 
-/// A secret's fingerprint: a keyed hash, sixteen hex digits.
-pub(crate) fn secret_fingerprint(secret: &[u8]) -> String {
-    let mac = redress_crypto::hmac_sha256(b"redress/key-fingerprint/v1", &[secret]);
-    format!("secret:{}", hex::encode(&mac[..8]))
+/// An organisation public key as this host publishes it: configured, or in its file.
+fn published(configured: &str, file: &Path) -> Option<PublishedKey> {
+    let (text, file_day) = match non_empty(configured) {
+        Some(key) => (key.to_owned(), None),
+        None => (std::fs::read_to_string(file).ok()?, file_day(file)),
+    };
+    let recipient = redress_crypto::PublicKey::parse(&text).ok()?.to_string();
+    Some(PublishedKey { recipient, file_day })
 }
 
 /// The fingerprint of the secret in the file `path`, if this host has it.
@@ -288,135 +269,183 @@ pub(crate) fn file_fingerprint(path: &Path) -> Option<String> {
     Some(secret_fingerprint(text.trim().as_bytes()))
 }
 
-/// Reads every key this host can see and counts the wraps.
-pub async fn status(config: &Config, store: &Store) -> anyhow::Result<Status> {
-    let mut counts: HashMap<(HolderKind, Option<InvestigatorId>, String), u64> = HashMap::new();
-    for c in store.wrap_counts().await? {
-        *counts.entry((c.holder, c.investigator, c.recipient)).or_default() += c.wraps;
+/// A secret in a file, by its fingerprint, if this host has it.
+fn secret_file(secret: DoorSecret, previous: bool, path: &Path) -> SecretFile {
+    SecretFile {
+        secret,
+        previous,
+        fingerprint: file_fingerprint(path),
+        file_day: file_day(path),
     }
-    let mut take = |holder: HolderKind, investigator: Option<InvestigatorId>, recipient: &str| {
-        counts
-            .remove(&(holder, investigator, recipient.to_owned()))
-            .unwrap_or(0)
-    };
-    let public = crate::keys::intake_keys(config).map_err(anyhow::Error::msg)?;
-    let from_config = "given in the configuration".to_owned();
-    let mut keys = Vec::new();
-    for (name, kind, key, file) in [
-        ("triage", HolderKind::Triage, &public.triage, "triage.pub"),
-        ("recovery", HolderKind::Recovery, &public.recovery, "recovery.pub"),
-    ] {
-        let recipient = key.to_string();
-        keys.push(KeyLine {
-            key: name.to_owned(),
-            created: file_day(&config.keys_dir().join(file)).unwrap_or_else(|| from_config.clone()),
-            wraps: Some(take(kind, None, &recipient)),
-            fingerprint: recipient,
-        });
-    }
-    let investigators = store.investigators().await?;
-    for i in &investigators {
-        keys.push(KeyLine {
-            key: format!("investigator {}", i.email),
-            fingerprint: i.recipient.clone(),
-            created: day(i.created_at),
-            wraps: Some(take(HolderKind::Investigator, Some(i.id), &i.recipient)),
-        });
-    }
-    let web_secret = store
-        .setting(secret_rotation::WEB_SECRET)
-        .await?
-        .map(Zeroizing::new);
-    keys.push(KeyLine {
-        key: "web secret".to_owned(),
-        fingerprint: web_secret.map_or_else(|| "not made yet".to_owned(), |s| secret_fingerprint(&s)),
-        created: "not recorded".to_owned(),
-        wraps: None,
-    });
-    if let Some(previous) = store
-        .setting(secret_rotation::WEB_SECRET_PREVIOUS)
-        .await?
-        .map(Zeroizing::new)
-    {
-        keys.push(KeyLine {
-            key: "web secret (previous)".to_owned(),
-            fingerprint: secret_fingerprint(&previous),
-            created: "not recorded".to_owned(),
-            wraps: None,
-        });
-    }
-    let portal_secret = config.portal_secret_path();
-    keys.push(KeyLine {
-        key: "portal secret".to_owned(),
-        fingerprint: file_fingerprint(&portal_secret).unwrap_or_else(|| "not on this host".to_owned()),
-        created: file_day(&portal_secret).unwrap_or_else(|| "-".to_owned()),
-        wraps: None,
-    });
-    let previous = secret_rotation::previous_portal_secret_path(&portal_secret);
-    if let Some(fingerprint) = file_fingerprint(&previous) {
-        keys.push(KeyLine {
-            key: "portal secret (previous)".to_owned(),
-            fingerprint,
-            created: file_day(&previous).unwrap_or_else(|| "-".to_owned()),
-            wraps: None,
-        });
-    }
-    // What is left was made to keys that are no longer their holder's.
-    let email: HashMap<InvestigatorId, &str> =
-        investigators.iter().map(|i| (i.id, i.email.as_str())).collect();
-    let mut retired: Vec<Retired> = counts
-        .into_iter()
-        .map(|((kind, investigator, recipient), wraps)| Retired {
-            holder: match investigator {
-                Some(id) => format!(
-                    "investigator {}",
-                    email.get(&id).copied().unwrap_or("(no longer registered)")
-                ),
-                None => kind.as_str().to_owned(),
-            },
-            recipient,
-            wraps,
-        })
-        .collect();
-    retired.sort_by(|a, b| (&a.holder, &a.recipient).cmp(&(&b.holder, &b.recipient)));
-    Ok(Status { keys, retired })
 }
 
-/// The status as a table, then the wraps to retired keys.
-pub fn render(s: &Status) -> String {
-    let width = s
-        .keys
-        .iter()
-        .map(|k| k.key.chars().count())
-        .max()
-        .unwrap_or(0)
-        .max(3);
-    let print_width = s
-        .keys
-        .iter()
-        .map(|k| k.fingerprint.len())
-        .max()
-        .unwrap_or(0)
-        .max(11);
-    let mut out = format!(
-        "{:width$}  {:print_width$}  {:10}  WRAPS\n",
-        "KEY", "FINGERPRINT", "CREATED"
-    );
-    for k in &s.keys {
-        out.push_str(&format!(
-            "{:width$}  {:print_width$}  {:10}  {}\n",
-            k.key,
-            k.fingerprint,
-            k.created,
-            k.wraps.map_or_else(|| "-".to_owned(), |n| n.to_string())
-        ));
+/// What this host holds outside the database, for the status: the public keys it
+/// publishes and the portal secret. `redress keys status` and the portal's key page
+/// both read it through here.
+pub fn host_keys(config: &Config) -> HostKeys {
+    let keys = config.keys_dir();
+    HostKeys {
+        triage: published(&config.keys.triage_recipient, &keys.join("triage.pub")),
+        recovery: published(&config.keys.recovery_recipient, &keys.join("recovery.pub")),
+        secret_files: {
+            let current = config.portal_secret_path();
+            let previous = crate::secret_rotation::previous_portal_secret_path(&current);
+            let mut files = vec![secret_file(DoorSecret::Portal, false, &current)];
+            if previous.exists() {
+                files.push(secret_file(DoorSecret::Portal, true, &previous));
+            }
+            files
+        },
     }
-    if s.retired.is_empty() {
+}
+
+/// Reads every key this host can see, the registry, the rotations and the intake
+/// heartbeats.
+pub async fn status(config: &Config, store: &Store, now: i64) -> anyhow::Result<KeyStatus> {
+    Ok(redress_keychain::status::key_status(store, &host_keys(config), now).await?)
+}
+
+fn key_name(name: &KeyName) -> String {
+    match name {
+        KeyName::Org(key) => key.as_str().to_owned(),
+        KeyName::Investigator { email } => format!("investigator {email}"),
+        KeyName::Secret { secret, previous } => format!(
+            "{} secret{}",
+            match secret {
+                DoorSecret::Web => "web",
+                DoorSecret::Portal => "portal",
+            },
+            if *previous { " (previous)" } else { "" }
+        ),
+    }
+}
+
+fn fingerprint(f: &Fingerprint) -> String {
+    match f {
+        Fingerprint::Shown(key) => key.clone(),
+        Fingerprint::NotMadeYet => "not made yet".to_owned(),
+        Fingerprint::NotOnThisHost => "not on this host".to_owned(),
+    }
+}
+
+fn made(m: &Made) -> String {
+    match m {
+        Made::Day(d) => d.clone(),
+        Made::At(t) => day(*t),
+        Made::InConfiguration => "given in the configuration".to_owned(),
+        Made::NotRecorded => "not recorded".to_owned(),
+    }
+}
+
+fn earlier_version(v: &EarlierVersion) -> String {
+    let when = match (v.state, &v.retired) {
+        (VersionState::Retired, Some(day)) => format!("made {}, retired {day}", v.made),
+        (VersionState::Retired, None) => format!("made {}, retired", v.made),
+        (VersionState::Retiring, _) => format!("made {}, retiring", v.made),
+        (VersionState::Current, _) => format!(
+            "made {}, current in the registry but not published on this host (copy keys/{}.pub here)",
+            v.made,
+            v.key.as_str()
+        ),
+    };
+    let what = if v.may_be_destroyed() {
+        ": may be destroyed"
+    } else if v.state == VersionState::Retired {
+        ": keep it, wraps still need it"
+    } else {
+        ""
+    };
+    format!(
+        "  {:8}  {}  {when}, {} wraps{what}\n",
+        v.key.as_str(),
+        v.fingerprint,
+        v.wraps
+    )
+}
+
+fn rotation_line(r: &Rotation) -> String {
+    let at = |t: i64| format!("{} {}", day(t), clock_time(t));
+    let mut line = format!("  {}", r.kind);
+    if let Some(subject) = &r.subject {
+        line.push_str(&format!(" {subject}"));
+    }
+    line.push_str(&format!(
+        "  {}  {}/{} wraps  started {}, last change {}",
+        r.state,
+        r.done,
+        r.total,
+        at(r.started_at),
+        at(r.updated_at)
+    ));
+    if let Some(note) = &r.note {
+        line.push_str(&format!("  ({note})"));
+    }
+    line.push('\n');
+    line
+}
+
+/// The status as a table, then the earlier versions, the wraps to retired keys, the
+/// unfinished rotations and the intake processes on an old key.
+pub fn render(s: &KeyStatus) -> String {
+    let rows: Vec<[String; 4]> = s
+        .keys
+        .iter()
+        .map(|k| {
+            [
+                key_name(&k.name),
+                fingerprint(&k.fingerprint),
+                made(&k.made),
+                k.wraps.map_or_else(|| "-".to_owned(), |n| n.to_string()),
+            ]
+        })
+        .collect();
+    let width = |i: usize, least: usize| {
+        rows.iter()
+            .map(|r| r[i].chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(least)
+    };
+    let (w0, w1, w2) = (width(0, 3), width(1, 11), width(2, 10));
+    let mut out = format!("{:w0$}  {:w1$}  {:w2$}  WRAPS\n", "KEY", "FINGERPRINT", "CREATED");
+    for [name, print, made, wraps] in &rows {
+        out.push_str(&format!("{name:w0$}  {print:w1$}  {made:w2$}  {wraps}\n"));
+    }
+    if s.earlier.is_empty() {
+        out.push_str("\nEarlier triage and recovery keys: none recorded.\n");
+    } else {
+        out.push_str("\nEarlier triage and recovery keys:\n");
+        for v in &s.earlier {
+            out.push_str(&earlier_version(v));
+        }
+    }
+    if s.left_over.is_empty() {
         out.push_str("\nWraps to retired keys: none.\n");
     } else {
         out.push_str("\nWraps to retired keys (a rotation has these left to do):\n");
-        for r in &s.retired {
-            out.push_str(&format!("  {}  {}  {} wraps\n", r.holder, r.recipient, r.wraps));
+        for r in &s.left_over {
+            let holder = match &r.holder {
+                WrapHolder::Org(key) => key.as_str().to_owned(),
+                WrapHolder::Investigator(Some(email)) => format!("investigator {email}"),
+                WrapHolder::Investigator(None) => "investigator (no longer registered)".to_owned(),
+            };
+            out.push_str(&format!("  {holder}  {}  {} wraps\n", r.recipient, r.wraps));
+        }
+    }
+    if s.unfinished.is_empty() {
+        out.push_str("\nUnfinished rotations: none.\n");
+    } else {
+        out.push_str("\nUnfinished rotations (run the command again, or let the worker finish one the portal requested):\n");
+        for r in &s.unfinished {
+            out.push_str(&rotation_line(r));
+        }
+    }
+    if s.stale_doors.is_empty() {
+        out.push_str("\nIntake processes sealing to an old key: none.\n");
+    } else {
+        out.push_str("\nIntake processes sealing to an old key (give their hosts the new keys/*.pub):\n");
+        for d in &s.stale_doors {
+            out.push_str(&format!("  {}  {} {}\n", d.process, d.key.as_str(), d.sealing_to));
         }
     }
     out
@@ -424,14 +453,45 @@ pub fn render(s: &Status) -> String {
 
 #[cfg(test)]
 mod tests {
+    use redress_keychain::status::KeyLine;
+
     use super::*;
 
     #[test]
-    fn fingerprints_tell_secrets_apart_and_show_none() {
-        let a = secret_fingerprint(b"0123456789abcdef0123456789abcdef");
-        let b = secret_fingerprint(b"0123456789abcdef0123456789abcdeg");
-        assert_ne!(a, b);
-        assert!(a.starts_with("secret:") && a.len() == "secret:".len() + 16);
-        assert!(!a.contains("0123456789abcdef"));
+    fn a_previous_secret_and_a_destroyable_version_are_named() {
+        let status = KeyStatus {
+            keys: vec![KeyLine {
+                name: KeyName::Secret {
+                    secret: DoorSecret::Portal,
+                    previous: true,
+                },
+                fingerprint: Fingerprint::NotOnThisHost,
+                made: Made::NotRecorded,
+                wraps: None,
+            }],
+            earlier: vec![EarlierVersion {
+                key: redress_keychain::rotation::OrgKey::Triage,
+                fingerprint: "age1old".into(),
+                state: VersionState::Retired,
+                made: "2026-01-01".into(),
+                retired: Some("2026-06-01".into()),
+                wraps: 0,
+            }],
+            left_over: Vec::new(),
+            unfinished: Vec::new(),
+            stale_doors: Vec::new(),
+        };
+        let out = render(&status);
+        assert!(
+            out.contains("portal secret (previous)  not on this host"),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "  triage    age1old  made 2026-01-01, retired 2026-06-01, 0 wraps: may be destroyed"
+            ),
+            "{out}"
+        );
+        assert!(out.contains("Unfinished rotations: none."), "{out}");
     }
 }

@@ -9,6 +9,7 @@ pub mod key_commands;
 pub mod keys;
 pub mod recover;
 pub mod rotate;
+pub mod rotation_requests;
 pub mod secret_rotation;
 pub mod worker;
 
@@ -322,6 +323,7 @@ pub async fn portal_state(
         ..redress_portal::PortalSettings::default()
     };
     let clock = overrides.clock.clone().unwrap_or_else(|| Arc::new(system_clock));
+    let files = config.clone();
     let parts = redress_portal::PortalParts {
         service_name: config.service_name.clone(),
         blobs: config.blob_store(&store)?,
@@ -331,6 +333,7 @@ pub async fn portal_state(
         password_kdf,
         settings,
         clock,
+        host_keys: Arc::new(move || key_commands::host_keys(&files)),
     };
     Ok(redress_portal::PortalState::new(parts, &secrets)?)
 }
@@ -430,7 +433,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         worker::ensure_fingerprint_key(&config, &store).await?;
         let w = Arc::new(worker::build(&config, store.clone(), Arc::new(system_clock))?);
         w.warn_at_start().await;
-        Some(tokio::spawn(w.run(stopped)))
+        let rotations = spawn_rotation_requests(&config, &store, &stopped);
+        Some((tokio::spawn(w.run(stopped)), rotations))
     } else {
         println!("No triage identity on this host: run `redress worker` where it is.");
         None
@@ -443,10 +447,25 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     }
     .await;
     let _ = stop.send(true);
-    if let Some(w) = worker {
+    if let Some((w, rotations)) = worker {
         let _ = w.await;
+        let _ = rotations.await;
     }
     served
+}
+
+/// The loop that performs the key rotations asked for on the portal, beside a worker.
+fn spawn_rotation_requests(
+    config: &Config,
+    store: &Store,
+    stopped: &tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(rotation_requests::keep_performing(
+        config.clone(),
+        store.clone(),
+        Arc::new(system_clock),
+        stopped.clone(),
+    ))
 }
 
 /// `redress worker`: the triage worker and every background job, until SIGTERM or
@@ -458,11 +477,13 @@ pub async fn worker(config: Config) -> anyhow::Result<()> {
     let w = Arc::new(worker::build(&config, store, Arc::new(system_clock))?);
     w.warn_at_start().await;
     let (stop, stopped) = tokio::sync::watch::channel(false);
+    let rotations = spawn_rotation_requests(&config, &w.store, &stopped);
     let running = tokio::spawn(Arc::clone(&w).run(stopped));
     println!("Worker {} running", w.name);
     shutdown_signal().await;
     let _ = stop.send(true);
     let _ = running.await;
+    let _ = rotations.await;
     Ok(())
 }
 

@@ -133,7 +133,8 @@ fn main() -> ExitCode {
             }
             Command::Keys(redress_cli::key_commands::KeysCommand::Status) => {
                 let store = redress_cli::connect(&config).await?;
-                let status = redress_cli::key_commands::status(&config, &store).await?;
+                let status =
+                    redress_cli::key_commands::status(&config, &store, redress_cli::system_clock()).await?;
                 print!("{}", redress_cli::key_commands::render(&status));
                 Ok(ExitCode::SUCCESS)
             }

@@ -150,6 +150,12 @@ fn today(clock: &(dyn Fn() -> i64 + Send + Sync)) -> String {
     redress_web::day(clock())
 }
 
+/// The day a key being registered was made: its public key file's, which nothing but a
+/// rotation rewrites; today if it has none.
+fn made_day(public_file: &Path, clock: &(dyn Fn() -> i64 + Send + Sync)) -> String {
+    crate::key_commands::file_day(public_file).unwrap_or_else(|| today(clock))
+}
+
 fn refuse_configured(configured: &str, what: &str, file: &str) -> anyhow::Result<()> {
     if non_empty(configured).is_some() {
         anyhow::bail!(
@@ -170,8 +176,51 @@ pub struct Rotated {
     pub new_recipient: String,
 }
 
+/// The lock a triage rotation holds on this host while it swaps and uses the identity
+/// files: the command and a worker performing a rotation asked for on the portal never
+/// run at once here. The lock goes with its process, however it ends.
+#[derive(Debug)]
+pub struct TriageFilesLock {
+    _file: fs::File,
+}
+
+/// Takes the lock, or `None` while another process holds it.
+pub fn try_lock_triage_files(config: &Config) -> anyhow::Result<Option<TriageFilesLock>> {
+    let path = suffixed(&config.triage_identity_path(), ".lock");
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(TriageFilesLock { _file: file })),
+        Err(fs::TryLockError::WouldBlock) => Ok(None),
+        Err(fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("locking {}", path.display())),
+    }
+}
+
 /// `redress keys rotate triage`: run where the worker's triage identity is, as its user.
 pub async fn rotate_triage(
+    config: &Config,
+    store: &Store,
+    options: &RotateOptions,
+    progress: &dyn Progress,
+    clock: &(dyn Fn() -> i64 + Send + Sync),
+) -> anyhow::Result<Rotated> {
+    let Some(_lock) = try_lock_triage_files(config)? else {
+        anyhow::bail!(
+            "another process on this host is rotating the triage key (a worker performing a rotation \
+             asked for on the portal, or another run of this command): follow it with `redress keys \
+             status`, and run this again once it has stopped"
+        );
+    };
+    rotate_triage_locked(config, store, options, progress, clock).await
+}
+
+/// The triage rotation, for a caller holding [`TriageFilesLock`].
+pub async fn rotate_triage_locked(
     config: &Config,
     store: &Store,
     options: &RotateOptions,
@@ -216,7 +265,11 @@ pub async fn rotate_triage(
     } else {
         let old = read_identity(&current, "triage identity")?;
         store
-            .register_key(OrgKey::Triage.as_str(), &old.public().to_string(), &today(clock))
+            .register_key(
+                OrgKey::Triage.as_str(),
+                &old.public().to_string(),
+                &made_day(&config.keys_dir().join("triage.pub"), clock),
+            )
             .await?;
         start_triage_swap(&current, &next, &previous)?;
     }
@@ -320,7 +373,11 @@ pub async fn rotate_recovery(
             );
         }
         store
-            .register_key(OrgKey::Recovery.as_str(), &old_recipient, &today(clock))
+            .register_key(
+                OrgKey::Recovery.as_str(),
+                &old_recipient,
+                &made_day(&config.keys_dir().join("recovery.pub"), clock),
+            )
             .await?;
         let new = SecretIdentity::generate();
         write_new_secret(new_out, &recovery_file_text(&new))?;

@@ -79,5 +79,8 @@ named_enum! {
         /// An account's cases were wrapped to the identity it was set up with anew, with
         /// the recovery identity (target: the account).
         KeyRecover = "key_recover",
+        /// An admin asked on the portal for a key rotation, which a worker performs
+        /// (target: `rotation:<id>`).
+        KeyRotationRequest = "key_rotation_request",
     }
 }

@@ -13,6 +13,10 @@
 //! (`Store::commit_triage`) deletes the triage wrap as it stores the assignees' wraps,
 //! and a new receipt (`Store::replace_receipt`) deletes the reporter's old wrap as it
 //! stores the new one. It never logs, and hands secrets out only as [`SecretIdentity`].
+//!
+//! It also moves a holder's wraps to a new key ([`rotation`]) and says which keys
+//! exist and what each holds ([`status`]), for `redress keys status` and the portal's
+//! key page alike.
 
 use redress_crypto::{CryptoError, PublicKey, SecretIdentity, unwrap_identity, wrap_identity};
 use redress_domain::{CaseId, Holder, HolderKind, KeyKind};
@@ -20,6 +24,7 @@ use redress_store::{NewWrap, Store, StoreError};
 
 pub mod recovery;
 pub mod rotation;
+pub mod status;
 
 /// Why a key could not be opened or wrapped. None of these carries a secret.
 #[derive(Debug, thiserror::Error)]

@@ -360,9 +360,55 @@ pub async fn rotate_org_key(
             (r.clock)(),
         )
         .await?;
+    keeping_alive(
+        store,
+        &rotation.id,
+        r.clock,
+        move_wraps(store, r, &rotation.id, progress),
+    )
+    .await
+}
+
+/// How often a process working on a rotation touches its row, and how long a row
+/// untouched means that no process works on it any more (it was killed): another may
+/// then claim it ([`Store::claim_rotation`]).
+pub const ROTATION_TOUCH_EVERY: Duration = Duration::from_secs(10);
+pub const ROTATION_LEASE_SECS: i64 = 60;
+
+/// Runs `work`, touching rotation `id`'s row every [`ROTATION_TOUCH_EVERY`] meanwhile,
+/// through waits and the verification pass too, which record no progress.
+async fn keeping_alive<T>(
+    store: &Store,
+    id: &str,
+    clock: &(dyn Fn() -> i64 + Send + Sync),
+    work: impl std::future::Future<Output = T>,
+) -> T {
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            done = &mut work => return done,
+            () = tokio::time::sleep(ROTATION_TOUCH_EVERY) => {
+                // A touch that fails is tried again at the next tick; the work itself
+                // reports the database being away.
+                let _ = store.touch_rotation(id, clock()).await;
+            }
+        }
+    }
+}
+
+/// The body of [`rotate_org_key`], on the rotation's row `rotation`.
+async fn move_wraps(
+    store: &Store,
+    r: &OrgRotation<'_>,
+    rotation: &str,
+    progress: &dyn Progress,
+) -> Result<OrgRotated, KeychainError> {
+    let kind = r.key.as_str();
+    let new_public = r.new.public();
+    let new_recipient = new_public.to_string();
     let recorder = Recorder {
         store,
-        rotation: &rotation.id,
+        rotation,
         clock: r.clock,
     };
     let job = Rewrap {
@@ -416,7 +462,12 @@ pub async fn rotate_org_key(
                     stale.len()
                 ));
                 recorder
-                    .record("running", 0, 0, "waiting for intake processes to use the new key")
+                    .record(
+                        "running",
+                        rewrapped,
+                        rewrapped,
+                        "waiting for intake processes to use the new key",
+                    )
                     .await?;
                 said_waiting = true;
             }
@@ -446,7 +497,7 @@ pub async fn rotate_org_key(
     };
     store
         .record_rotation(
-            &rotation.id,
+            rotation,
             if finished { "done" } else { "failed" },
             Some(&new_recipient),
             rewrapped,

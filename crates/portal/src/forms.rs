@@ -48,6 +48,8 @@ pub enum Failure {
     Crypto(#[from] redress_crypto::CryptoError),
     #[error(transparent)]
     Audit(#[from] redress_audit::AuditError),
+    #[error(transparent)]
+    Keychain(#[from] redress_keychain::KeychainError),
     #[error("a key derivation did not finish")]
     Task(#[from] tokio::task::JoinError),
     /// Something that cannot fail did: a bug, named here.
@@ -73,7 +75,9 @@ impl Failure {
     fn unavailable(&self) -> bool {
         match self {
             Self::Busy => true,
-            Self::Store(e) | Self::Audit(redress_audit::AuditError::Store(e)) => e.is_unavailable(),
+            Self::Store(e)
+            | Self::Audit(redress_audit::AuditError::Store(e))
+            | Self::Keychain(redress_keychain::KeychainError::Store(e)) => e.is_unavailable(),
             _ => false,
         }
     }

@@ -102,6 +102,7 @@ fn nav(t: &Messages, role: Role, path: &str) -> Vec<NavItem> {
     }
     if role == Role::Admin {
         items.push(("/admin", "nav.admin"));
+        items.push(("/admin/keys", "nav.keys"));
     }
     if matches!(role, Role::Auditor | Role::Admin) {
         items.push(("/audit", "nav.audit"));
@@ -114,12 +115,20 @@ fn nav(t: &Messages, role: Role, path: &str) -> Vec<NavItem> {
         .strip_prefix("/admin")
         .filter(|rest| rest.starts_with("/customers"))
         .unwrap_or(path);
+    // The deepest item that holds the page is the current one: the key pages are under
+    // the people pages' path, but not theirs.
+    let holds = |href: &str| section == href || section.starts_with(&format!("{href}/"));
+    let current = items
+        .iter()
+        .map(|(href, _)| *href)
+        .filter(|href| holds(href))
+        .max_by_key(|href| href.len());
     items
         .into_iter()
         .map(|(href, key)| NavItem {
             href,
             label: t.get(key).into_owned(),
-            current: section == href || section.starts_with(&format!("{href}/")),
+            current: Some(href) == current,
         })
         .collect()
 }

@@ -23,6 +23,7 @@ pub mod export;
 mod forms;
 mod identity;
 mod invitations;
+mod keys;
 mod layout;
 mod list;
 mod login;
@@ -146,6 +147,14 @@ pub fn endpoints() -> Vec<(Access, Endpoint)> {
             Endpoint::new("/admin/users/{id}")
                 .get(admin::user)
                 .post(admin::change_user),
+        ),
+        (
+            Access::Roles(ADMINS),
+            Endpoint::new("/admin/keys").get(keys::show).post(keys::start),
+        ),
+        (
+            Access::Roles(ADMINS),
+            Endpoint::new("/admin/keys/rotations/{rotation}").get(keys::rotation),
         ),
         (
             Access::Roles(AUDIT_READERS),

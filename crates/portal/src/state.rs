@@ -3,6 +3,7 @@ use std::sync::Arc;
 
 use redress_crypto::{KdfParams, SecretIdentity, wrap_identity};
 use redress_domain::Questionnaire;
+use redress_keychain::status::HostKeys;
 use redress_store::{BlobStore, Store};
 use redress_web::{CsrfKeys, FlashSealer, Messages, WebSecrets};
 use tokio::sync::Semaphore;
@@ -113,6 +114,9 @@ pub struct PortalParts {
     pub settings: PortalSettings,
     /// Unix seconds. A parameter so tests can move time.
     pub clock: Arc<dyn Fn() -> i64 + Send + Sync>,
+    /// What this host holds outside the database (the public keys it publishes, the
+    /// portal secret's file), read afresh for each view of the key page.
+    pub host_keys: Arc<dyn Fn() -> HostKeys + Send + Sync>,
 }
 
 impl std::fmt::Debug for PortalParts {
@@ -144,6 +148,7 @@ pub struct PortalState {
     pub(crate) access: HashMap<&'static str, Access>,
     /// Unix seconds. A parameter so tests can move time.
     pub clock: Arc<dyn Fn() -> i64 + Send + Sync>,
+    pub(crate) host_keys: Arc<dyn Fn() -> HostKeys + Send + Sync>,
 }
 
 impl PortalState {
@@ -160,6 +165,7 @@ impl PortalState {
             password_kdf,
             settings,
             clock,
+            host_keys,
         } = parts;
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let nobody = SecretIdentity::generate().public();
@@ -188,6 +194,7 @@ impl PortalState {
                 .map(|r| (r.path, r.access))
                 .collect(),
             clock,
+            host_keys,
         })
     }
 

@@ -56,7 +56,9 @@ pub use invitations::Invitation;
 pub use logins::Guard;
 pub use outbox::{Email, NewEmail};
 pub use queue::{Failed, Job, JobSummary, NewJob, backoff_secs};
-pub use rotation::{DoorKeys, KeyVersion, RedoneWrap, Rotation, VersionState, WrapToRedo};
+pub use rotation::{
+    DoorKeys, KeyVersion, RedoneWrap, Rotation, RotationRequest, RotationState, VersionState, WrapToRedo,
+};
 pub use sessions::{NewSession, StoredSession};
 pub use sql::Sql;
 pub use statistics::CaseFigures;
@@ -66,5 +68,7 @@ pub use wraps::{NewWrap, StoredWrap, WrapCount};
 mod migration_tests;
 #[cfg(test)]
 mod queue_tests;
+#[cfg(test)]
+mod rotation_tests;
 #[cfg(test)]
 mod tests;

@@ -9,8 +9,8 @@
 use redress_domain::{CaseId, Holder};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
+    FromQueryResult, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 
 use crate::connection::parsed;
@@ -117,6 +117,56 @@ pub struct Rotation {
     pub note: Option<String>,
     pub started_at: i64,
     pub updated_at: i64,
+}
+
+/// Where a rotation is. Stored by these names in `key_rotations.state`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RotationState {
+    /// Asked for on the portal; a worker has not taken it yet.
+    Requested,
+    /// A process is moving wraps (the CLI, or the worker that claimed it).
+    Running,
+    Done,
+    /// Stopped with a note saying why.
+    Failed,
+}
+
+impl RotationState {
+    pub const ALL: &[Self] = &[Self::Requested, Self::Running, Self::Done, Self::Failed];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Requested => "requested",
+            Self::Running => "running",
+            Self::Done => "done",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|v| v.as_str() == s)
+    }
+
+    /// Requested or running: a process has it to do.
+    pub fn unfinished(self) -> bool {
+        matches!(self, Self::Requested | Self::Running)
+    }
+}
+
+/// What asking for a rotation found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RotationRequest {
+    /// A new rotation, in state `requested`.
+    Opened(Rotation),
+    /// Refused: this one is requested or running already.
+    Unfinished(Rotation),
+}
+
+impl Rotation {
+    /// Its state, if it is one this code knows.
+    pub fn known_state(&self) -> Option<RotationState> {
+        RotationState::parse(&self.state)
+    }
 }
 
 fn rotation(m: key_rotation::Model) -> Rotation {
@@ -419,21 +469,7 @@ impl Store {
         if let Some(open) = self.unfinished_rotation(kind, subject).await? {
             return Ok(open);
         }
-        let m = key_rotation::ActiveModel {
-            id: Set(uuid::Uuid::new_v4().to_string()),
-            kind: Set(kind.to_owned()),
-            subject: Set(subject.map(str::to_owned)),
-            state: Set(state.to_owned()),
-            new_fingerprint: Set(None),
-            done: Set(0),
-            total: Set(0),
-            note: Set(None),
-            started_at: Set(now),
-            updated_at: Set(now),
-        }
-        .insert(self.connection())
-        .await?;
-        Ok(rotation(m))
+        insert_rotation(self.connection(), kind, subject, state, now).await
     }
 
     /// The rotation of `kind` (for `subject`) that is requested or running, if any.
@@ -442,14 +478,74 @@ impl Store {
         kind: &str,
         subject: Option<&str>,
     ) -> Result<Option<Rotation>, StoreError> {
-        let mut q = key_rotation::Entity::find()
-            .filter(key_rotation::Column::Kind.eq(kind))
-            .filter(key_rotation::Column::State.is_in(["requested", "running"]));
-        q = match subject {
-            Some(s) => q.filter(key_rotation::Column::Subject.eq(s)),
-            None => q.filter(key_rotation::Column::Subject.is_null()),
-        };
-        Ok(q.one(self.connection()).await?.map(rotation))
+        unfinished_on(self.connection(), kind, subject).await
+    }
+
+    /// Every rotation, of any key, that is requested or running, oldest first.
+    pub async fn unfinished_rotations(&self) -> Result<Vec<Rotation>, StoreError> {
+        Ok(key_rotation::Entity::find()
+            .filter(key_rotation::Column::State.is_in(UNFINISHED))
+            .order_by_asc(key_rotation::Column::StartedAt)
+            .order_by_asc(key_rotation::Column::Id)
+            .all(self.connection())
+            .await?
+            .into_iter()
+            .map(rotation)
+            .collect())
+    }
+
+    /// Takes rotation `id` for this process: from `requested`, or from `running` when
+    /// nothing has touched the row since `stale_before` (the process running it died).
+    /// A compare-and-set, so of several workers asking at once, one gets it.
+    pub async fn claim_rotation(&self, id: &str, now: i64, stale_before: i64) -> Result<bool, StoreError> {
+        let claimed = key_rotation::Entity::update_many()
+            .col_expr(
+                key_rotation::Column::State,
+                Expr::value(RotationState::Running.as_str()),
+            )
+            .col_expr(key_rotation::Column::UpdatedAt, Expr::value(now))
+            .filter(key_rotation::Column::Id.eq(id))
+            .filter(
+                Condition::any()
+                    .add(key_rotation::Column::State.eq(RotationState::Requested.as_str()))
+                    .add(
+                        Condition::all()
+                            .add(key_rotation::Column::State.eq(RotationState::Running.as_str()))
+                            .add(key_rotation::Column::UpdatedAt.lt(stale_before)),
+                    ),
+            )
+            .exec(self.connection())
+            .await?
+            .rows_affected;
+        Ok(claimed == 1)
+    }
+
+    /// Says that the process running rotation `id` is still at it (its lease).
+    pub async fn touch_rotation(&self, id: &str, now: i64) -> Result<(), StoreError> {
+        key_rotation::Entity::update_many()
+            .col_expr(key_rotation::Column::UpdatedAt, Expr::value(now))
+            .filter(key_rotation::Column::Id.eq(id))
+            .filter(key_rotation::Column::State.eq(RotationState::Running.as_str()))
+            .exec(self.connection())
+            .await?;
+        Ok(())
+    }
+
+    /// Gives a running rotation back, to be claimed again at once: its process is
+    /// stopping. Its progress stays.
+    pub async fn release_rotation(&self, id: &str, note: &str, now: i64) -> Result<(), StoreError> {
+        key_rotation::Entity::update_many()
+            .col_expr(
+                key_rotation::Column::State,
+                Expr::value(RotationState::Requested.as_str()),
+            )
+            .col_expr(key_rotation::Column::Note, Expr::value(note))
+            .col_expr(key_rotation::Column::UpdatedAt, Expr::value(now))
+            .filter(key_rotation::Column::Id.eq(id))
+            .filter(key_rotation::Column::State.eq(RotationState::Running.as_str()))
+            .exec(self.connection())
+            .await?;
+        Ok(())
     }
 
     /// Records how far rotation `id` has got.
@@ -505,5 +601,67 @@ impl Store {
             .one(self.connection())
             .await?
             .map(rotation))
+    }
+}
+
+/// The states of a rotation that a process has still to finish.
+const UNFINISHED: [&str; 2] = [RotationState::Requested.as_str(), RotationState::Running.as_str()];
+
+async fn unfinished_on(
+    db: &impl ConnectionTrait,
+    kind: &str,
+    subject: Option<&str>,
+) -> Result<Option<Rotation>, StoreError> {
+    let mut q = key_rotation::Entity::find()
+        .filter(key_rotation::Column::Kind.eq(kind))
+        .filter(key_rotation::Column::State.is_in(UNFINISHED));
+    q = match subject {
+        Some(s) => q.filter(key_rotation::Column::Subject.eq(s)),
+        None => q.filter(key_rotation::Column::Subject.is_null()),
+    };
+    Ok(q.one(db).await?.map(rotation))
+}
+
+async fn insert_rotation(
+    db: &impl ConnectionTrait,
+    kind: &str,
+    subject: Option<&str>,
+    state: &str,
+    now: i64,
+) -> Result<Rotation, StoreError> {
+    let m = key_rotation::ActiveModel {
+        id: Set(uuid::Uuid::new_v4().to_string()),
+        kind: Set(kind.to_owned()),
+        subject: Set(subject.map(str::to_owned)),
+        state: Set(state.to_owned()),
+        new_fingerprint: Set(None),
+        done: Set(0),
+        total: Set(0),
+        note: Set(None),
+        started_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+    Ok(rotation(m))
+}
+
+impl crate::Audited {
+    /// Asks for a rotation of `kind` (for `subject`), for a worker to perform, unless
+    /// one is requested or running already. Inside the audited transaction, whose lock
+    /// makes two requests at once open one rotation, not two.
+    pub async fn request_rotation(
+        &self,
+        kind: &str,
+        subject: Option<&str>,
+        now: i64,
+    ) -> Result<RotationRequest, StoreError> {
+        if let Some(open) = unfinished_on(&self.txn, kind, subject).await? {
+            return Ok(RotationRequest::Unfinished(open));
+        }
+        let state = RotationState::Requested.as_str();
+        Ok(RotationRequest::Opened(
+            insert_rotation(&self.txn, kind, subject, state, now).await?,
+        ))
     }
 }
