@@ -348,6 +348,7 @@ pub async fn rotate_org_key(
             .begin_key_version(kind, &old.public().to_string(), &new_recipient, &r.today)
             .await?;
     }
+    store.refresh_wrap_statistics().await?;
     let rotation = store.open_rotation(kind, None, "running", (r.clock)()).await?;
     store
         .record_rotation(

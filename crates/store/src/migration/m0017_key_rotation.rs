@@ -36,6 +36,13 @@ enum KeyRotations {
 }
 
 #[derive(DeriveIden)]
+enum KeyWraps {
+    Table,
+    HolderKind,
+    Id,
+}
+
+#[derive(DeriveIden)]
 enum Heartbeats {
     Table,
     TriageRecipient,
@@ -85,10 +92,23 @@ impl MigrationTrait for Migration {
                 )
                 .await?;
         }
-        Ok(())
+        // A rotation reads one holder kind's wraps in id order, a batch at a time.
+        manager
+            .create_index(
+                Index::create()
+                    .name("key_wraps_by_holder_kind")
+                    .table(KeyWraps::Table)
+                    .col(KeyWraps::HolderKind)
+                    .col(KeyWraps::Id)
+                    .to_owned(),
+            )
+            .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_index(Index::drop().name("key_wraps_by_holder_kind").table(KeyWraps::Table).to_owned())
+            .await?;
         for column in [Heartbeats::TriageRecipient, Heartbeats::RecoveryRecipient] {
             manager
                 .alter_table(
