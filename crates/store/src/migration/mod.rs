@@ -20,6 +20,7 @@ mod m0014_product_counts;
 mod m0015_followup_sessions;
 mod m0016_reporter_reads;
 mod m0017_key_rotation;
+mod m0018_rekey;
 
 pub(crate) struct Migrator;
 
@@ -56,6 +57,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0015_followup_sessions::Migration),
             Box::new(m0016_reporter_reads::Migration),
             Box::new(m0017_key_rotation::Migration),
+            Box::new(m0018_rekey::Migration),
         ]
     }
 }
