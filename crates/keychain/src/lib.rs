@@ -12,12 +12,15 @@
 //! that stores what replaces it, so a case is never left without either: the hand-over
 //! (`Store::commit_triage`) deletes the triage wrap as it stores the assignees' wraps,
 //! and a new receipt (`Store::replace_receipt`) deletes the reporter's old wrap as it
-//! stores the new one. It never logs, and hands secrets out only as [`SecretIdentity`].
+//! stores the new one. A re-key ([`rekey`], ADR 0032) makes every wrap of a case anew,
+//! and the store's swap replaces them all in the transaction that re-seals the case. It
+//! never logs, and hands secrets out only as [`SecretIdentity`].
 
 use redress_crypto::{CryptoError, PublicKey, SecretIdentity, unwrap_identity, wrap_identity};
 use redress_domain::{CaseId, Holder, HolderKind, KeyKind};
 use redress_store::{NewWrap, Store, StoreError};
 
+pub mod rekey;
 pub mod rotation;
 
 /// Why a key could not be opened or wrapped. None of these carries a secret.
