@@ -7,6 +7,7 @@ pub mod check;
 pub mod config;
 pub mod key_commands;
 pub mod keys;
+pub mod rekey;
 pub mod rotate;
 pub mod worker;
 

@@ -15,6 +15,9 @@ named_enum! {
         Unlock = "unlock",
         /// An investigator's key revoked: their wraps deleted, their account disabled.
         KeyRevoke = "key_revoke",
+        /// A case given new keys after a revocation, everything re-encrypted to them
+        /// (ADR 0032; target: the case).
+        CaseRekey = "case_rekey",
         Logout = "logout",
         RoleChange = "role_change",
         Disable = "disable",
