@@ -16,7 +16,9 @@ use std::path::Path;
 use anyhow::Context;
 use redress_crypto::SecretIdentity;
 use redress_domain::{AuditAction, CaseId, ObjectId};
-use redress_keychain::rekey::{OldKeys, Prepared, RekeyHolders, check_rekeyed, prepare_rekey, remove_blobs};
+use redress_keychain::rekey::{
+    OldKeys, Prepared, Problem, RekeyHolders, check_rekeyed, prepare_rekey, remove_blobs,
+};
 use redress_keychain::rotation::Progress;
 use redress_store::{BlobStore, REKEY_KIND, Store, StoreError, Swapped};
 
@@ -39,7 +41,7 @@ pub struct Rekeyed {
     /// Cases left as they were, and why (no content).
     pub failed: Vec<(String, String)>,
     /// What the final check found wrong, per case.
-    pub problems: Vec<(String, &'static str)>,
+    pub problems: Vec<(String, Problem)>,
     /// Every case re-keyed and checked.
     pub finished: bool,
 }
@@ -108,14 +110,12 @@ pub async fn revoke_and_rekey(
         recovery: &keys.recovery,
         triage: &keys.triage,
     };
-    let mut old_keys: HashMap<CaseId, OldKeys> = HashMap::new();
+    let mut old_keys: HashMap<CaseId, Vec<OldKeys>> = HashMap::new();
     for case in todo {
-        match rekey_case(store, &blobs, &rotation.id, case, &recovery, holders, clock).await? {
+        match rekey_case(store, &blobs, &rotation.id, case, &recovery, holders, None, clock).await? {
             Outcome::Done(old) => {
                 out.rekeyed += 1;
-                if let Some(old) = old {
-                    old_keys.insert(case, old);
-                }
+                old_keys.entry(case).or_default().extend(old);
             }
             Outcome::Left(why) => out.failed.push((case_ref(store, case).await?, why)),
         }
@@ -136,7 +136,29 @@ pub async fn revoke_and_rekey(
 
     progress.phase("checking", out.cases);
     for (case, _) in &list {
-        let found = check_rekeyed(store, &blobs, *case, &recovery, old_keys.get(case)).await?;
+        let olds = old_keys.entry(*case).or_default();
+        let mut found = check_rekeyed(store, &blobs, *case, &recovery, olds).await?;
+        if found.iter().any(|p| p.mended_by_rekey()) && !olds.is_empty() {
+            // Written while the swap happened, to the keys it replaced: this run still
+            // has them, so the case is re-keyed again with them at hand.
+            progress.say("a case was written to while it was re-keyed: re-keying it again");
+            let earlier = olds.first().cloned();
+            if let Outcome::Done(old) = rekey_case(
+                store,
+                &blobs,
+                &rotation.id,
+                *case,
+                &recovery,
+                holders,
+                earlier,
+                clock,
+            )
+            .await?
+            {
+                olds.extend(old);
+            }
+            found = check_rekeyed(store, &blobs, *case, &recovery, olds).await?;
+        }
         if !found.is_empty() {
             let r = case_ref(store, *case).await?;
             out.problems.extend(found.into_iter().map(|p| (r.clone(), p)));
@@ -201,7 +223,9 @@ enum Outcome {
 
 /// Re-keys one case: new blobs first, then the swap with its audit entry in one
 /// transaction, then the old blobs deleted. A case that changed while it was being
-/// re-encrypted is read again.
+/// re-encrypted is read again. `earlier`: keys this run replaced, to open what was
+/// sealed to them.
+#[allow(clippy::too_many_arguments)]
 async fn rekey_case(
     store: &Store,
     blobs: &BlobStore,
@@ -209,6 +233,7 @@ async fn rekey_case(
     case: CaseId,
     recovery: &SecretIdentity,
     holders: RekeyHolders<'_>,
+    earlier: Option<OldKeys>,
     clock: &(dyn Fn() -> i64 + Send + Sync),
 ) -> anyhow::Result<Outcome> {
     for _ in 0..TRIES {
@@ -218,7 +243,7 @@ async fn rekey_case(
         };
         let case_ref = contents.case.case_ref.to_string();
         let hour = redress_domain::hour_floor(contents.case.received_at);
-        let prepared = match prepare_rekey(store, blobs, contents, recovery, holders).await {
+        let prepared = match prepare_rekey(store, blobs, contents, recovery, holders, earlier.clone()).await {
             Ok(p) => p,
             Err(redress_keychain::rekey::RekeyError::Store(e)) => return Err(e.into()),
             Err(e) => return Ok(Outcome::Left(e.to_string())),

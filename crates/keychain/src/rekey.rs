@@ -59,7 +59,7 @@ pub struct RekeyHolders<'a> {
 
 /// A case's keys before the re-key: kept in memory for the final check that they open
 /// nothing of the case any more, then dropped.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct OldKeys {
     case: SecretIdentity,
     thread: SecretIdentity,
@@ -107,6 +107,24 @@ fn key_of(keys: &OldKeys, to: SealedTo) -> &SecretIdentity {
     }
 }
 
+/// The keys of kind `to` of each pair, in order: what an item sealed to `to` is tried
+/// with.
+fn keys_for<'a>(pairs: &[&'a OldKeys], to: SealedTo) -> Vec<&'a SecretIdentity> {
+    pairs.iter().map(|p| key_of(p, to)).collect()
+}
+
+/// Opens a small value with the first of `keys` that opens it.
+fn open_any(keys: &[&SecretIdentity], ciphertext: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    let mut last = CryptoError::BadIdentity;
+    for key in keys {
+        match open(key, ciphertext) {
+            Ok(plain) => return Ok(plain),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
 /// Replaces each `"old-id"` in a document's plaintext with `"new-id"`.
 fn renumber(plain: &[u8], ids: &[(ObjectId, ObjectId)]) -> Result<Zeroizing<Vec<u8>>, RekeyError> {
     let mut out = Zeroizing::new(plain.to_vec());
@@ -140,11 +158,18 @@ fn is_document(kind: ObjectKind) -> bool {
 fn reseal_file(
     blobs: &BlobStore,
     from: ObjectId,
-    old: &SecretIdentity,
+    old: &[&SecretIdentity],
     new: &PublicKey,
     out: PendingBlob,
 ) -> Result<u64, RekeyError> {
-    let mut plain = open_reader(old, blobs.open_blob(from)?)?;
+    let mut opened = Err(CryptoError::BadIdentity);
+    for key in old {
+        opened = open_reader(key, blobs.open_blob(from)?);
+        if opened.is_ok() {
+            break;
+        }
+    }
+    let mut plain = opened?;
     let mut sealing = seal_writer(&[new], out)?;
     let mut buf = Zeroizing::new(vec![0u8; 64 * 1024]);
     loop {
@@ -161,14 +186,14 @@ fn reseal_file(
 fn reseal_document(
     blobs: &BlobStore,
     from: ObjectId,
-    old: &SecretIdentity,
+    old: &[&SecretIdentity],
     new: &PublicKey,
     ids: &[(ObjectId, ObjectId)],
     mut out: PendingBlob,
 ) -> Result<u64, RekeyError> {
     let mut ciphertext = Vec::new();
     blobs.open_blob(from)?.read_to_end(&mut ciphertext)?;
-    let plain = renumber(&open(old, &ciphertext)?, ids)?;
+    let plain = renumber(&open_any(old, &ciphertext)?, ids)?;
     out.write_all(&seal(&[new], &plain)?)?;
     Ok(out.commit()?)
 }
@@ -178,7 +203,7 @@ fn reseal_document(
 fn reseal_objects(
     blobs: &BlobStore,
     contents: &CaseContents,
-    old: &OldKeys,
+    old: &[&OldKeys],
     new: &NewCaseKeys,
     pending: Vec<PendingBlob>,
 ) -> Result<Vec<(ObjectId, ObjectId, u64)>, RekeyError> {
@@ -191,15 +216,15 @@ fn reseal_objects(
     let mut done = Vec::with_capacity(pending.len());
     for (object, out) in contents.objects.iter().zip(pending) {
         let new_id = out.id();
-        let from = key_of(old, object.sealed_to);
+        let from = keys_for(old, object.sealed_to);
         let to = match object.sealed_to {
             SealedTo::Case => new.case_public(),
             SealedTo::Thread => new.thread_public(),
         };
         let size = if is_document(object.kind) {
-            reseal_document(blobs, object.id, from, &to, &ids, out)?
+            reseal_document(blobs, object.id, &from, &to, &ids, out)?
         } else {
-            reseal_file(blobs, object.id, from, &to, out)?
+            reseal_file(blobs, object.id, &from, &to, out)?
         };
         done.push((object.id, new_id, size));
     }
@@ -210,12 +235,17 @@ fn reseal_objects(
 /// makes new ones, re-encrypts every object into a new blob, re-seals every entry and
 /// its labels, and makes every wrap the case will have. Nothing stored changes; the
 /// caller swaps the result in, or removes `new_blobs`.
+///
+/// What does not open with the case's keys is tried with `earlier`, keys an earlier
+/// re-key of this run replaced: something written while that re-key was swapped in,
+/// sealed to the keys its writer had read just before.
 pub async fn prepare_rekey(
     store: &Store,
     blobs: &BlobStore,
     contents: CaseContents,
     recovery: &SecretIdentity,
     holders: RekeyHolders<'_>,
+    earlier: Option<OldKeys>,
 ) -> Result<Prepared, RekeyError> {
     let old = open_current(store, &contents, recovery).await?;
     let new = NewCaseKeys::generate();
@@ -233,8 +263,10 @@ pub async fn prepare_rekey(
         .collect();
     let (contents, old, new, resealed) = {
         let blobs = blobs.clone();
+        let earlier = earlier.clone();
         tokio::task::spawn_blocking(move || {
-            let r = reseal_objects(&blobs, &contents, &old, &new, pending);
+            let keys: Vec<&OldKeys> = std::iter::once(&old).chain(&earlier).collect();
+            let r = reseal_objects(&blobs, &contents, &keys, &new, pending);
             (contents, old, new, r)
         })
         .await
@@ -247,7 +279,8 @@ pub async fn prepare_rekey(
             return Err(e);
         }
     };
-    let sealed = reseal_entries(&contents, &old, &new, &ids);
+    let keys: Vec<&OldKeys> = std::iter::once(&old).chain(&earlier).collect();
+    let sealed = reseal_entries(&contents, &keys, &new, &ids);
     let (entries, labels) = match sealed {
         Ok(s) => s,
         Err(e) => {
@@ -276,7 +309,7 @@ type Resealed = (Vec<(String, Vec<u8>)>, Option<Vec<u8>>);
 
 fn reseal_entries(
     contents: &CaseContents,
-    old: &OldKeys,
+    old: &[&OldKeys],
     new: &NewCaseKeys,
     ids: &[(ObjectId, ObjectId)],
 ) -> Result<Resealed, RekeyError> {
@@ -286,11 +319,14 @@ fn reseal_entries(
             SealedTo::Case => new.case_public(),
             SealedTo::Thread => new.thread_public(),
         };
-        let plain = renumber(&open(key_of(old, e.kind.sealed_to()), &e.ciphertext)?, ids)?;
+        let plain = renumber(&open_any(&keys_for(old, e.kind.sealed_to()), &e.ciphertext)?, ids)?;
         entries.push((e.id.clone(), seal(&[&to], &plain)?));
     }
     let labels = match &contents.labels {
-        Some(l) => Some(seal(&[&new.case_public()], &open(&old.case, l)?)?),
+        Some(l) => Some(seal(
+            &[&new.case_public()],
+            &open_any(&keys_for(old, SealedTo::Case), l)?,
+        )?),
         None => None,
     };
     Ok((entries, labels))
@@ -326,43 +362,61 @@ pub async fn remove_blobs(blobs: &BlobStore, ids: &[ObjectId]) {
     }
 }
 
-/// What the check of a re-keyed case found wrong, in words with no content.
-pub type Problems = Vec<&'static str>;
+/// What the check of a re-keyed case can find wrong. None names content.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Problem {
+    #[error("the recovery identity does not open the case's keys")]
+    RecoveryOpensNothing,
+    #[error("the case still has a key it had before")]
+    OldKeyKept,
+    #[error("an assignee has no wrap to their key")]
+    AssigneeWithoutWrap,
+    /// Something written while the swap happened, sealed to the keys its writer had
+    /// read: a re-key with the old keys at hand seals it again.
+    #[error("{0} does not open with the new keys")]
+    NotResealed(&'static str),
+    #[error("an old key opens {0}")]
+    OldKeyOpens(&'static str),
+}
+
+impl Problem {
+    /// Whether re-keying the case again, with its old keys at hand, mends it.
+    pub fn mended_by_rekey(self) -> bool {
+        matches!(self, Self::NotResealed(_))
+    }
+}
 
 /// Checks a re-keyed case: the recovery identity opens its case key and, through it, its
 /// thread key, both the ones the case row names; every assignee has a wrap to their
 /// current key; every entry and the labels open with the new keys, and every blob's
-/// header does (its chunks were authenticated as they were written). With `old`, also
-/// that the old keys open no wrap, blob, entry or label of the case.
+/// header does (its chunks were authenticated as they were written). With `old`, the
+/// keys it had before, also that none of them opens a wrap, blob, entry or label of it.
 pub async fn check_rekeyed(
     store: &Store,
     blobs: &BlobStore,
     case: CaseId,
     recovery: &SecretIdentity,
-    old: Option<&OldKeys>,
-) -> Result<Problems, RekeyError> {
+    old: &[OldKeys],
+) -> Result<Vec<Problem>, RekeyError> {
     let Some(contents) = store.rekey_contents(case).await? else {
         return Ok(Vec::new());
     };
     let mut problems = Vec::new();
-    let keys = match open_current(store, &contents, recovery).await {
-        Ok(k) => k,
-        Err(_) => {
-            problems.push("the recovery identity does not open the case's keys");
-            return Ok(problems);
-        }
+    let Ok(keys) = open_current(store, &contents, recovery).await else {
+        problems.push(Problem::RecoveryOpensNothing);
+        return Ok(problems);
     };
-    if let Some(old) = old {
-        if old.case.public() == keys.case.public() {
-            problems.push("the case still has its old case key");
-        }
-        for kind in HolderKind::ALL {
-            for w in store.wraps(case, *kind).await? {
-                if unwrap_identity(&w.ciphertext, &old.case).is_ok()
-                    || unwrap_identity(&w.ciphertext, &old.thread).is_ok()
-                {
-                    problems.push("an old key opens a wrap");
-                }
+    let old_of = |to: SealedTo| -> Vec<&SecretIdentity> { old.iter().map(|o| key_of(o, to)).collect() };
+    if old.iter().any(|o| o.case.public() == keys.case.public()) {
+        problems.push(Problem::OldKeyKept);
+    }
+    for kind in HolderKind::ALL {
+        for w in store.wraps(case, *kind).await? {
+            if old.iter().any(|o| {
+                unwrap_identity(&w.ciphertext, &o.case).is_ok()
+                    || unwrap_identity(&w.ciphertext, &o.thread).is_ok()
+            }) {
+                problems.push(Problem::OldKeyOpens("a wrap"));
             }
         }
     }
@@ -372,31 +426,31 @@ pub async fn check_rekeyed(
             .iter()
             .any(|w| w.holder == Holder::Investigator(i.id) && w.holder_recipient == i.recipient)
         {
-            problems.push("an assignee has no wrap to their key");
+            problems.push(Problem::AssigneeWithoutWrap);
         }
     }
     for e in &contents.entries {
         let to = e.kind.sealed_to();
         if open(key_of(&keys, to), &e.ciphertext).is_err() {
-            problems.push("an entry does not open with the new key");
+            problems.push(Problem::NotResealed("an entry"));
         }
-        if old.is_some_and(|o| open(key_of(o, to), &e.ciphertext).is_ok()) {
-            problems.push("an old key opens an entry");
+        if open_any(&old_of(to), &e.ciphertext).is_ok() {
+            problems.push(Problem::OldKeyOpens("an entry"));
         }
     }
     if let Some(l) = &contents.labels {
         if open(&keys.case, l).is_err() {
-            problems.push("the labels do not open with the new key");
+            problems.push(Problem::NotResealed("the labels"));
         }
-        if old.is_some_and(|o| open(&o.case, l).is_ok()) {
-            problems.push("an old key opens the labels");
+        if open_any(&old_of(SealedTo::Case), l).is_ok() {
+            problems.push(Problem::OldKeyOpens("the labels"));
         }
     }
     let objects = contents.objects.clone();
     let blobs = blobs.clone();
-    let old_keys = old.map(|o| (o.case.clone(), o.thread.clone()));
+    let old = old.to_vec();
     let found = tokio::task::spawn_blocking(move || {
-        let mut found: Problems = Vec::new();
+        let mut found = Vec::new();
         for o in &objects {
             let header_opens = |id: &SecretIdentity| -> bool {
                 blobs
@@ -404,16 +458,10 @@ pub async fn check_rekeyed(
                     .is_ok_and(|reader| open_reader(id, reader).is_ok())
             };
             if !header_opens(key_of(&keys, o.sealed_to)) {
-                found.push("a blob does not open with the new key");
+                found.push(Problem::NotResealed("a blob"));
             }
-            if let Some((case, thread)) = &old_keys {
-                let old = match o.sealed_to {
-                    SealedTo::Case => case,
-                    SealedTo::Thread => thread,
-                };
-                if header_opens(old) {
-                    found.push("an old key opens a blob");
-                }
+            if old.iter().any(|k| header_opens(key_of(k, o.sealed_to))) {
+                found.push(Problem::OldKeyOpens("a blob"));
             }
         }
         found
@@ -427,7 +475,12 @@ pub async fn check_rekeyed(
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
+    use redress_domain::{CaseRef, EntryKind};
+    use redress_store::test_support::{TestDatabase, commit_blob};
+    use redress_store::{Access, NewCase, NewCaseEntry, NewObject, NewReceipt, Swapped};
+
     use super::*;
+    use crate::FirstHolders;
 
     #[test]
     fn renumbering_replaces_quoted_ids_only_and_keeps_the_length() {
@@ -443,5 +496,170 @@ mod tests {
             "an unquoted mention stays: {out}"
         );
         assert!(!out.contains(&format!("\"{a}\"")));
+    }
+
+    async fn swap(store: &Store, prepared: &Prepared) {
+        let tx = store.begin_audited().await.unwrap();
+        assert_eq!(
+            tx.swap_rekeyed_case("rotation", &prepared.swap).await.unwrap(),
+            Swapped::Done
+        );
+        tx.commit().await.unwrap();
+    }
+
+    async fn note(store: &Store, case: CaseId, to: &PublicKey, text: &str) {
+        let tx = store.begin_audited().await.unwrap();
+        tx.add_entry(
+            case,
+            &NewCaseEntry {
+                kind: EntryKind::Note,
+                author: None,
+                at: 0,
+                ciphertext: seal(&[to], text.as_bytes()).unwrap(),
+            },
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
+
+    /// A re-key renumbers what a document names and streams files unchanged; what is
+    /// written to the replaced keys meanwhile is found by the check and sealed again by
+    /// a re-key that has those keys at hand.
+    #[tokio::test]
+    async fn a_case_written_to_its_old_keys_during_a_rekey_is_mended_by_the_next() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = TestDatabase::create(dir.path()).await;
+        let store = Store::connect(db.url()).await.unwrap();
+        store.migrate().await.unwrap();
+        let blobs = BlobStore::folder(dir.path().join("blobs"), Access::Owner).unwrap();
+        let (triage, recovery, reporter) = (
+            SecretIdentity::generate(),
+            SecretIdentity::generate(),
+            SecretIdentity::generate(),
+        );
+        let keys = NewCaseKeys::generate();
+        let (case_public, thread_public) = (keys.case_public(), keys.thread_public());
+        let file: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+        let evidence = commit_blob(&blobs, &seal(&[&thread_public], &file).unwrap()).await;
+        let doc = format!(r#"{{"evidence":[{{"object_id":"{evidence}"}}]}}"#);
+        let submission = commit_blob(&blobs, &seal(&[&thread_public], doc.as_bytes()).unwrap()).await;
+        let case = CaseId::random();
+        let object = |id, kind: ObjectKind| NewObject {
+            id,
+            kind,
+            sealed_to: kind.sealed_to(),
+            ciphertext_bytes: 1,
+        };
+        store
+            .insert_case(
+                &NewCase {
+                    id: case,
+                    questionnaire_version: 1,
+                    received_at: 0,
+                    case_recipient: case_public.to_string(),
+                    thread_recipient: thread_public.to_string(),
+                    wraps: keys
+                        .first_wraps(&FirstHolders {
+                            triage: &triage.public(),
+                            recovery: &recovery.public(),
+                            reporter: &reporter.public(),
+                        })
+                        .unwrap(),
+                    objects: vec![
+                        object(evidence, ObjectKind::Evidence),
+                        object(submission, ObjectKind::Submission),
+                    ],
+                    receipt: NewReceipt {
+                        lookup: rand::random(),
+                        kdf_salt: vec![0; 16],
+                        kdf_m_kib: 8,
+                        kdf_t: 1,
+                        kdf_p: 1,
+                    },
+                    jobs: vec![],
+                },
+                || CaseRef::from_random(rand::random()),
+            )
+            .await
+            .unwrap();
+        note(&store, case, &case_public, "before").await;
+        let holders = RekeyHolders {
+            recovery: &recovery.public(),
+            triage: &triage.public(),
+        };
+        let rekey = |earlier: Option<OldKeys>| {
+            let (store, blobs, recovery) = (&store, &blobs, &recovery);
+            async move {
+                let contents = store.rekey_contents(case).await.unwrap().unwrap();
+                prepare_rekey(store, blobs, contents, recovery, holders, earlier)
+                    .await
+                    .unwrap()
+            }
+        };
+
+        let first = rekey(None).await;
+        swap(&store, &first).await;
+        let (old_evidence, new_evidence, _) = first.swap.objects[0];
+        assert_eq!(old_evidence, evidence);
+        let a = first.old.clone();
+        assert_eq!(a.case_public(), case_public);
+        assert!(
+            check_rekeyed(&store, &blobs, case, &recovery, std::slice::from_ref(&a))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        // The file streamed through unchanged; the document names its copy.
+        let current = store.case_by_id(case).await.unwrap().unwrap();
+        let thread = open_thread_key(
+            &store,
+            case,
+            &open_case_key(&store, case, Holder::Recovery, &recovery)
+                .await
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(thread.public().to_string(), current.thread_recipient);
+        assert_eq!(
+            *open(&thread, &blobs.read_all(new_evidence).await.unwrap()).unwrap(),
+            file
+        );
+        let (_, new_submission, _) = first.swap.objects[1];
+        let doc = open(&thread, &blobs.read_all(new_submission).await.unwrap()).unwrap();
+        assert_eq!(
+            String::from_utf8(doc.to_vec()).unwrap(),
+            format!(r#"{{"evidence":[{{"object_id":"{new_evidence}"}}]}}"#)
+        );
+
+        // A note sealed to the replaced case key, as a writer that read it just before
+        // the swap would have.
+        note(&store, case, &case_public, "late").await;
+        let found = check_rekeyed(&store, &blobs, case, &recovery, std::slice::from_ref(&a))
+            .await
+            .unwrap();
+        assert!(found.contains(&Problem::NotResealed("an entry")), "{found:?}");
+        assert!(found.contains(&Problem::OldKeyOpens("an entry")), "{found:?}");
+        let second = rekey(Some(a.clone())).await;
+        swap(&store, &second).await;
+        let olds = [a, second.old.clone()];
+        assert!(
+            check_rekeyed(&store, &blobs, case, &recovery, &olds)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let case_key = open_case_key(&store, case, Holder::Recovery, &recovery)
+            .await
+            .unwrap();
+        let notes: Vec<String> = store
+            .entries(case)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| String::from_utf8(open(&case_key, &e.ciphertext).unwrap().to_vec()).unwrap())
+            .collect();
+        assert_eq!(notes, ["before", "late"]);
     }
 }
