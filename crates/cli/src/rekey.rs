@@ -329,6 +329,12 @@ pub fn render(email: &str, r: &Rekeyed) -> String {
          still opens the case).\n",
         r.rekeyed, r.cases
     ));
+    if r.cases == 0 && r.revoked.as_ref().is_some_and(|v| v.wraps == 0) {
+        out.push_str(
+            "They held no wraps, so no case was re-keyed. If they were revoked earlier without \
+             --rekey, which cases they held is no longer known.\n",
+        );
+    }
     if r.finished {
         out.push_str(&format!(
             "Checked all {} cases with the recovery identity: the old keys open nothing of them.\n",
