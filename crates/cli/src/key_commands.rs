@@ -10,7 +10,8 @@
 //!
 //! `revoke EMAIL`: an investigator's key is revoked by deleting every wrap they hold
 //! (their identity then opens nothing), with their assignments; their account is
-//! disabled, which ends its sessions; one audited transaction.
+//! disabled, which ends its sessions; one audited transaction. With `--rekey`, the
+//! cases they held are written down in that transaction and re-keyed (`crate::rekey`).
 
 use std::collections::HashMap;
 use std::path::Path;

@@ -36,7 +36,7 @@ pub struct Rekeyed {
     pub revoked: Option<Revoked>,
     /// Cases the re-keying has to do, in all.
     pub cases: u64,
-    /// Re-keyed by this run.
+    /// Re-keyed by this run (not counting cases found purged).
     pub rekeyed: u64,
     /// Cases left as they were, and why (no content).
     pub failed: Vec<(String, String)>,
@@ -113,10 +113,11 @@ pub async fn revoke_and_rekey(
     let mut old_keys: HashMap<CaseId, Vec<OldKeys>> = HashMap::new();
     for case in todo {
         match rekey_case(store, &blobs, &rotation.id, case, &recovery, holders, None, clock).await? {
-            Outcome::Done(old) => {
+            Outcome::Done(Some(old)) => {
                 out.rekeyed += 1;
-                old_keys.entry(case).or_default().extend(old);
+                old_keys.entry(case).or_default().push(old);
             }
+            Outcome::Done(None) => {}
             Outcome::Left(why) => out.failed.push((case_ref(store, case).await?, why)),
         }
         done += 1;
