@@ -600,8 +600,17 @@ mod tests {
 
         let first = rekey(None).await;
         swap(&store, &first).await;
-        let (old_evidence, new_evidence, _) = first.swap.objects[0];
-        assert_eq!(old_evidence, evidence);
+        // Objects come in the store's order, which is by their random ids.
+        let copy_of = |old: ObjectId| {
+            first
+                .swap
+                .objects
+                .iter()
+                .find(|(o, _, _)| *o == old)
+                .map(|(_, new, _)| *new)
+                .unwrap()
+        };
+        let new_evidence = copy_of(evidence);
         let a = first.old.clone();
         assert_eq!(a.case_public(), case_public);
         assert!(
@@ -626,7 +635,7 @@ mod tests {
             *open(&thread, &blobs.read_all(new_evidence).await.unwrap()).unwrap(),
             file
         );
-        let (_, new_submission, _) = first.swap.objects[1];
+        let new_submission = copy_of(submission);
         let doc = open(&thread, &blobs.read_all(new_submission).await.unwrap()).unwrap();
         assert_eq!(
             String::from_utf8(doc.to_vec()).unwrap(),
