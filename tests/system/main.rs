@@ -41,6 +41,7 @@ mod portal_login;
 mod portal_secrecy;
 mod portal_statistics;
 mod quiet_logs;
+mod rekey;
 mod secrecy;
 mod secret_rotation;
 mod submit;

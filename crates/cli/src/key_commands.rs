@@ -12,7 +12,8 @@
 //!
 //! `revoke EMAIL`: an investigator's key is revoked by deleting every wrap they hold
 //! (their identity then opens nothing), with their assignments; their account is
-//! disabled, which ends its sessions; one audited transaction.
+//! disabled, which ends its sessions; one audited transaction. With `--rekey`, the
+//! cases they held are written down in that transaction and re-keyed (`crate::rekey`).
 
 use std::path::Path;
 
@@ -39,6 +40,15 @@ pub enum KeysCommand {
     Revoke {
         /// The investigator's email address.
         email: String,
+        /// Also give each of their cases a new case key and thread key and re-encrypt
+        /// everything the case stores (ADR 0032): for an identity that may have leaked.
+        /// Resumable: run the same command again after an interruption.
+        #[arg(long)]
+        rekey: bool,
+        /// The recovery identity (from its offline storage), which opens each case's
+        /// old keys for `--rekey`. Read, never copied or logged.
+        #[arg(long, requires = "rekey")]
+        recovery_identity: Option<std::path::PathBuf>,
     },
     /// Gives an investigator who lost their password or authenticator their cases
     /// back: the first run stops the old login and prints a recovery link; once they
@@ -188,18 +198,40 @@ pub struct Revoked {
 
 /// Revokes the investigator `email`: see [`KeysCommand::Revoke`].
 pub async fn revoke(store: &Store, email: &str, now: i64) -> anyhow::Result<Revoked> {
+    revoke_recording(store, email, now, None).await
+}
+
+/// The investigator registered with `email`.
+pub async fn investigator_by_email(
+    store: &Store,
+    email: &str,
+) -> anyhow::Result<redress_store::Investigator> {
     let email = email.trim().to_lowercase();
-    let investigator = store
+    store
         .investigators()
         .await?
         .into_iter()
         .find(|i| i.email == email)
-        .ok_or_else(|| anyhow::anyhow!("no investigator has the address {email}"))?;
-    let account = store.account_by_email(&email).await?;
+        .ok_or_else(|| anyhow::anyhow!("no investigator has the address {email}"))
+}
+
+/// Revokes `email`; with `rekey`, a re-keying's `key_rotations` row, also writes down
+/// the cases they held for it in the same transaction (ADR 0032).
+pub async fn revoke_recording(
+    store: &Store,
+    email: &str,
+    now: i64,
+    rekey: Option<&str>,
+) -> anyhow::Result<Revoked> {
+    let investigator = investigator_by_email(store, email).await?;
+    let account = store.account_by_email(&investigator.email).await?;
     let tx = store.begin_audited().await?;
     if let Some(a) = &account {
         tx.set_account_state(a.id, redress_domain::AccountState::Disabled)
             .await?;
+    }
+    if let Some(rotation) = rekey {
+        tx.record_rekey_cases(rotation, investigator.id, now).await?;
     }
     let (wraps, orphaned) = tx.revoke_investigator(investigator.id).await?;
     let target = match &account {

@@ -8,6 +8,7 @@ pub mod config;
 pub mod key_commands;
 pub mod keys;
 pub mod recover;
+pub mod rekey;
 pub mod rotate;
 pub mod rotation_requests;
 pub mod secret_rotation;

@@ -138,7 +138,30 @@ fn main() -> ExitCode {
                 print!("{}", redress_cli::key_commands::render(&status));
                 Ok(ExitCode::SUCCESS)
             }
-            Command::Keys(redress_cli::key_commands::KeysCommand::Revoke { email }) => {
+            Command::Keys(redress_cli::key_commands::KeysCommand::Revoke {
+                email,
+                rekey: true,
+                recovery_identity,
+            }) => {
+                let store = redress_cli::connect(&config).await?;
+                let display = redress_cli::rotate::Display::new();
+                let r = redress_cli::rekey::revoke_and_rekey(
+                    &config,
+                    &store,
+                    &email,
+                    recovery_identity.as_deref(),
+                    &display,
+                    &redress_cli::system_clock,
+                )
+                .await?;
+                print!("{}", redress_cli::rekey::render(&email, &r));
+                Ok(if r.finished {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(3)
+                })
+            }
+            Command::Keys(redress_cli::key_commands::KeysCommand::Revoke { email, .. }) => {
                 let store = redress_cli::connect(&config).await?;
                 let revoked =
                     redress_cli::key_commands::revoke(&store, &email, redress_cli::system_clock()).await?;

@@ -21,6 +21,9 @@ named_enum! {
         /// A door's web secret replaced with none kept, every session of that door ended
         /// (`--force`; target as for `secret_rotate`).
         SecretReplace = "secret_replace",
+        /// A case given new keys after a revocation, everything re-encrypted to them
+        /// (ADR 0032; target: the case).
+        CaseRekey = "case_rekey",
         Logout = "logout",
         RoleChange = "role_change",
         Disable = "disable",

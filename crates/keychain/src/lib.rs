@@ -12,7 +12,9 @@
 //! that stores what replaces it, so a case is never left without either: the hand-over
 //! (`Store::commit_triage`) deletes the triage wrap as it stores the assignees' wraps,
 //! and a new receipt (`Store::replace_receipt`) deletes the reporter's old wrap as it
-//! stores the new one. It never logs, and hands secrets out only as [`SecretIdentity`].
+//! stores the new one. A re-key ([`rekey`], ADR 0032) makes every wrap of a case anew,
+//! and the store's swap replaces them all in the transaction that re-seals the case. It
+//! never logs, and hands secrets out only as [`SecretIdentity`].
 //!
 //! It also moves a holder's wraps to a new key ([`rotation`]) and says which keys
 //! exist and what each holds ([`status`]), for `redress keys status` and the portal's
@@ -23,6 +25,7 @@ use redress_domain::{CaseId, Holder, HolderKind, KeyKind};
 use redress_store::{NewWrap, Store, StoreError};
 
 pub mod recovery;
+pub mod rekey;
 pub mod rotation;
 pub mod status;
 

@@ -28,6 +28,7 @@ mod migration;
 mod outbox;
 mod queue;
 mod receipts;
+mod rekey;
 mod rotation;
 mod sessions;
 mod sql;
@@ -56,6 +57,7 @@ pub use invitations::Invitation;
 pub use logins::Guard;
 pub use outbox::{Email, NewEmail};
 pub use queue::{Failed, Job, JobSummary, NewJob, backoff_secs};
+pub use rekey::{CaseContents, CaseObject, REKEY_KIND, RekeySwap, SealedEntry, Snapshot, Swapped};
 pub use rotation::{
     DoorKeys, KeyVersion, RedoneWrap, Rotation, RotationRequest, RotationState, VersionState, WrapToRedo,
 };

@@ -30,6 +30,8 @@ pub mod outbox;
 pub mod product_count;
 pub mod receipt;
 pub mod recovery_code;
+pub mod rekey_case;
+pub mod rekey_leftover;
 pub mod session;
 pub mod setting;
 pub mod upload;

@@ -107,7 +107,12 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
-            .drop_index(Index::drop().name("key_wraps_by_holder_kind").table(KeyWraps::Table).to_owned())
+            .drop_index(
+                Index::drop()
+                    .name("key_wraps_by_holder_kind")
+                    .table(KeyWraps::Table)
+                    .to_owned(),
+            )
             .await?;
         for column in [Heartbeats::TriageRecipient, Heartbeats::RecoveryRecipient] {
             manager

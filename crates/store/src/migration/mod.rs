@@ -21,6 +21,7 @@ mod m0015_followup_sessions;
 mod m0016_reporter_reads;
 mod m0017_key_rotation;
 mod m0018_account_key_changes;
+mod m0019_rekey;
 
 pub(crate) struct Migrator;
 
@@ -58,6 +59,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0016_reporter_reads::Migration),
             Box::new(m0017_key_rotation::Migration),
             Box::new(m0018_account_key_changes::Migration),
+            Box::new(m0019_rekey::Migration),
         ]
     }
 }
