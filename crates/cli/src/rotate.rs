@@ -275,31 +275,21 @@ pub async fn rotate_triage_locked(
     }
     let new = read_identity(&current, "triage identity")?;
     let old = read_identity(&previous, "previous triage identity")?;
-    let new_recipient = new.public().to_string();
-    publish(&config.keys_dir().join("triage.pub"), &new_recipient)?;
-    progress.say(&format!(
-        "new triage key {new_recipient} published in keys/triage.pub"
-    ));
-    let outcome = rotate_org_key(
+    let outcome = publish_and_move(
+        config,
         store,
-        &OrgRotation {
-            key: OrgKey::Triage,
-            old: std::slice::from_ref(&old),
-            new: &new,
-            batch: options.batch.max(1),
-            verify_sample: options.verify_sample,
-            door_wait: options.door_wait,
-            settle: options.settle,
-            today: today(clock),
-            clock,
-        },
+        OrgKey::Triage,
+        &old,
+        &new,
+        options,
         progress,
+        clock,
     )
     .await?;
     Ok(Rotated {
+        new_recipient: new.public().to_string(),
         outcome,
         old_file: Some(previous),
-        new_recipient,
     })
 }
 
@@ -383,17 +373,49 @@ pub async fn rotate_recovery(
         write_new_secret(new_out, &recovery_file_text(&new))?;
         new
     };
+    let outcome = publish_and_move(
+        config,
+        store,
+        OrgKey::Recovery,
+        &old,
+        &new,
+        options,
+        progress,
+        clock,
+    )
+    .await?;
+    Ok(Rotated {
+        new_recipient: new.public().to_string(),
+        outcome,
+        old_file: Some(new_out.to_owned()),
+    })
+}
+
+/// Publishes the new public key where every intake re-reads it, then moves the wraps.
+#[allow(clippy::too_many_arguments)]
+async fn publish_and_move(
+    config: &Config,
+    store: &Store,
+    key: OrgKey,
+    old: &SecretIdentity,
+    new: &SecretIdentity,
+    options: &RotateOptions,
+    progress: &dyn Progress,
+    clock: &(dyn Fn() -> i64 + Send + Sync),
+) -> anyhow::Result<OrgRotated> {
     let new_recipient = new.public().to_string();
-    publish(&config.keys_dir().join("recovery.pub"), &new_recipient)?;
+    let file = format!("{}.pub", key.as_str());
+    publish(&config.keys_dir().join(&file), &new_recipient)?;
     progress.say(&format!(
-        "new recovery key {new_recipient} published in keys/recovery.pub"
+        "new {} key {new_recipient} published in keys/{file}",
+        key.as_str()
     ));
-    let outcome = rotate_org_key(
+    Ok(rotate_org_key(
         store,
         &OrgRotation {
-            key: OrgKey::Recovery,
-            old: std::slice::from_ref(&old),
-            new: &new,
+            key,
+            old: std::slice::from_ref(old),
+            new,
             batch: options.batch.max(1),
             verify_sample: options.verify_sample,
             door_wait: options.door_wait,
@@ -403,12 +425,7 @@ pub async fn rotate_recovery(
         },
         progress,
     )
-    .await?;
-    Ok(Rotated {
-        outcome,
-        old_file: Some(new_out.to_owned()),
-        new_recipient,
-    })
+    .await?)
 }
 
 /// What `keys rotate triage` prints at the end.
