@@ -275,13 +275,30 @@ fn ensure_triage(config: &Config) -> anyhow::Result<Option<PathBuf>> {
         return Ok(None);
     }
     let id = SecretIdentity::generate();
-    let file = format!(
-        "# Redress triage identity. Only the triage worker may read this file.\n{}",
-        id.to_identity_file().as_str()
-    );
-    write_new(&path, &file, 0o600)?;
+    write_new(&path, &triage_file_text(&id), 0o600)?;
     fs::write(triage_pub_path(config), format!("{}\n", id.public()))?;
     Ok(Some(path))
+}
+
+/// The text of a triage identity file, as the first run and a rotation write it.
+pub fn triage_file_text(id: &SecretIdentity) -> zeroize::Zeroizing<String> {
+    zeroize::Zeroizing::new(format!(
+        "# Redress triage identity. Only the triage worker may read this file.\n{}",
+        id.to_identity_file().as_str()
+    ))
+}
+
+/// The text of a recovery identity file, as the first run and a rotation write it: its
+/// first lines are the instruction.
+pub fn recovery_file_text(id: &SecretIdentity) -> zeroize::Zeroizing<String> {
+    zeroize::Zeroizing::new(format!(
+        "# Redress RECOVERY identity: it opens EVERY case.\n\
+         # Copy it to offline storage (paper or an encrypted offline drive), then delete\n\
+         # this file from the server. Redress only needs the public key:\n\
+         # {}\n{}",
+        id.public(),
+        id.to_identity_file().as_str()
+    ))
 }
 
 /// Makes the recovery identity once, writes it where the operator must take it offline,
@@ -292,15 +309,7 @@ fn ensure_recovery(config: &Config) -> anyhow::Result<Option<PathBuf>> {
     }
     let id = SecretIdentity::generate();
     let path = config.data_dir.join(RECOVERY_FILE);
-    let file = format!(
-        "# Redress RECOVERY identity: it opens EVERY case.\n\
-         # Copy it to offline storage (paper or an encrypted offline drive), then delete\n\
-         # this file from the server. Redress only needs the public key:\n\
-         # {}\n{}",
-        id.public(),
-        id.to_identity_file().as_str()
-    );
-    write_new(&path, &file, 0o600)?;
+    write_new(&path, &recovery_file_text(&id), 0o600)?;
     fs::write(recovery_pub_path(config), format!("{}\n", id.public()))?;
     Ok(Some(path))
 }

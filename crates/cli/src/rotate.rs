@@ -296,27 +296,10 @@ pub async fn rotate_triage_locked(
 /// A new identity in `.next`, then the current one moved to `.previous` and the new one
 /// into its place. A crash between the steps is finished by the next run.
 fn start_triage_swap(current: &Path, next: &Path, previous: &Path) -> anyhow::Result<()> {
-    let id = SecretIdentity::generate();
-    let file = format!(
-        "# Redress triage identity. Only the triage worker may read this file.\n{}",
-        id.to_identity_file().as_str()
-    );
-    write_new_secret(next, &file)?;
+    write_new_secret(next, &crate::keys::triage_file_text(&SecretIdentity::generate()))?;
     fs::rename(current, previous)?;
     fs::rename(next, current)?;
     sync_dir(current)
-}
-
-/// The text of a recovery identity file: its name and first lines are the instruction.
-pub fn recovery_file_text(id: &SecretIdentity) -> String {
-    format!(
-        "# Redress RECOVERY identity: it opens EVERY case.\n\
-         # Copy it to offline storage (paper or an encrypted offline drive), then delete\n\
-         # this file from the server. Redress only needs the public key:\n\
-         # {}\n{}",
-        id.public(),
-        id.to_identity_file().as_str()
-    )
 }
 
 /// `redress keys rotate recovery --old-identity FILE --new-identity-out FILE`.
@@ -370,7 +353,7 @@ pub async fn rotate_recovery(
             )
             .await?;
         let new = SecretIdentity::generate();
-        write_new_secret(new_out, &recovery_file_text(&new))?;
+        write_new_secret(new_out, &crate::keys::recovery_file_text(&new))?;
         new
     };
     let outcome = publish_and_move(
