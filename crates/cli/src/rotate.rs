@@ -26,7 +26,7 @@ use crate::config::{Config, non_empty};
 pub struct RotateOptions {
     /// Wraps per transaction.
     pub batch: u64,
-    /// Open all of them at the end (`None`), or about this many picked at random.
+    /// Open all of them at the end (`None`), or this many picked at random.
     pub verify_sample: Option<u64>,
     /// How long to wait for every intake process to seal to the new key.
     pub door_wait: Duration,

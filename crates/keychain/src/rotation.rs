@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use redress_crypto::{PublicKey, SecretIdentity, unwrap_identity, wrap_identity};
 use redress_domain::{CaseId, Holder};
-use redress_store::{RedoneWrap, Store, WrapToRedo};
+use redress_store::{Pick, RedoneWrap, Store, WrapToRedo};
 
 use crate::KeychainError;
 
@@ -92,39 +92,43 @@ impl Recorder<'_> {
     }
 }
 
-/// Opens and re-wraps `rows` on every core. Returns the re-made wraps and the cases
-/// whose wrap no old identity opens.
-fn rewrap_rows(
-    rows: Vec<WrapToRedo>,
-    old: &[(String, &SecretIdentity)],
-    new: &PublicKey,
-) -> (Vec<RedoneWrap>, Vec<CaseId>) {
+/// The old identities a pass tries, each with its public key (the recorded recipient
+/// that says which to try first). Shared by the batches' blocking tasks.
+type OldKeys = std::sync::Arc<Vec<(String, SecretIdentity)>>;
+
+/// `f` of each of `items`, in order, the items split between every core.
+fn on_every_core<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    let chunk = rows.len().div_ceil(threads).max(1);
-    let new_recipient = new.to_string();
-    let results: Vec<Vec<Result<RedoneWrap, CaseId>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = rows
+    let chunk = items.len().div_ceil(threads).max(1);
+    let f = &f;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
             .chunks(chunk)
-            .map(|part| {
-                let new_recipient = &new_recipient;
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|w| rewrap_one(w, old, new, new_recipient).ok_or(w.case))
-                        .collect::<Vec<_>>()
-                })
-            })
+            .map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<R>>()))
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_default())
+            .flat_map(|h| match h.join() {
+                Ok(done) => done,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
             .collect()
-    });
+    })
+}
+
+/// Opens and re-wraps `rows` on every core. Returns the re-made wraps and the cases
+/// whose wrap no old identity opens.
+fn rewrap_rows(rows: &[WrapToRedo], old: &OldKeys, new: &PublicKey) -> (Vec<RedoneWrap>, Vec<CaseId>) {
+    let new_recipient = new.to_string();
     let mut done = Vec::with_capacity(rows.len());
     let mut unopened = Vec::new();
-    for r in results.into_iter().flatten() {
-        match r {
-            Ok(w) => done.push(w),
-            Err(case) => unopened.push(case),
+    for (w, redone) in rows
+        .iter()
+        .zip(on_every_core(rows, |w| rewrap_one(w, old, new, &new_recipient)))
+    {
+        match redone {
+            Some(r) => done.push(r),
+            None => unopened.push(w.case),
         }
     }
     (done, unopened)
@@ -132,12 +136,7 @@ fn rewrap_rows(
 
 /// The recorded recipient picks which identity to try first; it is a hint, not trusted:
 /// every old identity is tried before a wrap counts as unopened.
-fn rewrap_one(
-    w: &WrapToRedo,
-    old: &[(String, &SecretIdentity)],
-    new: &PublicKey,
-    new_recipient: &str,
-) -> Option<RedoneWrap> {
+fn rewrap_one(w: &WrapToRedo, old: &OldKeys, new: &PublicKey, new_recipient: &str) -> Option<RedoneWrap> {
     let first = old.iter().filter(|(public, _)| *public == w.recipient);
     let rest = old.iter().filter(|(public, _)| *public != w.recipient);
     let secret = first
@@ -152,7 +151,14 @@ fn rewrap_one(
     })
 }
 
+/// How often a pass writes its progress to the rotation's row: often enough for the
+/// portal's page, which refreshes every few seconds, without a commit per batch.
+const RECORD_EVERY: Duration = Duration::from_secs(1);
+
 /// One pass over every wrap of the holder that is not made to the new key.
+///
+/// Three stages overlap, so the cores spend the pass on the crypto: the next batch is
+/// read while this one is re-wrapped, and this one is written while the next is.
 pub async fn rewrap_pass(
     store: &Store,
     job: &Rewrap<'_>,
@@ -164,43 +170,59 @@ pub async fn rewrap_pass(
         .count_wraps_for_rotation(job.holder, &new_recipient, false)
         .await?;
     progress.phase("re-wrapping", total);
-    let old: Vec<(String, &SecretIdentity)> =
-        job.old.iter().map(|id| (id.public().to_string(), id)).collect();
+    let old: OldKeys = std::sync::Arc::new(
+        job.old
+            .iter()
+            .map(|id| (id.public().to_string(), id.clone()))
+            .collect(),
+    );
+    let read = |after: Option<String>| {
+        let (store, holder, recipient, batch) = (store.clone(), job.holder, new_recipient.clone(), job.batch);
+        tokio::spawn(async move {
+            store
+                .wraps_for_rotation(holder, &recipient, after.as_deref(), batch)
+                .await
+        })
+    };
+    let joined = |_: tokio::task::JoinError| KeychainError::Interrupted;
     let mut report = PassReport::default();
-    let mut after: Option<String> = None;
     let mut seen = 0;
-    // The write of one batch runs while the next is read and re-wrapped.
+    let (mut recorded, mut unrecorded) = (std::time::Instant::now(), false);
+    let mut reading = read(None);
     let mut writing: Option<tokio::task::JoinHandle<Result<u64, redress_store::StoreError>>> = None;
     loop {
-        let rows = store
-            .wraps_for_rotation(job.holder, &new_recipient, false, after.as_deref(), job.batch)
-            .await?;
+        let rows = reading.await.map_err(joined)??;
         let Some(last) = rows.last() else { break };
-        after = Some(last.id.clone());
+        // Ids only grow: the next batch does not depend on this one's write.
+        reading = read(Some(last.id.clone()));
         let n = rows.len() as u64;
-        let new = job.new.clone();
-        let old_for_batch: Vec<(String, SecretIdentity)> =
-            old.iter().map(|(p, id)| (p.clone(), (*id).clone())).collect();
-        let crypto = tokio::task::spawn_blocking(move || {
-            let old: Vec<(String, &SecretIdentity)> =
-                old_for_batch.iter().map(|(p, id)| (p.clone(), id)).collect();
-            rewrap_rows(rows, &old, &new)
-        });
+        let (old, new) = (old.clone(), job.new.clone());
+        let crypto = tokio::task::spawn_blocking(move || rewrap_rows(&rows, &old, &new));
         if let Some(w) = writing.take() {
-            report.rewrapped += w.await.map_err(|_| KeychainError::Interrupted)??;
+            report.rewrapped += w.await.map_err(joined)??;
         }
-        let (redone, unopened) = crypto.await.map_err(|_| KeychainError::Interrupted)?;
+        let (redone, unopened) = crypto.await.map_err(joined)?;
         let writer = store.clone();
         writing = Some(tokio::spawn(async move { writer.replace_wraps(&redone).await }));
         report.unopened.extend(unopened);
         seen += n;
         progress.advance(n);
-        if let Some(r) = recorder {
+        unrecorded = true;
+        if let Some(r) = recorder
+            && recorded.elapsed() >= RECORD_EVERY
+        {
             r.record("running", seen, total.max(seen), "re-wrapping").await?;
+            (recorded, unrecorded) = (std::time::Instant::now(), false);
         }
     }
     if let Some(w) = writing.take() {
-        report.rewrapped += w.await.map_err(|_| KeychainError::Interrupted)??;
+        report.rewrapped += w.await.map_err(joined)??;
+    }
+    // A pass that found nothing leaves the row as it was (a note of waiting, say).
+    if let Some(r) = recorder
+        && unrecorded
+    {
+        r.record("running", seen, total.max(seen), "re-wrapping").await?;
     }
     Ok(report)
 }
@@ -217,7 +239,7 @@ pub struct Verified {
 }
 
 /// Opens the holder's wraps made to the new key with the new identity: every one, or
-/// about `sample` of them picked at random, and checks each holds the case's own key.
+/// `sample` of them picked at random, and checks each holds the case's own key.
 pub async fn verify(
     store: &Store,
     holder: Holder,
@@ -228,44 +250,46 @@ pub async fn verify(
 ) -> Result<Verified, KeychainError> {
     let recipient = new.public().to_string();
     let total = store.count_wraps_for_rotation(holder, &recipient, true).await?;
-    let share = match sample {
-        Some(n) if total > n => n as f64 / total as f64,
-        _ => 1.0,
-    };
-    progress.phase("verifying", total);
     let mut out = Verified {
         left: store.count_wraps_for_rotation(holder, &recipient, false).await?,
         ..Verified::default()
     };
+    let sample = sample.filter(|n| total > *n);
+    progress.phase("verifying", sample.unwrap_or(total));
     let mut after: Option<String> = None;
     loop {
-        let rows = store
-            .wraps_for_rotation(holder, &recipient, true, after.as_deref(), batch)
-            .await?;
+        let pick = match sample {
+            Some(n) => Pick::Random(n),
+            None => Pick::After {
+                after: after.as_deref(),
+                limit: batch,
+            },
+        };
+        let rows = store.wraps_to_verify(holder, &recipient, pick).await?;
         let Some(last) = rows.last() else { break };
         after = Some(last.id.clone());
-        let n = rows.len() as u64;
-        let picked: Vec<WrapToRedo> = rows
-            .into_iter()
-            .filter(|_| share >= 1.0 || rand::random::<f64>() < share)
-            .collect();
         let id = new.clone();
         let (checked, failed) = tokio::task::spawn_blocking(move || {
-            let mut failed = Vec::new();
-            for w in &picked {
-                let ok = unwrap_identity(&w.ciphertext, &id)
-                    .is_ok_and(|key| key.public().to_string() == w.case_recipient);
-                if !ok {
-                    failed.push(w.case);
-                }
-            }
-            (picked.len() as u64, failed)
+            let opened = on_every_core(&rows, |w| {
+                unwrap_identity(&w.ciphertext, &id)
+                    .is_ok_and(|key| key.public().to_string() == w.case_recipient)
+            });
+            let failed: Vec<CaseId> = rows
+                .iter()
+                .zip(opened)
+                .filter(|(_, ok)| !ok)
+                .map(|(w, _)| w.case)
+                .collect();
+            (rows.len() as u64, failed)
         })
         .await
         .map_err(|_| KeychainError::Interrupted)?;
         out.checked += checked;
         out.failed.extend(failed);
-        progress.advance(n);
+        progress.advance(checked);
+        if sample.is_some() {
+            break;
+        }
     }
     Ok(out)
 }
@@ -300,7 +324,7 @@ pub struct OrgRotation<'a> {
     pub old: &'a [SecretIdentity],
     pub new: &'a SecretIdentity,
     pub batch: u64,
-    /// Open every wrap at the end (`--verify all`), or about this many.
+    /// Open every wrap at the end (`--verify all`), or this many picked at random.
     pub verify_sample: Option<u64>,
     /// How long to wait for every intake process to seal to the new key.
     pub door_wait: Duration,
@@ -477,6 +501,9 @@ async fn move_wraps(
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
     };
+    // The statistics taken before say no wrap is made to the new key; with them the
+    // planner would scan the table for every batch of the verification.
+    store.refresh_wrap_statistics().await?;
     let verified = verify(store, r.key.holder(), r.new, r.verify_sample, r.batch, progress).await?;
     let finished =
         stale_doors.is_empty() && unopened.is_empty() && verified.failed.is_empty() && verified.left == 0;

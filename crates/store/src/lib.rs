@@ -59,7 +59,8 @@ pub use outbox::{Email, NewEmail};
 pub use queue::{Failed, Job, JobSummary, NewJob, backoff_secs};
 pub use rekey::{CaseContents, CaseObject, REKEY_KIND, RekeySwap, SealedEntry, Snapshot, Swapped};
 pub use rotation::{
-    DoorKeys, KeyVersion, RedoneWrap, Rotation, RotationRequest, RotationState, VersionState, WrapToRedo,
+    DoorKeys, KeyVersion, Pick, RedoneWrap, Rotation, RotationRequest, RotationState, VersionState,
+    WrapToCheck, WrapToRedo,
 };
 pub use sessions::{NewSession, StoredSession};
 pub use sql::Sql;

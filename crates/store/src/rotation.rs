@@ -17,7 +17,7 @@ use crate::connection::parsed;
 use crate::entity::{heartbeat, key_rotation, key_version};
 use crate::{Sql, Store, StoreError};
 
-/// A wrap a rotation reads: to re-make it, or to check it.
+/// A wrap a rotation reads to re-make it.
 #[derive(Clone, Debug)]
 pub struct WrapToRedo {
     pub id: String,
@@ -25,8 +25,25 @@ pub struct WrapToRedo {
     /// The key it is made to now.
     pub recipient: String,
     pub ciphertext: Vec<u8>,
+}
+
+/// A wrap a rotation's verification opens: it must hold the case's own key.
+#[derive(Clone, Debug)]
+pub struct WrapToCheck {
+    pub id: String,
+    pub case: CaseId,
+    pub ciphertext: Vec<u8>,
     /// The case's case-key public half, which the opened secret must match.
     pub case_recipient: String,
+}
+
+/// Which of the wraps made to a key a verification reads.
+#[derive(Clone, Copy, Debug)]
+pub enum Pick<'a> {
+    /// Up to `limit` in id order after `after`.
+    After { after: Option<&'a str>, limit: u64 },
+    /// Up to this many at random.
+    Random(u64),
 }
 
 /// A wrap re-made to a new key, to replace the one read.
@@ -44,10 +61,17 @@ pub struct RedoneWrap {
 const REPLACE_CHUNK: usize = 1000;
 
 #[derive(FromQueryResult)]
-struct WrapRow {
+struct RedoRow {
     id: String,
     case_id: String,
     holder_recipient: String,
+    ciphertext: Vec<u8>,
+}
+
+#[derive(FromQueryResult)]
+struct CheckRow {
+    id: String,
+    case_id: String,
     ciphertext: Vec<u8>,
     case_recipient: String,
 }
@@ -196,45 +220,94 @@ fn holder_filter(sql: &mut Sql, holder: Holder) {
     }
 }
 
+/// `holder`'s wraps that are (`made_to`) or are not made to `recipient`.
+fn rotation_filter(sql: &mut Sql, holder: Holder, made_to: bool, recipient: &str) {
+    holder_filter(sql, holder);
+    sql.push(if made_to {
+        " AND w.holder_recipient = "
+    } else {
+        " AND w.holder_recipient <> "
+    })
+    .bind(recipient);
+}
+
+/// A batch of [`rotation_filter`]'s wraps after `after`, in id order.
+fn wrap_batch(
+    sql: &mut Sql,
+    holder: Holder,
+    made_to: bool,
+    recipient: &str,
+    after: Option<&str>,
+    limit: u64,
+) {
+    rotation_filter(sql, holder, made_to, recipient);
+    if let Some(after) = after {
+        sql.push(" AND w.id > ").bind(after);
+    }
+    sql.push(" ORDER BY w.id LIMIT ")
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX));
+}
+
 impl Store {
-    /// Up to `limit` of `holder`'s wraps whose recipient is (`made_to`) or is not
-    /// (`!made_to`) `recipient`, in id order after `after`.
+    /// Up to `limit` of `holder`'s wraps not made to `recipient`, in id order after
+    /// `after`: what a rotation to `recipient` has still to re-make. Read from
+    /// `key_wraps` alone, through the index on (holder_kind, id), so the limit stops the
+    /// scan and a batch costs the same at the end of a table as at its start.
     pub async fn wraps_for_rotation(
         &self,
         holder: Holder,
         recipient: &str,
-        made_to: bool,
         after: Option<&str>,
         limit: u64,
     ) -> Result<Vec<WrapToRedo>, StoreError> {
-        // The batch is chosen from `key_wraps` alone, in the order of the index on
-        // (holder_kind, id), and only then joined: the limit then stops the scan.
         let mut sql = Sql::new(self.backend());
-        sql.push(
-            "SELECT w.id, w.case_id, w.holder_recipient, w.ciphertext, c.case_recipient \
-             FROM (SELECT * FROM key_wraps w WHERE",
-        );
-        holder_filter(&mut sql, holder);
-        sql.push(if made_to {
-            " AND w.holder_recipient = "
-        } else {
-            " AND w.holder_recipient <> "
-        })
-        .bind(recipient);
-        if let Some(after) = after {
-            sql.push(" AND w.id > ").bind(after);
-        }
-        sql.push(" ORDER BY w.id LIMIT ")
-            .bind(i64::try_from(limit).unwrap_or(i64::MAX));
-        sql.push(") w JOIN cases c ON c.id = w.case_id ORDER BY w.id");
+        sql.push("SELECT w.id, w.case_id, w.holder_recipient, w.ciphertext FROM key_wraps w WHERE");
+        wrap_batch(&mut sql, holder, false, recipient, after, limit);
         let rows = self.connection().query_all_raw(sql.statement()).await?;
         rows.iter()
             .map(|row| {
-                let r = WrapRow::from_query_result(row, "")?;
+                let r = RedoRow::from_query_result(row, "")?;
                 Ok(WrapToRedo {
                     case: parsed(&r.case_id, CaseId::parse, "wrap case id")?,
                     id: r.id,
                     recipient: r.holder_recipient,
+                    ciphertext: r.ciphertext,
+                })
+            })
+            .collect()
+    }
+
+    /// `holder`'s wraps made to `recipient`, each with its case's public key: what a
+    /// rotation's verification opens, a batch in id order or a sample at random.
+    pub async fn wraps_to_verify(
+        &self,
+        holder: Holder,
+        recipient: &str,
+        pick: Pick<'_>,
+    ) -> Result<Vec<WrapToCheck>, StoreError> {
+        // The wraps are chosen from `key_wraps` alone, and only then joined.
+        let mut sql = Sql::new(self.backend());
+        sql.push(
+            "SELECT w.id, w.case_id, w.ciphertext, c.case_recipient \
+             FROM (SELECT * FROM key_wraps w WHERE",
+        );
+        match pick {
+            Pick::After { after, limit } => wrap_batch(&mut sql, holder, true, recipient, after, limit),
+            Pick::Random(n) => {
+                // One scan for the whole sample, where batches would read every wrap.
+                rotation_filter(&mut sql, holder, true, recipient);
+                sql.push(" ORDER BY random() LIMIT ")
+                    .bind(i64::try_from(n).unwrap_or(i64::MAX));
+            }
+        }
+        sql.push(") w JOIN cases c ON c.id = w.case_id ORDER BY w.id");
+        let rows = self.connection().query_all_raw(sql.statement()).await?;
+        rows.iter()
+            .map(|row| {
+                let r = CheckRow::from_query_result(row, "")?;
+                Ok(WrapToCheck {
+                    case: parsed(&r.case_id, CaseId::parse, "wrap case id")?,
+                    id: r.id,
                     ciphertext: r.ciphertext,
                     case_recipient: r.case_recipient,
                 })
@@ -262,13 +335,7 @@ impl Store {
     ) -> Result<u64, StoreError> {
         let mut sql = Sql::new(self.backend());
         sql.push("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM key_wraps w WHERE");
-        holder_filter(&mut sql, holder);
-        sql.push(if made_to {
-            " AND w.holder_recipient = "
-        } else {
-            " AND w.holder_recipient <> "
-        })
-        .bind(recipient);
+        rotation_filter(&mut sql, holder, made_to, recipient);
         let row = self
             .connection()
             .query_one_raw(sql.statement())

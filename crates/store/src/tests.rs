@@ -693,15 +693,14 @@ async fn a_rotation_batch_writes_a_wrap_only_while_it_is_what_was_read() {
         cases.push(new.id);
     }
     let left = store
-        .wraps_for_rotation(Holder::Recovery, "age1new", false, None, 10)
+        .wraps_for_rotation(Holder::Recovery, "age1new", None, 10)
         .await
         .unwrap();
     assert_eq!(left.len(), 3);
     assert!(left.windows(2).all(|w| w[0].id < w[1].id), "in id order");
-    assert_eq!(left[0].case_recipient, "age1case");
     // Paged after an id.
     let after = store
-        .wraps_for_rotation(Holder::Recovery, "age1new", false, Some(&left[0].id), 10)
+        .wraps_for_rotation(Holder::Recovery, "age1new", Some(&left[0].id), 10)
         .await
         .unwrap();
     assert_eq!(after.len(), 2);
@@ -738,6 +737,29 @@ async fn a_rotation_batch_writes_a_wrap_only_while_it_is_what_was_read() {
     );
     // Written again, nothing changes: the rows are no longer what was read.
     assert_eq!(store.replace_wraps(&batch).await.unwrap(), 0);
+    // The verification reads the moved ones with their case's key, in batches or a
+    // sample at random.
+    let check = |pick| store.wraps_to_verify(Holder::Recovery, "age1new", pick);
+    let all = check(crate::Pick::After {
+        after: None,
+        limit: 10,
+    })
+    .await
+    .unwrap();
+    let ids = |ws: &[crate::WrapToCheck]| ws.iter().map(|w| w.id.clone()).collect::<Vec<_>>();
+    assert_eq!(ids(&all), vec![left[0].id.clone(), left[2].id.clone()]);
+    assert!(all.iter().all(|w| w.case_recipient == "age1case"));
+    let paged = check(crate::Pick::After {
+        after: Some(&left[0].id),
+        limit: 10,
+    })
+    .await
+    .unwrap();
+    assert_eq!(ids(&paged), vec![left[2].id.clone()]);
+    let one = check(crate::Pick::Random(1)).await.unwrap();
+    assert_eq!(one.len(), 1);
+    assert!(ids(&all).contains(&one[0].id));
+    assert_eq!(ids(&check(crate::Pick::Random(10)).await.unwrap()), ids(&all));
     // Other holders' wraps are not counted.
     assert_eq!(
         store
