@@ -23,6 +23,16 @@ pub async fn fresh_postgres(admin: &str) -> String {
     format!("{base}/{name}")
 }
 
+/// Drops a database [`fresh_postgres`] made, connections and all.
+pub async fn drop_postgres(admin: &str, url: &str) {
+    use sea_orm::{ConnectionTrait, Database};
+    let name = url.rsplit_once('/').map_or(url, |(_, n)| n);
+    let db = Database::connect(admin).await.unwrap();
+    db.execute_unprepared(&format!("DROP DATABASE {name} WITH (FORCE)"))
+        .await
+        .unwrap();
+}
+
 /// A browser: its own cookies, redirects not followed.
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
