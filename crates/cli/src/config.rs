@@ -140,6 +140,8 @@ pub struct PortalConfig {
     pub labels: Vec<String>,
     /// Cases on a page of the case list.
     pub cases_per_page: u64,
+    /// Wraps moved per transaction when a person replaces their key (ADR 0033).
+    pub key_batch: u64,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -232,6 +234,7 @@ impl Default for PortalConfig {
             .map(String::from)
             .to_vec(),
             cases_per_page: 50,
+            key_batch: 200,
             password_kdf: KdfParams::default(),
         }
     }

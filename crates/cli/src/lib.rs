@@ -320,6 +320,7 @@ pub async fn portal_state(
         due_soon_secs: rules.deadlines.due_soon_days * 86_400,
         labels: p.labels.clone(),
         cases_per_page: p.cases_per_page.clamp(1, 500),
+        key_batch: p.key_batch.max(1),
         message_id_domain: config.message_id_domain().to_owned(),
         ..redress_portal::PortalSettings::default()
     };
