@@ -4,7 +4,7 @@
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use redress_crypto::SecretIdentity;
@@ -31,14 +31,6 @@ fn redress_on(dir: &Path, data: &Path, db: &TestDatabase, subcommand: &str) -> C
         .env("REDRESS_PORTAL__LISTEN", "127.0.0.1:0")
         .env("REDRESS_INTAKE__MIN_FREE_DISK_MIB", "1");
     cmd
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 /// Starts a server subcommand and returns it with its printed intake URL and output.
@@ -154,7 +146,11 @@ async fn the_intake_subcommand_runs_with_public_keys_only() {
     // Without public keys the intake refuses to start, and says why.
     let out = redress_on(dir.path(), &data, &db, "intake").output().unwrap();
     assert!(!out.status.success());
-    assert!(text(&out).contains("public key missing"), "{}", text(&out));
+    assert!(
+        output_text(&out).contains("public key missing"),
+        "{}",
+        output_text(&out)
+    );
 
     // An intake host gets only the two public keys, from configuration. The portal's
     // secret means nothing to it: the file here is garbage, and the intake still runs.
@@ -163,7 +159,7 @@ async fn the_intake_subcommand_runs_with_public_keys_only() {
     let triage = SecretIdentity::generate();
     let recovery = SecretIdentity::generate();
     let out = redress_on(dir.path(), &data, &db, "migrate").output().unwrap();
-    assert!(out.status.success(), "{}", text(&out));
+    assert!(out.status.success(), "{}", output_text(&out));
     let mut cmd = redress_on(dir.path(), &data, &db, "intake");
     cmd.env("REDRESS_KEYS__TRIAGE_RECIPIENT", triage.public().to_string())
         .env("REDRESS_KEYS__RECOVERY_RECIPIENT", recovery.public().to_string());
@@ -202,7 +198,7 @@ fn unknown_configuration_keys_are_errors_that_name_the_key() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out).contains("listen_port"), "{}", text(&out));
+    assert!(output_text(&out).contains("listen_port"), "{}", output_text(&out));
 
     let out = redress(dir.path())
         .env("REDRESS_INTAKE__LISTN", "127.0.0.1:1")
@@ -210,7 +206,7 @@ fn unknown_configuration_keys_are_errors_that_name_the_key() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out).contains("listn"), "{}", text(&out));
+    assert!(output_text(&out).contains("listn"), "{}", output_text(&out));
 
     // REDRESS_CONFIG names the file too.
     let out = redress(dir.path())
@@ -218,7 +214,7 @@ fn unknown_configuration_keys_are_errors_that_name_the_key() {
         .arg("check-config")
         .output()
         .unwrap();
-    assert!(text(&out).contains("listen_port"), "{}", text(&out));
+    assert!(output_text(&out).contains("listen_port"), "{}", output_text(&out));
 
     let missing = redress(dir.path())
         .arg("--config")
@@ -227,7 +223,7 @@ fn unknown_configuration_keys_are_errors_that_name_the_key() {
         .output()
         .unwrap();
     assert_eq!(missing.status.code(), Some(2));
-    assert!(text(&missing).contains("does not exist"));
+    assert!(output_text(&missing).contains("does not exist"));
 }
 
 #[test]
@@ -245,7 +241,7 @@ fn environment_overrides_the_file_and_the_defaults() {
         .arg("check-config")
         .output()
         .unwrap();
-    let t = text(&out);
+    let t = output_text(&out);
     assert!(t.contains("data_dir = from-file"), "{t}");
     assert!(t.contains("intake.listen = 127.0.0.1:7000"), "{t}");
     assert!(t.contains("portal.listen = 127.0.0.1:8081"), "default: {t}");
@@ -267,7 +263,7 @@ fn environment_overrides_the_file_and_the_defaults() {
         .env("REDRESS_PORTAL__LISTEN", "127.0.0.1:9001")
         .output()
         .unwrap();
-    let t = text(&out);
+    let t = output_text(&out);
     assert!(
         t.contains(&format!("data_dir = {}", dir.path().join("env-data").display())),
         "{t}"
@@ -293,7 +289,7 @@ async fn blobs_in_postgres_need_a_postgres_database_and_a_backend_by_name() {
         .env("REDRESS_BLOBS__BACKEND", "postgres")
         .output()
         .unwrap();
-    let t = text(&out);
+    let t = output_text(&out);
     assert_eq!(out.status.code(), Some(1), "{t}");
     assert!(
         t.contains(needs) && t.contains("blobs.backend = \"folder\""),
@@ -307,7 +303,7 @@ async fn blobs_in_postgres_need_a_postgres_database_and_a_backend_by_name() {
             .output()
             .unwrap();
         assert!(!out.status.success());
-        assert!(text(&out).contains(needs), "{}", text(&out));
+        assert!(output_text(&out).contains(needs), "{}", output_text(&out));
     }
     // A backend that does not exist is a configuration error, not a fallback.
     let out = redress(dir.path())
@@ -317,7 +313,7 @@ async fn blobs_in_postgres_need_a_postgres_database_and_a_backend_by_name() {
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(text(&out).contains("s3"), "{}", text(&out));
+    assert!(output_text(&out).contains("s3"), "{}", output_text(&out));
 }
 
 #[test]
@@ -338,7 +334,7 @@ fn check_config_reports_every_problem_at_once() {
         .env("REDRESS_PORTAL__LISTEN", "not-an-address")
         .output()
         .unwrap();
-    let t = text(&out);
+    let t = output_text(&out);
     assert_eq!(out.status.code(), Some(1), "{t}");
     for expected in [
         "database.url must start with sqlite:// or postgres://",
@@ -366,8 +362,8 @@ fn check_config_reports_every_problem_at_once() {
         .env("REDRESS_DATA_DIR", &data)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(text(&out).contains("Configuration OK."));
+    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
+    assert!(output_text(&out).contains("Configuration OK."));
     // A check creates nothing: the database is made, locked down, by serve or migrate.
     assert!(!data.join("redress.db").exists(), "check-config made a database");
     std::fs::remove_file(&key).unwrap();
@@ -376,7 +372,11 @@ fn check_config_reports_every_problem_at_once() {
         .env("REDRESS_DATA_DIR", &data)
         .output()
         .unwrap();
-    assert!(text(&out).contains("triage identity missing"), "{}", text(&out));
+    assert!(
+        output_text(&out).contains("triage identity missing"),
+        "{}",
+        output_text(&out)
+    );
     // An intake host must not hold that identity, so it is not asked for there; but
     // the fingerprint key is still here, and an intake host must not hold that either.
     let for_intake = || {
@@ -387,22 +387,22 @@ fn check_config_reports_every_problem_at_once() {
             .unwrap()
     };
     let out = for_intake();
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
     assert!(
-        text(&out).contains("the fingerprint key is on this intake host"),
+        output_text(&out).contains("the fingerprint key is on this intake host"),
         "{}",
-        text(&out)
+        output_text(&out)
     );
     std::fs::remove_file(&fingerprint).unwrap();
     let out = for_intake();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
     // A triage identity on an intake host is a problem there, and on a portal host.
     std::fs::write(&key, triage.to_identity_file().as_str()).unwrap();
     let out = for_intake();
     assert!(
-        text(&out).contains("the triage identity is on this intake host"),
+        output_text(&out).contains("the triage identity is on this intake host"),
         "{}",
-        text(&out)
+        output_text(&out)
     );
     let for_portal = || {
         redress(dir.path())
@@ -413,24 +413,32 @@ fn check_config_reports_every_problem_at_once() {
     };
     let out = for_portal();
     assert!(
-        text(&out).contains("the triage identity is on this portal host"),
+        output_text(&out).contains("the triage identity is on this portal host"),
         "{}",
-        text(&out)
+        output_text(&out)
     );
     std::fs::remove_file(&key).unwrap();
     // A portal host needs its secret, for this user alone.
     let portal_secret = data.join("keys/portal.secret");
     assert!(!portal_secret.exists());
     let out = for_portal();
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(text(&out).contains("the portal secret"), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
+    assert!(
+        output_text(&out).contains("the portal secret"),
+        "{}",
+        output_text(&out)
+    );
     std::fs::write(&portal_secret, "ab".repeat(32)).unwrap();
     std::fs::set_permissions(&portal_secret, std::fs::Permissions::from_mode(0o644)).unwrap();
     let out = for_portal();
-    assert!(text(&out).contains("loose permissions"), "{}", text(&out));
+    assert!(
+        output_text(&out).contains("loose permissions"),
+        "{}",
+        output_text(&out)
+    );
     std::fs::set_permissions(&portal_secret, std::fs::Permissions::from_mode(0o600)).unwrap();
     let out = for_portal();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
 
     // The recovery identity left in the data folder is a problem on every host.
     std::fs::write(
@@ -439,11 +447,11 @@ fn check_config_reports_every_problem_at_once() {
     )
     .unwrap();
     let out = for_intake();
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
     assert!(
-        text(&out).contains("the recovery identity is still on this host"),
+        output_text(&out).contains("the recovery identity is still on this host"),
         "{}",
-        text(&out)
+        output_text(&out)
     );
 }
 
@@ -525,10 +533,10 @@ async fn admins_register_and_list_investigators() {
         "--capacity",
         "4",
     ]);
-    assert!(out.status.success(), "{}", text(&out));
-    assert!(text(&out).contains("Added investigator ana@example.org"));
+    assert!(out.status.success(), "{}", output_text(&out));
+    assert!(output_text(&out).contains("Added investigator ana@example.org"));
 
-    let list = text(&admin(&["admin", "investigator", "list"]));
+    let list = output_text(&admin(&["admin", "investigator", "list"]));
     assert!(
         list.contains(&format!("ana@example.org\tmobile,europe\t4\ttrue\t{key}")),
         "{list}"
@@ -544,7 +552,7 @@ async fn admins_register_and_list_investigators() {
         &key,
     ]);
     assert!(!dup.status.success());
-    assert!(text(&dup).contains("exists"), "{}", text(&dup));
+    assert!(output_text(&dup).contains("exists"), "{}", output_text(&dup));
     let bad = admin(&[
         "admin",
         "investigator",
@@ -555,16 +563,16 @@ async fn admins_register_and_list_investigators() {
         "AGE-SECRET-KEY-1X",
     ]);
     assert!(!bad.status.success());
-    assert!(text(&bad).contains("age1"), "{}", text(&bad));
+    assert!(output_text(&bad).contains("age1"), "{}", output_text(&bad));
     assert!(
-        !text(&bad).contains("AGE-SECRET-KEY-1X"),
+        !output_text(&bad).contains("AGE-SECRET-KEY-1X"),
         "a mistaken secret is not echoed"
     );
 
-    let jobs = text(&admin(&["admin", "jobs", "list"]));
+    let jobs = output_text(&admin(&["admin", "jobs", "list"]));
     assert!(jobs.starts_with("id\tkind\tattempts"), "{jobs}");
     let retry = admin(&["admin", "jobs", "retry", "nope"]);
-    assert!(!retry.status.success() && text(&retry).contains("no dead job"));
+    assert!(!retry.status.success() && output_text(&retry).contains("no dead job"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -603,7 +611,11 @@ async fn a_missing_fingerprint_key_is_made_only_while_nothing_depends_on_it() {
     std::fs::remove_file(&key).unwrap();
     let out = redress_on(dir.path(), &data, &db, "worker").output().unwrap();
     assert!(!out.status.success());
-    assert!(text(&out).contains("restore it from backup"), "{}", text(&out));
+    assert!(
+        output_text(&out).contains("restore it from backup"),
+        "{}",
+        output_text(&out)
+    );
     assert!(!key.exists());
 }
 
@@ -647,11 +659,11 @@ async fn adding_an_investigator_who_would_get_no_cases_warns_and_names_the_fallb
             args.extend(["--team", t]);
         }
         let out = admin(&args, rules);
-        assert!(out.status.success(), "{}", text(&out));
+        assert!(out.status.success(), "{}", output_text(&out));
         assert!(
             String::from_utf8_lossy(&out.stdout).contains(&format!("Added investigator {email}")),
             "{}",
-            text(&out)
+            output_text(&out)
         );
         String::from_utf8_lossy(&out.stderr).into_owned()
     };
@@ -695,7 +707,11 @@ async fn audit_verify_and_head_at_the_command_line() {
     let audit = |args: &[&str]| app.redress_command().arg("audit").args(args).output().unwrap();
     let out = audit(&["verify"]);
     assert!(out.status.success());
-    assert!(text(&out).contains("The audit log is empty."), "{}", text(&out));
+    assert!(
+        output_text(&out).contains("The audit log is empty."),
+        "{}",
+        output_text(&out)
+    );
 
     for action in [
         redress_domain::AuditAction::Invitation,
@@ -711,11 +727,11 @@ async fn audit_verify_and_head_at_the_command_line() {
         };
         redress_audit::record(&app.store, &entry).await.unwrap();
     }
-    let head = text(&audit(&["head"])).trim().to_owned();
+    let head = output_text(&audit(&["head"])).trim().to_owned();
     assert_eq!(head.len(), 64, "{head}");
     let out = audit(&["verify", "--since", &head]);
-    assert!(out.status.success(), "{}", text(&out));
-    assert!(text(&out).contains("3 entries"), "{}", text(&out));
+    assert!(out.status.success(), "{}", output_text(&out));
+    assert!(output_text(&out).contains("3 entries"), "{}", output_text(&out));
 
     // Changing an entry makes verify fail, naming it; cutting the last one leaves a
     // chain that verifies alone but not against the recorded head.
@@ -728,7 +744,11 @@ async fn audit_verify_and_head_at_the_command_line() {
         .unwrap();
     let out = audit(&["verify"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out).contains("audit entry 2"), "{}", text(&out));
+    assert!(
+        output_text(&out).contains("audit entry 2"),
+        "{}",
+        output_text(&out)
+    );
     raw.execute_unprepared("UPDATE audit_log SET target = 'account:2' WHERE seq = 2")
         .await
         .unwrap();
@@ -738,7 +758,7 @@ async fn audit_verify_and_head_at_the_command_line() {
     assert!(audit(&["verify"]).status.success());
     let out = audit(&["verify", "--since", &head]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out).contains(&head), "{}", text(&out));
+    assert!(output_text(&out).contains(&head), "{}", output_text(&out));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -754,7 +774,7 @@ async fn an_invitation_prints_a_one_time_link_and_stores_only_its_hash() {
         "--team",
         "triage-desk",
     ]);
-    let said = text(&out);
+    let said = output_text(&out);
     assert!(out.status.success(), "{said}");
     let link = said
         .lines()
@@ -793,7 +813,7 @@ async fn an_invitation_prints_a_one_time_link_and_stores_only_its_hash() {
         "--valid-hours",
         "1",
     ]);
-    assert!(again.status.success(), "{}", text(&again));
+    assert!(again.status.success(), "{}", output_text(&again));
     assert!(app.store.invitation(&hash, now).await.unwrap().is_none());
     let verified = redress_audit::verify(&app.store, None).await.unwrap();
     assert_eq!(verified.entries, 2);
@@ -833,7 +853,11 @@ async fn an_invitation_prints_a_one_time_link_and_stores_only_its_hash() {
     ] {
         let out = admin(&args);
         assert!(!out.status.success(), "{args:?}");
-        assert!(text(&out).contains(expected), "{args:?}: {}", text(&out));
+        assert!(
+            output_text(&out).contains(expected),
+            "{args:?}: {}",
+            output_text(&out)
+        );
     }
     assert_eq!(redress_audit::verify(&app.store, None).await.unwrap().entries, 2);
 }
@@ -873,7 +897,7 @@ async fn keys_status_lists_every_key_its_wraps_and_the_wraps_to_retired_keys() {
             .env("REDRESS_DATABASE__URL", &app.config.database.url)
             .envs([blob_backend_env(test_blob_backend())]);
         let out = cmd.output().unwrap();
-        assert!(out.status.success(), "{}", text(&out));
+        assert!(out.status.success(), "{}", output_text(&out));
         String::from_utf8(out.stdout).unwrap()
     };
     let line = |out: &str, key: &str| -> Vec<String> {
@@ -1022,8 +1046,8 @@ async fn a_revoked_investigator_opens_nothing_and_cannot_log_in() {
         .env("REDRESS_DATABASE__URL", &app.config.database.url)
         .envs([blob_backend_env(test_blob_backend())]);
     let out = cmd.output().unwrap();
-    assert!(out.status.success(), "{}", text(&out));
-    let said = text(&out);
+    assert!(out.status.success(), "{}", output_text(&out));
+    let said = output_text(&out);
     assert!(
         said.contains("Revoked Ana@Example.org: 1 wraps deleted"),
         "{said}"
@@ -1077,5 +1101,5 @@ async fn a_revoked_investigator_opens_nothing_and_cannot_log_in() {
         .envs([blob_backend_env(test_blob_backend())]);
     let out = cmd.output().unwrap();
     assert!(!out.status.success());
-    assert!(text(&out).contains("no investigator has the address nobody@example.org"));
+    assert!(output_text(&out).contains("no investigator has the address nobody@example.org"));
 }

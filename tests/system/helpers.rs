@@ -619,6 +619,65 @@ impl Drop for TestApp {
     }
 }
 
+/// Submits `n` reports through the JSON API, `what` and a number their text; their
+/// references.
+pub async fn submit_reports(app: &TestApp, n: usize, what: &str) -> Vec<String> {
+    let mut refs = Vec::new();
+    for i in 0..n {
+        let res = app
+            .api_submit(&good_answers(&format!("{what} number {i}, long enough.")), &[])
+            .await;
+        assert_eq!(res.status(), 201);
+        refs.push(
+            res.json::<serde_json::Value>().await.unwrap()["case_ref"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    refs
+}
+
+/// Runs the command `make` gives up to `kills` times, killing each run with SIGKILL at
+/// a random moment `within` (milliseconds) after its start, then once more to its end;
+/// a run that ends before its kill is the last. Returns how many runs the kills cut
+/// short and the last run's output.
+pub fn run_with_kills(
+    make: impl Fn() -> std::process::Command,
+    kills: usize,
+    within: std::ops::Range<u64>,
+) -> (usize, std::process::Output) {
+    let mut killed = 0;
+    for _ in 0..kills {
+        let mut child = make()
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(rand::Rng::gen_range(
+            &mut rand::thread_rng(),
+            within.clone(),
+        )));
+        if child.try_wait().unwrap().is_some() {
+            // It finished: running it again would start anew what it finished.
+            return (killed, child.wait_with_output().unwrap());
+        }
+        child.kill().unwrap(); // SIGKILL
+        killed += 1;
+        child.wait().unwrap();
+    }
+    (killed, make().output().unwrap())
+}
+
+/// A command's standard output and error, as text.
+pub fn output_text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
 /// A moment past the sweep's grace period for anything stored now, on either backend
 /// (the database records the hour only).
 pub fn past_grace(app: &TestApp) -> std::time::SystemTime {

@@ -2,6 +2,8 @@
 //! after a stop part-way, kept through a password change, and recovered with the
 //! recovery identity when the password or authenticator is lost.
 
+use std::time::Duration;
+
 use redress_crypto::{KdfParams, Password, SecretIdentity, derive_password_key, unwrap_identity};
 use redress_domain::{AccountState, Holder, InvestigatorId, Role};
 
@@ -72,6 +74,60 @@ async fn identity_with(app: &TestApp, who: &Person, password: &str) -> Option<Se
     };
     let key = derive_password_key(&Password::new(password.to_owned()), &account.kdf.salt, &params).unwrap();
     unwrap_identity(&account.identity_wrap, &key).ok()
+}
+
+/// Ana, an investigator with room for every case, holding `n` cases that the worker
+/// routed to her, and her first identity.
+struct Busy {
+    app: TestApp,
+    portal: Portal,
+    ana: Person,
+    inv: InvestigatorId,
+    refs: Vec<String>,
+    first: SecretIdentity,
+}
+
+async fn busy(n: usize) -> Busy {
+    let app = TestApp::spawn().await;
+    let portal = app.portal().await;
+    let link = app
+        .invite_with_capacity("ana@example.org", Role::Investigator, &["triage-desk"], 1000)
+        .await;
+    let ana = set_up(&app, &portal, &link, "ana@example.org").await;
+    let mut refs = submit_reports(&app, n, "Report").await;
+    app.worker("w", None).run_until_idle().await.unwrap();
+    refs.sort();
+    assert_eq!(cases_of(&app, &ana).await, refs, "she holds every case");
+    Busy {
+        inv: investigator_of(&app, &ana).await,
+        first: identity_of(&app, &ana).await,
+        app,
+        portal,
+        ana,
+        refs,
+    }
+}
+
+/// Every one of `refs` opens as `inv`'s with `new`, or else with `old`: a case with
+/// neither would be lost. Returns how many open with `new`.
+async fn each_opens_with_one_of(
+    app: &TestApp,
+    inv: InvestigatorId,
+    new: &SecretIdentity,
+    old: &SecretIdentity,
+    refs: &[String],
+) -> usize {
+    let mut on_new = 0;
+    for r in refs {
+        if app.open_as(r, Holder::Investigator(inv), new).await.is_ok() {
+            on_new += 1;
+        } else {
+            app.open_as(r, Holder::Investigator(inv), old)
+                .await
+                .unwrap_or_else(|e| panic!("{r} opens with neither key: {e}"));
+        }
+    }
+    on_new
 }
 
 fn audited(log: &[redress_store::AuditRecord], action: &str) -> usize {
@@ -305,20 +361,21 @@ async fn a_new_password_opens_every_case_and_the_old_password_nothing() {
     }
 }
 
-/// `redress keys recover-investigator` on the test app, with the identity in `file`
-/// (none: the option left out).
-fn recover(app: &TestApp, email: &str, file: Option<&std::path::Path>) -> (bool, Option<i32>, String) {
+/// `redress keys recover-investigator EMAIL` on the test app, with the identity in
+/// `file` (none: the option left out).
+fn recover_command(app: &TestApp, email: &str, file: Option<&std::path::Path>) -> std::process::Command {
     let mut cmd = app.redress_command();
     cmd.args(["keys", "recover-investigator", email]);
     if let Some(f) = file {
         cmd.arg("--recovery-identity").arg(f);
     }
-    let out = cmd.output().unwrap();
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    cmd
+}
+
+/// Runs [`recover_command`]: whether it succeeded, its exit status, what it said.
+fn recover(app: &TestApp, email: &str, file: Option<&std::path::Path>) -> (bool, Option<i32>, String) {
+    let out = recover_command(app, email, file).output().unwrap();
+    let said = output_text(&out);
     (out.status.success(), out.status.code(), said)
 }
 
@@ -463,4 +520,122 @@ async fn a_recovered_investigator_opens_all_her_cases_again_with_the_recovery_id
             .filter(|r| r.action.starts_with("key_recover"))
             .all(|r| r.actor == "cli")
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_replacement_in_a_portal_killed_at_random_points_loses_nothing_and_a_visit_finishes_it() {
+    let Busy {
+        app,
+        ana,
+        inv,
+        refs,
+        first: old,
+        ..
+    } = busy(150).await;
+    // A real portal process, one wrap per transaction, so that kills fall between them.
+    let start = || PortalProcess::start_with(&app, &[("REDRESS_PORTAL__KEY_BATCH", "1")]);
+
+    // The first kill cuts the replacement itself (a whole one takes about a second
+    // here); each later one cuts a visit of the key page, which carries on with it. The session outlives the processes (it is a row).
+    let mut process = start();
+    let mut agent = process.log_in(&ana).await;
+    let (mut killed, mut under_way) = (0, 0);
+    for round in 0..6 {
+        let request = async {
+            if round == 0 {
+                agent
+                    .submit("/account/key", "/account/key", &[("password", PASSWORD)])
+                    .await
+            } else {
+                agent.get("/account/key").await
+            }
+        };
+        let wait = Duration::from_millis(rand::Rng::gen_range(&mut rand::thread_rng(), 10..300));
+        let finished = tokio::select! {
+            page = request => { assert_eq!(page.status, 200, "{}", page.body); true }
+            () = tokio::time::sleep(wait) => false,
+        };
+        drop(process); // SIGKILL
+        if !finished {
+            killed += 1;
+        }
+        // Whatever the kill cut, every case opens with her key now or the one before.
+        let current = identity_of(&app, &ana).await;
+        let on_new = each_opens_with_one_of(&app, inv, &current, &old, &refs).await;
+        if app.store.key_change(ana.id).await.unwrap().is_some() {
+            under_way += 1;
+            eprintln!(
+                "round {round}: killed with {on_new} of {} wraps moved",
+                refs.len()
+            );
+        }
+        process = start();
+        agent.base.clone_from(&process.base);
+    }
+    assert!(killed > 0, "no request was killed part-way: make the work larger");
+    assert!(
+        under_way > 0,
+        "no kill left a replacement under way: make the work larger"
+    );
+
+    let page = agent.get("/account/key").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(app.store.key_change(ana.id).await.unwrap().is_none());
+    let new = identity_of(&app, &ana).await;
+    assert_ne!(new.public(), old.public());
+    assert_eq!(opened(&app, inv, &new, &refs).await, refs.len());
+    assert_eq!(opened(&app, inv, &old, &refs).await, 0);
+    assert_eq!(page.text_of("recipient").unwrap(), new.public().to_string());
+    let routing = app.store.investigators().await.unwrap();
+    assert_eq!(
+        routing.iter().find(|i| i.id == inv).unwrap().recipient,
+        new.public().to_string()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_recovery_killed_at_random_points_finishes_when_run_again() {
+    let Busy {
+        app,
+        portal,
+        inv,
+        refs,
+        first: lost,
+        ..
+    } = busy(150).await;
+    let recovery_file = app.offline_dir.join("recovery.txt");
+
+    let (ok, _, said) = recover(&app, "ana@example.org", Some(&recovery_file));
+    assert!(ok, "{said}");
+    let link = said
+        .split_whitespace()
+        .find_map(|w| w.find("/setup/").map(|at| w[at..].to_owned()))
+        .unwrap_or_else(|| panic!("a link: {said}"));
+    let ana = set_up(&app, &portal, &link, "ana@example.org").await;
+    let new = identity_of(&app, &ana).await;
+
+    // The second run, one wrap per transaction, killed at random points.
+    let run = || {
+        let mut cmd = recover_command(&app, "ana@example.org", Some(&recovery_file));
+        cmd.args(["--batch", "1"]);
+        cmd
+    };
+    // A whole run takes about half a second here; each kill leaves less to the next.
+    let (killed, out) = run_with_kills(run, 6, 10..300);
+    let said = output_text(&out);
+    assert!(killed > 0, "no run was killed part-way: make the work larger");
+    assert!(out.status.success(), "the resumed recovery finished: {said}");
+    assert!(said.contains("Recovered ana@example.org"), "{said}");
+
+    assert_eq!(opened(&app, inv, &new, &refs).await, refs.len());
+    assert_eq!(opened(&app, inv, &lost, &refs).await, 0);
+    assert_eq!(
+        wrap_rows(&app, inv).await.len(),
+        refs.len(),
+        "one wrap a case, none twice"
+    );
+    assert!(app.store.key_change(ana.id).await.unwrap().is_none());
+    let log = app.store.audit_after(0, 1000).await.unwrap();
+    assert_eq!(audited(&log, "key_recovery_start"), 1);
+    assert_eq!(audited(&log, "key_recover"), 1);
 }

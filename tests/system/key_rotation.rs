@@ -24,23 +24,6 @@ pub(crate) fn triage_in_place(app: &TestApp) -> PathBuf {
     path
 }
 
-async fn submit(app: &TestApp, n: usize, what: &str) -> Vec<String> {
-    let mut refs = Vec::new();
-    for i in 0..n {
-        let res = app
-            .api_submit(&good_answers(&format!("{what} number {i}, long enough.")), &[])
-            .await;
-        assert_eq!(res.status(), 201);
-        refs.push(
-            res.json::<serde_json::Value>().await.unwrap()["case_ref"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        );
-    }
-    refs
-}
-
 fn read_identity(path: &Path) -> SecretIdentity {
     SecretIdentity::parse(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
@@ -48,41 +31,17 @@ fn read_identity(path: &Path) -> SecretIdentity {
 /// Runs `args` as `redress keys rotate …`, killing it with SIGKILL after a random
 /// moment `kills` times, then lets it finish. Returns the last run's output.
 fn rotate_with_kills(app: &TestApp, args: &[&str], kills: usize) -> String {
-    let mut killed = 0;
-    for _ in 0..kills {
-        let mut child = app
-            .redress_command()
-            .args(["keys", "rotate"])
-            .args(args)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(rand::Rng::gen_range(
-            &mut rand::thread_rng(),
-            20..700,
-        )));
-        if child.try_wait().unwrap().is_none() {
-            child.kill().unwrap(); // SIGKILL
-            killed += 1;
-        }
-        child.wait().unwrap();
-    }
+    let rotate = || {
+        let mut cmd = app.redress_command();
+        cmd.args(["keys", "rotate"]).args(args);
+        cmd
+    };
+    let (killed, out) = run_with_kills(rotate, kills, 20..700);
     assert!(
         killed > 0,
         "no run was killed part-way: make the test's work larger"
     );
-    let out = app
-        .redress_command()
-        .args(["keys", "rotate"])
-        .args(args)
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = output_text(&out);
     assert!(out.status.success(), "the resumed rotation finished: {text}");
     text
 }
@@ -93,7 +52,7 @@ async fn a_triage_rotation_reaches_the_running_intake_and_every_report_made_duri
     app.investigator("ana@example.org", &["triage-desk"], 1000).await;
     let identity_file = triage_in_place(&app);
     let old = app.triage.clone();
-    let mut refs = submit(&app, 12, "Before the rotation").await;
+    let mut refs = submit_reports(&app, 12, "Before the rotation").await;
 
     // The rotation and new reports at the same time.
     let config = app.config.clone();
@@ -117,7 +76,7 @@ async fn a_triage_rotation_reaches_the_running_intake_and_every_report_made_duri
         .unwrap()
     });
     while !rotation.is_finished() {
-        refs.extend(submit(&app, 1, "During the rotation").await);
+        refs.extend(submit_reports(&app, 1, "During the rotation").await);
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let rotated = rotation.await.unwrap();
@@ -127,7 +86,7 @@ async fn a_triage_rotation_reaches_the_running_intake_and_every_report_made_duri
     assert_eq!(rotated.new_recipient, new.public().to_string());
     // The running intake seals to the new key without a restart.
     assert_eq!(app.state.keys.current().triage, new.public());
-    refs.extend(submit(&app, 3, "After the rotation").await);
+    refs.extend(submit_reports(&app, 3, "After the rotation").await);
     assert!(
         refs.len() > 15,
         "reports arrived during the rotation: {}",
@@ -185,7 +144,7 @@ async fn a_worker_started_before_a_triage_rotation_picks_up_the_new_identity() {
         redress_cli::rotate::triage_identities(&config)
     }))
     .unwrap();
-    let before = submit(&app, 2, "Before").await;
+    let before = submit_reports(&app, 2, "Before").await;
     let now = || redress_cli::system_clock();
     let rotated = redress_cli::rotate::rotate_triage(
         &app.config,
@@ -197,7 +156,7 @@ async fn a_worker_started_before_a_triage_rotation_picks_up_the_new_identity() {
     .await
     .unwrap();
     assert!(rotated.outcome.finished);
-    let after = submit(&app, 2, "After").await;
+    let after = submit_reports(&app, 2, "After").await;
     worker.run_until_idle().await.unwrap();
     for case_ref in before.iter().chain(&after) {
         assert!(app.case(case_ref).await.triaged, "{case_ref}");
@@ -209,7 +168,7 @@ async fn a_triage_rotation_killed_at_random_points_finishes_when_run_again() {
     let app = TestApp::spawn().await;
     let identity_file = triage_in_place(&app);
     let old = app.triage.clone();
-    let refs = submit(&app, 150, "Killed rotation").await;
+    let refs = submit_reports(&app, 150, "Killed rotation").await;
     let out = rotate_with_kills(
         &app,
         &[
@@ -249,7 +208,7 @@ async fn a_triage_rotation_killed_at_random_points_finishes_when_run_again() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_recovery_rotation_killed_at_random_points_finishes_and_the_age_cli_opens_a_case() {
     let app = TestApp::spawn().await;
-    let refs = submit(&app, 150, "Recovery rotation").await;
+    let refs = submit_reports(&app, 150, "Recovery rotation").await;
     let old_file = app.offline_dir.join("recovery.txt");
     let new_file = app.offline_dir.join("new-recovery.txt");
     let args = [
@@ -290,7 +249,7 @@ async fn a_recovery_rotation_killed_at_random_points_finishes_and_the_age_cli_op
         );
     }
     // A new report is sealed to the new key too.
-    let later = submit(&app, 1, "After").await;
+    let later = submit_reports(&app, 1, "After").await;
     app.open_as(&later[0], Holder::Recovery, &new).await.unwrap();
 
     // Running it again with the finished rotation's files changes nothing.
@@ -359,4 +318,116 @@ async fn a_recovery_rotation_killed_at_random_points_finishes_and_the_age_cli_op
         .output()
         .unwrap();
     assert!(!out.status.success());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_door_still_on_the_old_key_leaves_the_rotation_unfinished_with_status_3_until_it_moves() {
+    let app = TestApp::spawn().await;
+    let refs = submit_reports(&app, 5, "Door on the old key").await;
+    let old_file = app.offline_dir.join("recovery.txt");
+    let new_file = app.offline_dir.join("new-recovery.txt");
+    let keys = app.state.keys.current();
+    let old_recovery = app.recovery.public().to_string();
+    // An intake process elsewhere, alive, that has not read the new public key file.
+    let door = |recovery: String| {
+        let store = app.store.clone();
+        let triage = keys.triage.to_string();
+        async move {
+            store
+                .beat_sealing(
+                    "intake-elsewhere",
+                    300,
+                    redress_cli::system_clock(),
+                    &triage,
+                    &recovery,
+                )
+                .await
+                .unwrap();
+        }
+    };
+    door(old_recovery.clone()).await;
+    let rotate = |wait: u32| {
+        app.redress_command()
+            .args(["keys", "rotate", "recovery", "--old-identity"])
+            .arg(&old_file)
+            .arg("--new-identity-out")
+            .arg(&new_file)
+            .arg("--wait-for-doors")
+            .arg(wait.to_string())
+            .output()
+            .unwrap()
+    };
+
+    let out = rotate(1);
+    let said = output_text(&out);
+    assert_eq!(out.status.code(), Some(3), "{said}");
+    assert!(
+        said.contains("intake process(es) still seal new reports to the old key"),
+        "{said}"
+    );
+    assert!(said.contains("Keep the old recovery identity"), "{said}");
+    // The wraps there were are moved; the old version is not retired: the door may still
+    // seal a report to it.
+    let new = read_identity(&new_file);
+    for case_ref in &refs {
+        app.open_as(case_ref, Holder::Recovery, &new).await.unwrap();
+    }
+    let versions = app.store.key_versions("recovery").await.unwrap();
+    let old_version = versions.iter().find(|v| v.fingerprint == old_recovery).unwrap();
+    assert_eq!(old_version.state, redress_store::VersionState::Retiring);
+
+    // The door takes the new key (as the test's own intake does within seconds): the same
+    // command finishes.
+    door(new.public().to_string()).await;
+    let out = rotate(30);
+    let said = output_text(&out);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(said.contains("destroy every copy"), "{said}");
+    let versions = app.store.key_versions("recovery").await.unwrap();
+    let old_version = versions.iter().find(|v| v.fingerprint == old_recovery).unwrap();
+    assert_eq!(old_version.state, redress_store::VersionState::Retired);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_intake_keeps_sealing_to_its_keys_while_a_key_file_cannot_be_read() {
+    let app = TestApp::spawn().await;
+    let before = app.state.keys.current();
+    let path = app.config.keys_dir().join("recovery.pub");
+    let written = std::fs::read_to_string(&path).unwrap();
+
+    // Half written, gone, something else in its place: each read fails, and the keys in
+    // use stay; a report made meanwhile is sealed to them.
+    let broken: [&dyn Fn(); 3] = [
+        &|| std::fs::write(&path, &written[..written.len() / 2]).unwrap(),
+        &|| std::fs::remove_file(&path).unwrap(),
+        &|| {
+            std::fs::remove_file(&path).unwrap();
+            std::fs::create_dir(&path).unwrap();
+        },
+    ];
+    for (i, breaking) in broken.iter().enumerate() {
+        breaking();
+        assert!(app.state.keys.reload().is_err(), "case {i}: the read fails");
+        let now = app.state.keys.current();
+        assert_eq!(now.recovery, before.recovery, "case {i}");
+        assert_eq!(now.triage, before.triage, "case {i}");
+        let report = submit_reports(&app, 1, "While the key file is broken").await;
+        app.open_as(&report[0], Holder::Recovery, &app.recovery)
+            .await
+            .unwrap_or_else(|e| panic!("case {i}: sealed to the recovery key in use: {e}"));
+        // Whole again for the next case.
+        if path.is_dir() {
+            std::fs::remove_dir(&path).unwrap();
+        }
+        std::fs::write(&path, &written).unwrap();
+        assert_eq!(app.state.keys.reload(), Ok(false), "case {i}: the same keys");
+    }
+
+    // A whole new file is taken at the next read.
+    let next = SecretIdentity::generate();
+    std::fs::write(&path, format!("{}\n", next.public())).unwrap();
+    assert_eq!(app.state.keys.reload(), Ok(true));
+    assert_eq!(app.state.keys.current().recovery, next.public());
+    let report = submit_reports(&app, 1, "After the new key file").await;
+    app.open_as(&report[0], Holder::Recovery, &next).await.unwrap();
 }

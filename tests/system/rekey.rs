@@ -8,8 +8,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::process::{Output, Stdio};
-use std::time::Duration;
 
 use redress_crypto::{SecretIdentity, open, unwrap_identity};
 use redress_domain::{CaseId, EntryKind, Holder, HolderKind, ObjectKind, Role};
@@ -18,14 +16,6 @@ use serde_json::{Value, json};
 use crate::helpers::*;
 use crate::portal_lifecycle::step;
 use crate::staff::*;
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
 
 /// `redress keys revoke EMAIL --rekey [--recovery-identity FILE]`.
 fn revoke_command(app: &TestApp, email: &str, recovery: Option<&Path>) -> std::process::Command {
@@ -386,7 +376,7 @@ async fn a_rekey_leaves_the_old_keys_opening_nothing_and_everyone_else_reading_t
     let out = revoke_command(&app, "ana@example.org", Some(&recovery_file(&app)))
         .output()
         .unwrap();
-    let said = text(&out);
+    let said = output_text(&out);
     assert!(out.status.success(), "{said}");
     assert!(
         said.contains("Revoked ana@example.org: 1 wraps deleted"),
@@ -477,27 +467,9 @@ async fn a_rekey_leaves_the_old_keys_opening_nothing_and_everyone_else_reading_t
 /// Runs `keys revoke --rekey`, killing it with SIGKILL after a random moment `kills`
 /// times, then lets it finish. Returns the last run's output and how many were killed.
 fn rekey_with_kills(app: &TestApp, email: &str, kills: usize) -> (String, usize) {
-    let mut killed = 0;
-    for _ in 0..kills {
-        let mut child = revoke_command(app, email, Some(&recovery_file(app)))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(rand::Rng::gen_range(
-            &mut rand::thread_rng(),
-            20..400,
-        )));
-        if child.try_wait().unwrap().is_none() {
-            child.kill().unwrap(); // SIGKILL
-            killed += 1;
-        }
-        child.wait().unwrap();
-    }
-    let out = revoke_command(app, email, Some(&recovery_file(app)))
-        .output()
-        .unwrap();
-    let said = text(&out);
+    let file = recovery_file(app);
+    let (killed, out) = run_with_kills(|| revoke_command(app, email, Some(&file)), kills, 20..400);
+    let said = output_text(&out);
     assert!(out.status.success(), "the resumed re-keying finished: {said}");
     (said, killed)
 }
@@ -643,7 +615,7 @@ async fn a_rekey_killed_at_random_points_finishes_when_run_again_and_leaves_no_b
     let out = revoke_command(&app, "ana@example.org", Some(&recovery_file(&app)))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", text(&out));
+    assert!(out.status.success(), "{}", output_text(&out));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -679,7 +651,7 @@ async fn a_rekey_without_the_recovery_identity_is_refused_and_changes_nothing() 
         (Some(missing.as_path()), "reading"),
     ] {
         let out = revoke_command(&app, "ana@example.org", file).output().unwrap();
-        let said = text(&out);
+        let said = output_text(&out);
         assert!(!out.status.success(), "{said}");
         assert!(said.contains(expected), "{expected}: {said}");
         assert!(said.contains("othing was changed"), "{said}");
@@ -695,6 +667,6 @@ async fn a_rekey_without_the_recovery_identity_is_refused_and_changes_nothing() 
     let out = revoke_command(&app, "ana@example.org", Some(&recovery_file(&app)))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", text(&out));
+    assert!(out.status.success(), "{}", output_text(&out));
     assert_ne!(app.case(&case_ref).await.case_recipient, case.case_recipient);
 }

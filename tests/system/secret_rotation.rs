@@ -26,11 +26,7 @@ fn rotate(app: &TestApp, what: &str, force: bool) -> String {
         cmd.arg("--force");
     }
     let out = cmd.output().unwrap();
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let said = output_text(&out);
     assert!(out.status.success(), "{said}");
     said
 }

@@ -84,11 +84,22 @@ impl TestApp {
 
     /// An invitation made as `redress admin invite` makes it; returns its link's path.
     pub async fn invite(&self, email: &str, role: Role, teams: &[&str]) -> String {
+        self.invite_with_capacity(email, role, teams, 5).await
+    }
+
+    /// [`Self::invite`], an investigator taking up to `capacity` open cases.
+    pub async fn invite_with_capacity(
+        &self,
+        email: &str,
+        role: Role,
+        teams: &[&str],
+        capacity: u32,
+    ) -> String {
         let request = redress_portal::InviteRequest {
             email: email.into(),
             role,
             teams: teams.iter().map(|t| t.to_string()).collect(),
-            capacity: (role == Role::Investigator).then_some(5),
+            capacity: (role == Role::Investigator).then_some(capacity),
             valid_hours: 72,
         };
         let invited = redress_portal::invite(&self.store, &request, "cli", self.now())
@@ -107,10 +118,16 @@ pub struct PortalProcess {
 
 impl PortalProcess {
     pub fn start(app: &TestApp) -> Self {
+        Self::start_with(app, &[])
+    }
+
+    /// [`Self::start`] with these variables in its environment besides.
+    pub fn start_with(app: &TestApp, env: &[(&str, &str)]) -> Self {
         let mut child = app
             .redress_command()
             .arg("portal")
             .env("REDRESS_PORTAL__LISTEN", "127.0.0.1:0")
+            .envs(env.iter().copied())
             .stdout(std::process::Stdio::piped())
             .spawn()
             .unwrap();

@@ -63,14 +63,6 @@ fn chmod(path: &Path, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
 
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 /// Every path under `dir`, `dir` included.
 fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut out = vec![dir.to_path_buf()];
@@ -173,7 +165,7 @@ async fn intake_worker_and_portal_run_as_three_users_and_none_reaches_another_s_
 
     // The worker's user sets up the database and an investigator.
     let out = run(WORKER, &["migrate"]);
-    assert!(out.status.success(), "{}", text(&out));
+    assert!(out.status.success(), "{}", output_text(&out));
     let desk = SecretIdentity::generate();
     let desk_recipient = desk.public().to_string();
     let out = run(
@@ -190,7 +182,7 @@ async fn intake_worker_and_portal_run_as_three_users_and_none_reaches_another_s_
             "triage-desk",
         ],
     );
-    assert!(out.status.success(), "{}", text(&out));
+    assert!(out.status.success(), "{}", output_text(&out));
 
     // The intake, as its own user, takes two reports with a file each.
     let mut intake = as_user(INTAKE, bin);
@@ -269,8 +261,8 @@ async fn intake_worker_and_portal_run_as_three_users_and_none_reaches_another_s_
             "triage-desk",
         ],
     );
-    assert!(out.status.success(), "{}", text(&out));
-    let said = text(&out);
+    assert!(out.status.success(), "{}", output_text(&out));
+    let said = output_text(&out);
     let link = said
         .lines()
         .find(|l| l.contains("/setup/"))
@@ -346,7 +338,7 @@ async fn intake_worker_and_portal_run_as_three_users_and_none_reaches_another_s_
     configure(&mut as_root);
     let out = as_root.arg("worker").output().unwrap();
     assert!(!out.status.success());
-    let said = text(&out);
+    let said = output_text(&out);
     assert!(
         said.contains(&format!("belongs to uid {WORKER}")) && said.contains("run chown 0"),
         "{said}"
