@@ -30,7 +30,7 @@ use futures_util::StreamExt;
 use redress_cli::config::Config;
 use redress_cli::{Overrides, keys};
 use redress_crypto::KdfParams;
-use redress_domain::{AccountId, CaseRef, CaseState, Deadline, DeadlineFlag, InvestigatorId};
+use redress_domain::{AccountId, CaseState, Deadline, DeadlineFlag, InvestigatorId};
 use redress_store::{CaseOrder, CaseQuery, NewInvestigator, Sql, StateFilter, Store};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, TransactionTrait, Value};
 use support::{client, ms, percentile, set_up, token};
@@ -455,12 +455,7 @@ async fn copy_cases(
         for n in done..done + batch {
             let template = &templates[n % templates.len()];
             let case_id = redress_domain::CaseId::random().to_string();
-            let case_ref = loop {
-                let r = CaseRef::from_random(rand::random()).to_string();
-                if refs.insert(r.clone()) {
-                    break r;
-                }
-            };
+            let case_ref = support::unique_case_ref(refs);
             let assignee = others[n % others.len()].to_string();
             for (t, table) in TABLES.iter().enumerate() {
                 for original in rows[t].get(template).into_iter().flatten() {

@@ -16,7 +16,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use redress_crypto::{SecretIdentity, unwrap_identity, wrap_identity};
-use redress_domain::{CaseId, CaseRef};
+use redress_domain::CaseId;
 use redress_keychain::rotation::{OrgKey, OrgRotation, Quiet, rotate_org_key};
 use redress_store::{Sql, Store};
 
@@ -81,6 +81,7 @@ async fn insert_cases(store: &Store, url: &str, wraps: Vec<(String, Vec<u8>)>, r
     use sea_orm::{ConnectionTrait, TransactionTrait};
     let db = sea_orm::Database::connect(url).await.unwrap();
     let backend = store.backend();
+    let mut refs = std::collections::HashSet::new();
     for chunk in wraps.chunks(1000) {
         let txn = db.begin().await.unwrap();
         let mut cases = Sql::new(backend);
@@ -98,7 +99,7 @@ async fn insert_cases(store: &Store, url: &str, wraps: Vec<(String, Vec<u8>)>, r
             cases.push(sep);
             cases.bind(id.clone()).push(", ");
             cases
-                .bind(CaseRef::from_random(rand::random()).to_string())
+                .bind(support::unique_case_ref(&mut refs))
                 .push(", 'received', 1, 0, ");
             cases.bind(case_recipient.clone()).push(", ");
             cases.bind(case_recipient.clone()).push(", ");

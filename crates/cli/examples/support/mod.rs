@@ -23,6 +23,17 @@ pub async fn fresh_postgres(admin: &str) -> String {
     format!("{base}/{name}")
 }
 
+/// A case reference at random that is not in `used` (100,000 of 2^40 collide about
+/// once in two hundred sets), added to it.
+pub fn unique_case_ref(used: &mut std::collections::HashSet<String>) -> String {
+    loop {
+        let r = redress_domain::CaseRef::from_random(rand::random()).to_string();
+        if used.insert(r.clone()) {
+            return r;
+        }
+    }
+}
+
 /// Drops a database [`fresh_postgres`] made, connections and all.
 pub async fn drop_postgres(admin: &str, url: &str) {
     use sea_orm::{ConnectionTrait, Database};
