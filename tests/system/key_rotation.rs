@@ -431,3 +431,50 @@ async fn an_intake_keeps_sealing_to_its_keys_while_a_key_file_cannot_be_read() {
     let report = submit_reports(&app, 1, "After the new key file").await;
     app.open_as(&report[0], Holder::Recovery, &next).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rotation_on_a_terminal_shows_a_bar_with_rate_and_eta() {
+    if !have_tool(
+        "script",
+        "runs the rotation on a terminal of its own (util-linux)",
+    ) {
+        return;
+    }
+    let app = TestApp::spawn().await;
+    submit_reports(&app, 40, "On a terminal").await;
+    let new_file = app.offline_dir.join("new-recovery.txt");
+    let rotate = app.redress_command();
+    let line = format!(
+        "{} keys rotate recovery --old-identity {} --new-identity-out {} --batch 2 --wait-for-doors 30",
+        rotate.get_program().to_string_lossy(),
+        app.offline_dir.join("recovery.txt").display(),
+        new_file.display(),
+    );
+    // `script` gives the command a terminal and copies what it shows to standard output.
+    let mut on_terminal = Command::new("script");
+    on_terminal
+        .args(["--quiet", "--return", "--command", &line, "/dev/null"])
+        .current_dir(rotate.get_current_dir().unwrap());
+    for (name, value) in rotate.get_envs() {
+        match value {
+            Some(v) => on_terminal.env(name, v),
+            None => on_terminal.env_remove(name),
+        };
+    }
+    let out = on_terminal.output().unwrap();
+    let shown = output_text(&out);
+    assert!(out.status.success(), "{shown}");
+    assert!(shown.contains("re-wrapping"), "{shown}");
+    // "re-wrapping    [====>     ] 4/40 873.2641/s ETA 0s"
+    assert!(shown.contains("/s ETA "), "a bar with a rate and an ETA: {shown}");
+    assert!(
+        shown.contains("] 40/40 "),
+        "the bar counts the wraps to the end: {shown}"
+    );
+    assert!(
+        !shown.contains("re-wrapping: 40 to do"),
+        "no plain lines on a terminal: {shown}"
+    );
+    let new = read_identity(&new_file);
+    assert_eq!(app.state.keys.current().recovery, new.public());
+}
