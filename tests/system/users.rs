@@ -133,6 +133,21 @@ async fn intake_worker_and_portal_run_as_three_users_and_none_reaches_another_s_
         chmod(path, mode);
     }
     let recovery = SecretIdentity::generate();
+    // The public keys as `deploy/systemd/redress-intake.service` says: files the worker
+    // writes (a rotation replaces them) and the intake's group reads.
+    let public = data.join("keys");
+    std::fs::create_dir(&public).unwrap();
+    chown(&public, WORKER, GROUP);
+    chmod(&public, 0o2750);
+    for (file, key) in [
+        ("triage.pub", triage.public()),
+        ("recovery.pub", recovery.public()),
+    ] {
+        let path = public.join(file);
+        std::fs::write(&path, format!("{key}\n")).unwrap();
+        chown(&path, WORKER, GROUP);
+        chmod(&path, 0o640);
+    }
     let db = TestDatabase::create(&data).await;
     // A copy the other users can run, wherever the build lies (a checkout under a
     // private home folder would not be reachable to them).
@@ -148,8 +163,6 @@ async fn intake_worker_and_portal_run_as_three_users_and_none_reaches_another_s_
             .env("REDRESS_DATA_DIR", &data)
             .env("REDRESS_DATABASE__URL", db.url())
             .env("REDRESS_SHARED_WITH_GROUP", "true")
-            .env("REDRESS_KEYS__TRIAGE_RECIPIENT", triage.public().to_string())
-            .env("REDRESS_KEYS__RECOVERY_RECIPIENT", recovery.public().to_string())
             .env("REDRESS_KEYS__TRIAGE_IDENTITY_FILE", &triage_key)
             .env("REDRESS_WORKER__FINGERPRINT_KEY_FILE", &fingerprint_key)
             .env("REDRESS_PORTAL__SECRET_FILE", &portal_secret)
@@ -246,6 +259,44 @@ async fn intake_worker_and_portal_run_as_three_users_and_none_reaches_another_s_
             .expect("handed over to the investigator");
         assert!(store.wrap(case.id, Holder::Triage).await.unwrap().is_none());
     }
+
+    // The worker's user rotates the triage key while the intake runs as its own: the
+    // rotation finishes only once the intake reports sealing to the new key, which it
+    // read from the file the worker's user replaced.
+    let out = run(WORKER, &["keys", "rotate", "triage", "--wait-for-doors", "30"]);
+    let said = output_text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("Triage key rotated"), "{said}");
+    let rotated = std::fs::read_to_string(public.join("triage.pub")).unwrap();
+    assert_ne!(rotated.trim(), triage.public().to_string());
+    let meta = std::fs::metadata(public.join("triage.pub")).unwrap();
+    assert_eq!(
+        (meta.uid(), meta.gid(), meta.mode() & 0o777),
+        (WORKER, GROUP, 0o640)
+    );
+    let form = report_form(&good_answers("A report after the rotation."), &[]);
+    let res = post_report(&client, &base, form).await;
+    assert_eq!(res.status(), 201);
+    let body: Value = res.json().await.unwrap();
+    let after = CaseRef::parse_exact(body["case_ref"].as_str().unwrap()).unwrap();
+    let started = Instant::now();
+    // Sealed to the new key alone, triaged by the running worker with the new identity.
+    while !store
+        .case_by_ref(&after)
+        .await
+        .unwrap()
+        .is_some_and(|c| c.triaged)
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the report after the rotation was not triaged"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let case = store.case_by_ref(&after).await.unwrap().unwrap();
+    redress_keychain::open_case_key(&store, case.id, Holder::Investigator(desk_id), &desk)
+        .await
+        .expect("handed over after the rotation");
     drop(intake);
 
     // The portal, as its own user, sets up an account from an invitation.

@@ -10,7 +10,7 @@
 
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -125,11 +125,17 @@ fn sync_dir(path: &Path) -> anyhow::Result<()> {
 fn publish(path: &Path, recipient: &str) -> anyhow::Result<()> {
     let tmp = suffixed(path, ".tmp");
     let _ = fs::remove_file(&tmp);
+    // The permissions the operator gave the file it replaces (`deploy/`: 0640, for the
+    // intake's group), else readable by all: it is a public key.
+    let mode = fs::metadata(path).map_or(0o644, |m| m.permissions().mode() & 0o777);
     let mut f = fs::OpenOptions::new()
         .write(true)
         .create_new(true)
-        .mode(0o644)
+        .mode(mode)
         .open(&tmp)?;
+    // The umask narrows the mode on creation: the readers of the old file must read
+    // the new one.
+    f.set_permissions(fs::Permissions::from_mode(mode))?;
     f.write_all(format!("{recipient}\n").as_bytes())?;
     f.sync_all()?;
     fs::rename(&tmp, path)?;
