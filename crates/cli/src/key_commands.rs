@@ -60,6 +60,11 @@ pub enum KeysCommand {
         /// The recovery identity file (from its offline storage); read, never copied.
         #[arg(long)]
         recovery_identity: std::path::PathBuf,
+        /// Begin a recovery: the person's password and authenticator stop working at once
+        /// and a recovery link is printed. Without it, a run only carries on with a
+        /// recovery under way.
+        #[arg(long)]
+        begin: bool,
         /// Replace a recovery link that has not been used yet.
         #[arg(long)]
         new_link: bool,

@@ -171,6 +171,7 @@ fn main() -> ExitCode {
             Command::Keys(redress_cli::key_commands::KeysCommand::RecoverInvestigator {
                 email,
                 recovery_identity,
+                begin,
                 new_link,
                 valid_hours,
                 batch,
@@ -179,6 +180,7 @@ fn main() -> ExitCode {
                 let options = redress_cli::recover::RecoverOptions {
                     batch,
                     valid_hours,
+                    begin,
                     new_link,
                 };
                 let recovered = redress_cli::recover::recover_investigator(

@@ -2,16 +2,18 @@
 //! person who lost their password or authenticator gets their cases back, and no admin
 //! reads a case on the way.
 //!
-//! Run twice. The first run stops the account's old password and authenticator (the
-//! account is `recovering`: no login, no session, no new cases), leaves every wrap as it
-//! is, and prints a recovery link. The person sets up a new password, authenticator and
-//! identity through it. The second run opens each of their cases' case key with the
-//! recovery identity, in memory only, and wraps it to their new key in place of their
-//! old wrap, in batches, one transaction each; run again after an interruption, it
-//! carries on with whatever is not made to the new key yet. A run in between, while the
-//! link waits, says so (and, with `--new-link` or once the link has expired, replaces
-//! it). The recovery identity is checked against the person's cases before anything is
-//! changed, on every run.
+//! Run twice. The first run, with `--begin`, stops the account's old password and
+//! authenticator (the account is `recovering`: no login, no session, no new cases),
+//! leaves every wrap as it is, and prints a recovery link. The person sets up a new
+//! password, authenticator and identity through it. The second run opens each of their
+//! cases' case key with the recovery identity, in memory only, and wraps it to their new
+//! key in place of their old wrap, in batches, one transaction each; run again after an
+//! interruption, it carries on with whatever is not made to the new key yet. A run in
+//! between, while the link waits, says so (and, with `--new-link` or once the link has
+//! expired, replaces it). A run without `--begin` when no recovery is under way (one
+//! that finished, run again from the shell's history) changes nothing and says so. The
+//! recovery identity is checked against the person's cases before anything is changed,
+//! on every run.
 
 use std::path::Path;
 
@@ -36,6 +38,8 @@ pub struct RecoverOptions {
     pub batch: u64,
     /// Hours the recovery link works.
     pub valid_hours: u32,
+    /// Begin a recovery if none is under way (`--begin`): without it, nothing is begun.
+    pub begin: bool,
     /// Replace a recovery link that has not been used yet.
     pub new_link: bool,
 }
@@ -83,6 +87,14 @@ pub async fn recover_investigator(
     let change = store.key_change(account.id).await?;
     let recovering = change.as_ref().filter(|c| c.kind == KeyChangeKind::Recovery);
     let Some(change) = recovering else {
+        // Beginning locks the person out until they set up anew: never by a run meant to
+        // carry on with a recovery that has finished meanwhile.
+        if !options.begin {
+            anyhow::bail!(
+                "no recovery of {email} is under way. To begin one (their password and authenticator stop \
+                 working at once, and a recovery link is printed), run again with --begin. Nothing was changed."
+            );
+        }
         return start(config, store, &account, investigator, options, clock).await;
     };
     if account.state == AccountState::Recovering {
@@ -369,7 +381,8 @@ pub fn render(email: &str, r: &Recovered) -> (String, bool) {
                  sessions have ended, and their {wraps} wraps are left as they are.\n\
                  Give them this link (it works once, for {valid_hours} hours, and is not shown again) to set \
                  up a new password, authenticator and key:\n{}\n\
-                 Then run this command again, with the recovery identity, to wrap their cases to the new key.\n",
+                 Then run this command again, with the recovery identity and without --begin, to wrap their \
+                 cases to the new key.\n",
                 link.as_str()
             ),
             true,
