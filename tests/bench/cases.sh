@@ -10,22 +10,5 @@
 # Figures: docs/benchmarks.md.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-cargo build --release --quiet -p redress-cli --example cases_bench
-run() { cargo run --release --quiet -p redress-cli --example cases_bench -- "$@"; }
-postgres=()
-args=()
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --postgres) postgres=(--postgres "$2"); shift 2 ;;
-    *) args+=("$1"); shift ;;
-  esac
-done
-if [ ${#postgres[@]} -eq 0 ] && [ -n "${REDRESS_TEST_DATABASE_URL:-}" ]; then
-  postgres=(--postgres "$REDRESS_TEST_DATABASE_URL")
-fi
-echo "== SQLite"
-run "${args[@]}"
-if [ ${#postgres[@]} -gt 0 ]; then
-  echo "== PostgreSQL"
-  run "${args[@]}" "${postgres[@]}"
-fi
+. tests/bench/on_both_databases.sh
+on_both_databases cases_bench "$@"
